@@ -1,0 +1,130 @@
+"""DLA backbones as multi-scale feature extractors (timm's ``features_only`` contract)."""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Sequence
+
+import timm
+from timm.models import FeatureListNet
+from torch import nn
+
+from .errors import DLADenseError
+from .weights import WeightsSource, load_into, resolve_pretrained
+
+#: Every DLA variant timm defines, in the order of its model table.
+DLA_MODELS: tuple[str, ...] = (
+    "dla34",
+    "dla46_c",
+    "dla46x_c",
+    "dla60x_c",
+    "dla60",
+    "dla60x",
+    "dla102",
+    "dla102x",
+    "dla102x2",
+    "dla169",
+    "dla60_res2net",
+    "dla60_res2next",
+)
+#: Feature levels: index i is the output of ``level{i}`` at stride 2**i.
+NUM_LEVELS = 6
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the DLA backbones that can be built, filtered by a shell-style ``pattern``."""
+    return [n for n in DLA_MODELS if fnmatch.fnmatch(n, pattern)]
+
+
+def check_model_name(name: str) -> None:
+    """Raise :class:`DLADenseError` naming the closest known model when ``name`` is not a DLA variant."""
+    if name not in DLA_MODELS:
+        close = difflib.get_close_matches(name, DLA_MODELS, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise DLADenseError(f"unknown model '{name}'; {hint}choose one of: {', '.join(DLA_MODELS)}")
+
+
+def create_imagenet_model(name: str, *, pretrained: WeightsSource = False, **kwargs) -> nn.Module:
+    """Full timm DLA classifier ``name`` with weights from ``pretrained`` (False, True = hub, or a path)."""
+    check_model_name(name)
+    model = timm.create_model(name, pretrained=False, **kwargs)
+    path = resolve_pretrained(name, pretrained)
+    if path is not None:
+        load_into(model, path, name=name)
+    return model
+
+
+class DLABackbone(FeatureListNet):
+    """Multi-scale DLA feature extractor.
+
+    ``forward(x)`` maps images ``[N, 3, H, W]`` to a list with one map per ``out_indices`` entry i:
+    ``[N, feature_info.channels()[k], H / 2**i, W / 2**i]`` (rounded up). Index i is ``level{i}``;
+    ``feature_info`` is timm's, with ``channels()``, ``reduction()`` and ``module_name()``.
+
+    ``frozen_stages=k`` (k >= 0) stops the stem (``base_layer``, ``level0``) and ``level1..k`` from
+    learning: no gradients, and their BatchNorms stay in eval mode. ``norm_eval=True`` keeps every
+    BatchNorm in eval mode after ``.train()`` (running statistics frozen), as mmdet backbones do.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        out_indices: Sequence[int] = (1, 2, 3, 4, 5),
+        *,
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+    ) -> None:
+        super().__init__(model, out_indices=tuple(out_indices))
+        self.pretrained_cfg = model.pretrained_cfg
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        for module in self._frozen_modules():
+            for p in module.parameters():
+                p.requires_grad_(False)
+        self.train()
+
+    def _frozen_modules(self) -> list[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        names = ["base_layer", "level0"] + [f"level{i}" for i in range(1, self.frozen_stages + 1)]
+        return [self[n] for n in names if n in self]
+
+    def train(self, mode: bool = True) -> DLABackbone:
+        """Set train/eval mode, keeping frozen stages (and all BatchNorms if ``norm_eval``) in eval."""
+        super().train(mode)
+        if mode:
+            for module in self._frozen_modules():
+                module.eval()
+            if self.norm_eval:
+                for module in self.modules():
+                    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                        module.eval()
+        return self
+
+
+def create_backbone(
+    name: str,
+    *,
+    pretrained: WeightsSource = False,
+    out_indices: Sequence[int] = (1, 2, 3, 4, 5),
+    frozen_stages: int = -1,
+    norm_eval: bool = False,
+) -> DLABackbone:
+    """Build DLA backbone ``name`` that returns the feature maps of ``out_indices`` (levels 0..5).
+
+    ``pretrained``: False (random init), True (timm's ImageNet weights from the Hugging Face hub or its
+    cache), or a path to a local ``.pth``/``.safetensors`` file in timm, ucbdrive/dla or CenterNet layout.
+    """
+    out_indices = tuple(out_indices)
+    if not out_indices or any(not 0 <= i < NUM_LEVELS for i in out_indices) or list(out_indices) != sorted(
+        set(out_indices)
+    ):
+        raise DLADenseError(
+            f"out_indices={out_indices} is invalid; give increasing levels from 0..{NUM_LEVELS - 1}, "
+            "e.g. (2, 3, 4, 5) for strides 4..32"
+        )
+    if not -1 <= frozen_stages < NUM_LEVELS:
+        raise DLADenseError(f"frozen_stages={frozen_stages} is invalid; use -1 (none) or 0..{NUM_LEVELS - 1}")
+    model = create_imagenet_model(name, pretrained=pretrained)
+    return DLABackbone(model, out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval)

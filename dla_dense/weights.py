@@ -1,0 +1,195 @@
+"""Reading ImageNet weights: local files (timm, ucbdrive/dla, CenterNet layouts) and timm's hub.
+
+All checkpoint files are read with ``torch.load(..., weights_only=True)`` or ``safetensors``; a pickle
+that would run code is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import DLADenseError
+
+WeightsSource = bool | str | os.PathLike
+_CONTAINER_KEYS = ("state_dict", "model", "state_dict_ema", "model_state")
+_HUB_FILES = ("model.safetensors", "pytorch_model.bin")
+_PROBE_TIMEOUT_S = 3.0
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a ``.pth``/``.pt``/``.bin``/``.safetensors`` file into a flat ``{name: tensor}`` dict.
+
+    Training checkpoints that wrap the weights (``{'state_dict': ...}``, ``{'model': ...}``) are unwrapped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DLADenseError(f"weights file not found: '{path}'; check the path")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as e:
+            raise DLADenseError(f"'{path}' is not a readable safetensors file ({_first_line(e)})") from None
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise DLADenseError(
+            f"'{path}' was refused by the safe loader (torch.load weights_only=True): it holds objects "
+            f"other than tensors ({_first_line(e)}); re-save only the state dict"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise DLADenseError(f"'{path}' is not a PyTorch checkpoint ({_first_line(e)})") from None
+    return _unwrap(obj, path)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping):
+        for key in _CONTAINER_KEYS:
+            if isinstance(obj.get(key), Mapping):
+                return _unwrap(obj[key], path)
+        tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        if tensors and all(isinstance(k, str) for k in tensors):
+            return tensors
+    raise DLADenseError(f"'{path}' holds no state dict (expected a mapping of parameter names to tensors)")
+
+
+def to_timm_layout(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map a ucbdrive/dla, CenterNet or DataParallel state dict onto timm's DLA key names.
+
+    Strips ``module.`` (DataParallel/DDP) and keeps only the ``base.`` backbone of a CenterNet/DLASeg
+    checkpoint. Keys are otherwise identical between timm and ucbdrive/dla.
+    """
+    sd = {k.removeprefix("module."): v for k, v in state_dict.items()}
+    if any(k.startswith("base.") for k in sd):
+        sd = {k.removeprefix("base."): v for k, v in sd.items() if k.startswith("base.")}
+    return sd
+
+
+def _is_dead_projection(key: str) -> bool:
+    # ucbdrive/dla and CenterNet build a `project` shortcut in non-leaf trees that is never used;
+    # timm only builds it where it is used.
+    return ".project." in f".{key}"
+
+
+def load_into(model: nn.Module, source: str | os.PathLike, *, name: str) -> None:
+    """Load ImageNet weights from a file into a full timm DLA ``model`` (with its ``fc``).
+
+    Accepts timm, ucbdrive/dla (extra unused ``project`` keys, no ``num_batches_tracked``) and CenterNet
+    (``base.`` prefix) layouts. The classifier is loaded only when its shape matches; otherwise the model
+    keeps its freshly initialised ``fc`` (fine-tuning to another class count). Any other mismatch raises
+    :class:`DLADenseError` that lists the offending keys.
+    """
+    sd = to_timm_layout(read_state_dict(source))
+    own = model.state_dict()
+    fc_keys = {k for k in sd if k.startswith("fc.")}
+    if any(k not in own or own[k].shape != sd[k].shape for k in fc_keys):
+        sd = {k: v for k, v in sd.items() if k not in fc_keys}
+    else:
+        fc_keys = set()
+    unexpected = sorted(k for k in sd if k not in own and not _is_dead_projection(k))
+    missing = sorted(k for k in own if k not in sd and k not in fc_keys and not k.endswith("num_batches_tracked"))
+    mismatched = sorted(
+        f"{k}: file {list(sd[k].shape)} vs model {list(own[k].shape)}"
+        for k in sd
+        if k in own and sd[k].shape != own[k].shape
+    )
+    if missing or unexpected or mismatched:
+        raise DLADenseError(
+            f"weights file '{source}' does not fit {name}: {_listing('missing', missing)}"
+            f"{_listing('unexpected', unexpected)}{_listing('shape mismatches', mismatched)}"
+            f"pass weights saved from {name} (timm, ucbdrive/dla or CenterNet layout)"
+        )
+    model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
+
+
+def _listing(what: str, keys: list[str], shown: int = 4) -> str:
+    if not keys:
+        return ""
+    more = f", ... (+{len(keys) - shown})" if len(keys) > shown else ""
+    return f"{len(keys)} {what} ({', '.join(keys[:shown])}{more}); "
+
+
+def hub_weights_file(name: str) -> str:
+    """Local path of timm's pretrained ``name`` weights: from the Hugging Face cache, else downloaded.
+
+    Never waits on retries: in offline mode (``HF_HUB_OFFLINE=1``) or when the hub does not answer within
+    a few seconds, raises :class:`DLADenseError` that says how to pass a local file instead.
+    """
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    repo = cfg.hf_hub_id if cfg is not None else None
+    if not repo:
+        raise DLADenseError(f"timm publishes no pretrained weights for '{name}'; pass a local weights file")
+    for filename in _HUB_FILES:
+        cached = try_to_load_from_cache(repo, filename)
+        if isinstance(cached, str):
+            return cached
+    how = (
+        f"pass a local ImageNet weights file instead (pretrained='PATH.pth' in Python, --weights PATH "
+        f"on the command line), or run without pretrained weights"
+    )
+    if constants.HF_HUB_OFFLINE:
+        raise DLADenseError(
+            f"pretrained weights for {name} ({repo}) are not in the Hugging Face cache and HF_HUB_OFFLINE "
+            f"is set; {how}"
+        )
+    if not _reachable(constants.ENDPOINT):
+        raise DLADenseError(
+            f"cannot download pretrained weights for {name}: the Hugging Face hub ({constants.ENDPOINT}) "
+            f"is unreachable and {repo} is not cached; {how}"
+        )
+    try:
+        return hf_hub_download(repo, _HUB_FILES[0])
+    except EntryNotFoundError:
+        return hf_hub_download(repo, _HUB_FILES[1])
+    except (OSError, HfHubHTTPError) as e:
+        raise DLADenseError(f"downloading {repo} failed ({_first_line(e)}); {how}") from None
+
+
+def _reachable(url: str, timeout: float = _PROBE_TIMEOUT_S) -> bool:
+    """Whether ``url`` answers at all within ``timeout`` seconds (DNS included)."""
+    answered: list[bool] = []
+
+    def probe() -> None:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout)
+            answered.append(True)
+        except urllib.error.HTTPError:
+            answered.append(True)  # it answered, even if with an error status
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            answered.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answered and answered[0])
+
+
+def resolve_pretrained(name: str, pretrained: WeightsSource) -> str | None:
+    """Path of the weights file that ``pretrained`` designates for model ``name``, or None for random init."""
+    if pretrained is False or pretrained is None:
+        return None
+    if pretrained is True:
+        return hub_weights_file(name)
+    if isinstance(pretrained, (str, os.PathLike)):
+        return os.fspath(pretrained)
+    raise DLADenseError(f"pretrained must be False, True or a path to a weights file, not {pretrained!r}")
