@@ -7,6 +7,7 @@ import fnmatch
 from collections.abc import Sequence
 
 import timm
+import torch
 from timm.models import FeatureListNet
 from torch import nn
 
@@ -48,8 +49,8 @@ def check_model_name(name: str) -> None:
 def create_imagenet_model(name: str, *, pretrained: WeightsSource = False, **kwargs) -> nn.Module:
     """Full timm DLA classifier ``name`` with weights from ``pretrained`` (False, True = hub, or a path)."""
     check_model_name(name)
-    model = timm.create_model(name, pretrained=False, **kwargs)
     path = resolve_pretrained(name, pretrained)
+    model = timm.create_model(name, pretrained=False, **kwargs)
     if path is not None:
         load_into(model, path, name=name)
     return model
@@ -83,6 +84,16 @@ class DLABackbone(FeatureListNet):
             for p in module.parameters():
                 p.requires_grad_(False)
         self.train()
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``x [N, 3, H, W]`` with H, W multiples of the largest stride -> one map per level."""
+        stride = max(self.feature_info.reduction())
+        if x.shape[-2] % stride or x.shape[-1] % stride:
+            raise DLADenseError(
+                f"input size {x.shape[-2]}x{x.shape[-1]} is not a multiple of {stride}; pad or resize the "
+                f"images (DLA's stride-2 levels need sizes divisible by {stride})"
+            )
+        return super().forward(x)
 
     def _frozen_modules(self) -> list[nn.Module]:
         if self.frozen_stages < 0:

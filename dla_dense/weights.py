@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -44,9 +45,15 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        detail = (
+            f"it holds a '{found.group(1)}' object, not only tensors"
+            if found
+            else "it is not a PyTorch checkpoint, or it holds objects other than tensors"
+        )
         raise DLADenseError(
-            f"'{path}' was refused by the safe loader (torch.load weights_only=True): it holds objects "
-            f"other than tensors ({_first_line(e)}); re-save only the state dict"
+            f"'{path}' was refused by the safe loader (torch.load weights_only=True): {detail}; pass a "
+            "state-dict file (torch.save(model.state_dict(), path)) from a source you trust"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise DLADenseError(f"'{path}' is not a PyTorch checkpoint ({_first_line(e)})") from None
@@ -54,8 +61,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 
 def _first_line(e: BaseException) -> str:
+    """First sentence of an exception message, for one-line errors."""
     text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    return text[0].split(". ")[0] if text else type(e).__name__
 
 
 def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:

@@ -1,0 +1,1 @@
+"""Command-line entry points; ``tools/*.py`` call these ``main`` functions."""

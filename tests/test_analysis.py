@@ -1,0 +1,32 @@
+import pytest
+
+from dla_dense.cli.model_info import model_facts
+
+# timm's published table (results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv): params (M), GMACs@224.
+TIMM_TABLE = {
+    "dla34": (15.74, 3.07),
+    "dla46_c": (1.30, 0.58),
+    "dla46x_c": (1.07, 0.54),
+    "dla60x_c": (1.32, 0.59),
+    "dla60": (22.04, 4.26),
+    "dla60x": (17.35, 3.54),
+    "dla102": (33.27, 7.19),
+    "dla102x": (26.31, 5.89),
+    "dla102x2": (41.28, 9.34),
+    "dla169": (53.39, 11.60),
+    "dla60_res2net": (20.85, 4.15),
+    "dla60_res2next": (17.03, 3.49),
+}
+
+
+@pytest.mark.parametrize("name", TIMM_TABLE)
+def test_params_and_macs_match_timm_table(name):
+    params, gmacs = TIMM_TABLE[name]
+    facts = model_facts(name)
+    assert facts["params_m"] == pytest.approx(params, rel=0.01)
+    assert facts["gmacs"] == pytest.approx(gmacs, rel=0.01)
+
+
+def test_macs_scale_with_resolution():
+    small, large = model_facts("dla46_c", 128)["gmacs"], model_facts("dla46_c", 256)["gmacs"]
+    assert large == pytest.approx(4 * small, rel=0.02)
