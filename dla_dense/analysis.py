@@ -31,7 +31,9 @@ def count_macs(model: nn.Module, input_size: tuple[int, int, int] = (3, 224, 224
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    counter = FlopCounterMode(display=False, custom_mapping={_aten._native_batch_norm_legit_no_training: _batch_norm_flops})
+    counter = FlopCounterMode(
+        display=False, custom_mapping={_aten._native_batch_norm_legit_no_training: _batch_norm_flops}
+    )
     with counter:
         model(torch.zeros(1, *input_size, device=device))
     model.train(was_training)

@@ -128,8 +128,10 @@ def create_backbone(
     cache), or a path to a local ``.pth``/``.safetensors`` file in timm, ucbdrive/dla or CenterNet layout.
     """
     out_indices = tuple(out_indices)
-    if not out_indices or any(not 0 <= i < NUM_LEVELS for i in out_indices) or list(out_indices) != sorted(
-        set(out_indices)
+    if (
+        not out_indices
+        or any(not 0 <= i < NUM_LEVELS for i in out_indices)
+        or list(out_indices) != sorted(set(out_indices))
     ):
         raise DLADenseError(
             f"out_indices={out_indices} is invalid; give increasing levels from 0..{NUM_LEVELS - 1}, "

@@ -111,7 +111,9 @@ def load_into(model: nn.Module, source: str | os.PathLike, *, name: str) -> None
     else:
         fc_keys = set()
     unexpected = sorted(k for k in sd if k not in own and not _is_dead_projection(k))
-    missing = sorted(k for k in own if k not in sd and k not in fc_keys and not k.endswith("num_batches_tracked"))
+    missing = sorted(
+        k for k in own if k not in sd and k not in fc_keys and not k.endswith("num_batches_tracked")
+    )
     mismatched = sorted(
         f"{k}: file {list(sd[k].shape)} vs model {list(own[k].shape)}"
         for k in sd
@@ -152,8 +154,8 @@ def hub_weights_file(name: str) -> str:
         if isinstance(cached, str):
             return cached
     how = (
-        f"pass a local ImageNet weights file instead (pretrained='PATH.pth' in Python, --weights PATH "
-        f"on the command line), or run without pretrained weights"
+        "pass a local ImageNet weights file instead (pretrained='PATH.pth' in Python, --weights PATH "
+        "on the command line), or run without pretrained weights"
     )
     if constants.HF_HUB_OFFLINE:
         raise DLADenseError(

@@ -92,7 +92,11 @@ def test_weights_of_another_model_list_the_mismatch(tmp_path):
 
 @pytest.mark.parametrize(
     "content, match",
-    [(b"not a checkpoint at all", "not a PyTorch checkpoint"), (b"PK\x03\x04trunc", "not a PyTorch checkpoint"), (None, "not found")],
+    [
+        (b"not a checkpoint at all", "not a PyTorch checkpoint"),
+        (b"PK\x03\x04trunc", "not a PyTorch checkpoint"),
+        (None, "not found"),
+    ],
 )
 def test_unreadable_files_are_clear_errors(tmp_path, content, match):
     path = tmp_path / "weights.pth"
