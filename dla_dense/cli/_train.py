@@ -1,0 +1,67 @@
+"""The command line shared by the training tools (``train_seg.py``, ``train_cls.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from ..config import load_config
+from ..engine.logging import get_logger
+from ..engine.trainer import train
+from ..errors import DLADenseError
+from ..tasks import build_task
+
+
+def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """``CONFIG [--work-dir] [--resume [PATH]] [--cfg-options k=v ...] [--seed] [--device] [--amp]``."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("config", help="config file, e.g. configs/demo_dla34.py")
+    p.add_argument("--work-dir", help="where checkpoints and logs go (default: work_dirs/<config name>)")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        metavar="CHECKPOINT",
+        help="continue a run: from CHECKPOINT, or (no value) from the latest checkpoint in the work dir",
+    )
+    p.add_argument(
+        "--cfg-options",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override config keys, e.g. optim.lr=0.01 train.max_iters=2000",
+    )
+    p.add_argument("--seed", type=int, help="random seed (overrides train.seed)")
+    p.add_argument(
+        "--device", help="cpu, cuda or cuda:N (default: cuda when available); torchrun sets one per rank"
+    )
+    p.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision (overrides train.amp)")
+    return p
+
+
+def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task: str) -> int:
+    """Parse arguments, train, draw the training curves; returns the exit status."""
+    args = build_parser(prog, description).parse_args(argv)
+    overrides = list(args.cfg_options)
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
+    if args.amp is not None:
+        overrides.append(f"train.amp={args.amp!r}")
+    cfg = load_config(args.config, overrides)
+    if cfg.model.task != task:
+        raise DLADenseError(
+            f"{args.config} is a {cfg.model.task!r} config; use tools/train_{cfg.model.task}.py"
+        )
+    result = train(cfg, build_task, work_dir=args.work_dir, resume=args.resume, device=args.device)
+    if int(os.environ.get("RANK", "0")) == 0:
+        logger = get_logger()
+        if not result.interrupted:
+            from ..visualize import plot_training_log
+
+            curves = plot_training_log(result.work_dir)
+            summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if "." not in k)
+            logger.info(
+                f"done: {summary}; best {result.best}; curves {curves}; checkpoints in {result.work_dir}"
+            )
+    return 130 if result.interrupted else 0

@@ -1,0 +1,276 @@
+"""Configs: plain Python files of section dicts, validated against typed schemas.
+
+A config file assigns dicts to the section names below (``model = dict(backbone="dla34", ...)``) and may
+inherit one base file with ``_base_ = "other.py"`` (path relative to the file; sections merge key by key).
+Overrides ``"section.key=value"`` parse ``value`` as a Python literal (falling back to a string). Unknown
+sections or keys, wrong types and syntax errors raise :class:`DLADenseError` naming the key and the fix.
+Config files are Python and therefore trusted code: load only configs you trust.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import difflib
+import pprint
+import runpy
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from .errors import DLADenseError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass
+class ModelConfig:
+    """What network to build."""
+
+    task: Literal["seg", "cls"] = "seg"
+    backbone: str = "dla34"
+    num_classes: int = 19
+    pretrained: bool | str = False
+    down_ratio: int = 2
+    frozen_stages: int = -1
+    norm_eval: bool = False
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how training samples are augmented."""
+
+    dataset: Literal["cityscapes", "folder", "imagefolder"] = "cityscapes"
+    root: str = "data/cityscapes"
+    synthetic: dict[str, Any] | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    classes: tuple[str, ...] | None = None
+    palette: tuple[tuple[int, int, int], ...] | None = None
+    img_dir: str = "images"
+    ann_dir: str = "labels"
+    img_suffix: str = ".png"
+    ann_suffix: str = ".png"
+    crop_size: tuple[int, int] = (512, 1024)
+    scale_range: tuple[float, float] | None = (0.5, 2.0)
+    rotate: float = 10.0
+    color_jitter: float = 0.3
+    hflip: bool = True
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    ignore_index: int = 255
+    batch_size: int = 8
+    val_batch_size: int = 1
+    num_workers: int | None = None
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and learning-rate schedule (per iteration)."""
+
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 1e-4
+    schedule: Literal["poly", "step", "constant"] = "poly"
+    power: float = 0.9
+    steps: tuple[int, ...] = ()
+    gamma: float = 0.1
+    min_lr: float = 0.0
+    warmup_iters: int = 0
+    warmup_ratio: float = 0.1
+    clip_grad_norm: float | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Length of the run, checkpoints, validation, logging and precision."""
+
+    max_iters: int = 1000
+    val_interval: int = 500
+    checkpoint_interval: int = 500
+    keep_checkpoints: int = 2
+    log_interval: int = 20
+    amp: Literal["none", "bf16", "fp16"] = "none"
+    seed: int = 0
+    deterministic: bool = False
+    sync_bn: bool = False
+    tensorboard: bool = False
+    on_nan: Literal["stop", "skip"] = "stop"
+
+
+@dataclass
+class EvalConfig:
+    """How images are predicted at validation and test time."""
+
+    mode: Literal["whole", "slide"] = "whole"
+    crop_size: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+
+
+@dataclass
+class Config:
+    """A whole run: every section, plus the config's name and source file."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+    name: str = "config"
+    path: str | None = None
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The five sections as plain dicts."""
+        return {s: dataclasses.asdict(getattr(self, s)) for s in SECTIONS}
+
+    def dump(self, path: str | Path) -> Path:
+        """Write the resolved config as a Python config file that :func:`load_config` reads back."""
+        path = Path(path)
+        lines = [f"# Resolved config of '{self.name}' (from {self.path}).\n"]
+        for section, values in self.to_dict().items():
+            lines.append(f"{section} = {pprint.pformat(values, sort_dicts=False, width=100)}\n")
+        path.write_text("\n".join(lines))
+        return path
+
+
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "data": DataConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "evaluation": EvalConfig,
+}
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
+    """Read config file ``path``, apply ``"section.key=value"`` overrides, validate, return a :class:`Config`."""
+    path = Path(path)
+    raw = _read(path, seen=())
+    for item in overrides:
+        _apply_override(raw, item)
+    sections = {name: _build_section(name, raw.get(name, {}), path) for name in SECTIONS}
+    return Config(**sections, name=path.stem, path=str(path))
+
+
+def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        raise DLADenseError(f"config file not found: '{path}'; pass a file such as configs/demo_dla34.py")
+    if path.resolve() in seen:
+        raise DLADenseError(f"config '{path}' inherits from itself through _base_")
+    try:
+        namespace = runpy.run_path(str(path))
+    except SyntaxError as e:
+        raise DLADenseError(f"config '{path}' line {e.lineno}: {e.msg}; fix the Python syntax") from None
+    except Exception as e:  # noqa: BLE001 - any error raised by the config's own code
+        raise DLADenseError(f"config '{path}' failed to run: {type(e).__name__}: {e}") from None
+    names = {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("__")
+        and not isinstance(v, (types.ModuleType, types.FunctionType, type))
+        and k != "_base_"
+    }
+    for key, value in names.items():
+        if key.startswith("_"):
+            continue
+        if key not in SECTIONS:
+            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, SECTIONS)}")
+        if not isinstance(value, Mapping):
+            raise DLADenseError(
+                f"config '{path}': section '{key}' must be a dict, not {type(value).__name__}"
+            )
+    raw = {k: dict(v) for k, v in names.items() if k in SECTIONS}
+    base = namespace.get("_base_")
+    if base is None:
+        return raw
+    merged = _read((path.parent / base), seen=(*seen, path.resolve()))
+    for section, values in raw.items():
+        merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def _suggest(key: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(choices)})"
+
+
+def _apply_override(raw: dict[str, dict[str, Any]], item: str) -> None:
+    key, sep, text = item.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not name:
+        raise DLADenseError(f"override '{item}' is not of the form section.key=value (e.g. optim.lr=0.01)")
+    if section not in SECTIONS:
+        raise DLADenseError(f"override '{item}': unknown section '{section}'{_suggest(section, SECTIONS)}")
+    fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
+    if name not in fields:
+        raise DLADenseError(f"override '{item}': unknown key '{key}'{_suggest(name, fields)}")
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        value = text.strip()
+    raw.setdefault(section, {})[name] = value
+
+
+def _build_section(section: str, values: Mapping[str, Any], path: Path) -> Any:
+    schema = SECTIONS[section]
+    hints = typing.get_type_hints(schema)
+    fields = {f.name for f in dataclasses.fields(schema)}
+    checked = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise DLADenseError(f"config '{path}': unknown key '{section}.{key}'{_suggest(key, fields)}")
+        ok, converted = _convert(value, hints[key])
+        if not ok:
+            raise DLADenseError(
+                f"config '{path}': {section}.{key}={value!r} has the wrong type; expected {_type_name(hints[key])}"
+            )
+        checked[key] = converted
+    return schema(**checked)
+
+
+def _convert(value: Any, tp: Any) -> tuple[bool, Any]:
+    """Check ``value`` against type ``tp``; lists become tuples and ints become floats where declared."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return True, value
+    if tp is type(None):
+        return value is None, value
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            ok, converted = _convert(value, option)
+            if ok:
+                return True, converted
+        return False, value
+    if origin is Literal:
+        return value in args, value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False, value
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(items) != len(value):
+            return False, value
+        results = [_convert(v, t) for v, t in zip(value, items, strict=True)]
+        return all(ok for ok, _ in results), tuple(v for _, v in results)
+    if origin is dict:
+        return isinstance(value, Mapping), dict(value) if isinstance(value, Mapping) else value
+    if tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    return isinstance(value, tp), value
+
+
+def _type_name(tp: Any) -> str:
+    text = str(tp).replace("typing.", "")
+    return text.replace("<class '", "").replace("'>", "")

@@ -1,0 +1,102 @@
+"""Classification data: an ImageFolder (``root/<split>/<class>/*.jpg``) and a synthetic one for demos."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+from torch.utils.data import Dataset
+from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
+from ..errors import DLADenseError
+from .images import load_image
+
+SHAPES = ("circle", "square", "triangle", "cross")
+
+
+class ImageFolderDataset(Dataset):
+    """Images in ``root/<split>/<class name>/``; items are ``{"image": transform(PIL), "label": int, "name"}``.
+
+    Classes are the sorted sub-folder names (torchvision's ImageFolder convention).
+    """
+
+    def __init__(self, root: str | os.PathLike, split: str, transform: Callable | None = None) -> None:
+        self.root = Path(root) / split
+        self.transform = transform
+        if not self.root.is_dir():
+            raise DLADenseError(
+                f"image folder not found: '{self.root}'; expected {self.root}/<class name>/<image files>"
+            )
+        try:
+            self.classes, class_to_idx = find_classes(str(self.root))
+            self.samples = make_dataset(str(self.root), class_to_idx, extensions=IMG_EXTENSIONS)
+        except FileNotFoundError as e:
+            raise DLADenseError(f"image folder '{self.root}' is unusable: {e}") from None
+        self.classes = tuple(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        path, label = self.samples[index]
+        image = load_image(path)
+        if self.transform is not None:
+            image = self.transform(image)
+        return {"image": image, "label": label, "name": os.path.relpath(path, self.root)}
+
+
+def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, fill) -> None:
+    if shape == "circle":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    elif shape == "square":
+        draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=fill)
+    elif shape == "triangle":
+        draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)], fill=fill)
+    else:
+        t = r / 3
+        draw.rectangle([cx - r, cy - t, cx + r, cy + t], fill=fill)
+        draw.rectangle([cx - t, cy - r, cx + t, cy + r], fill=fill)
+
+
+def make_synthetic_imagefolder(
+    root: str | os.PathLike, *, num_train: int = 40, num_val: int = 12, size: int = 64, seed: int = 0
+) -> Path:
+    """Write one shape per image (circle, square, triangle, cross) as ``root/{train,val}/<shape>/*.png``.
+
+    ``num_train``/``num_val`` are images per class. Deterministic for a given ``seed``; skipped when
+    ``root`` already holds the same set; written to a temporary folder and renamed, never half-written.
+    """
+    root = Path(root)
+    params = {"num_train": num_train, "num_val": num_val, "size": size, "seed": seed, "classes": list(SHAPES)}
+    marker = root / ".synthetic_done"
+    if marker.is_file() and json.loads(marker.read_text()) == params:
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
+    rng = np.random.default_rng(seed)
+    for split, count in (("train", num_train), ("val", num_val)):
+        for shape in SHAPES:
+            (tmp / split / shape).mkdir(parents=True)
+            for i in range(count):
+                background = rng.integers(0, 256, 3)
+                noise = rng.normal(0, 20, (size, size, 3))
+                image = Image.fromarray(np.clip(background + noise, 0, 255).astype(np.uint8))
+                fill = tuple(
+                    int(v) for v in (background + rng.choice([-1, 1]) * rng.integers(70, 150, 3)) % 256
+                )
+                r = rng.uniform(0.2, 0.35) * size
+                cx, cy = rng.uniform(r, size - r, 2)
+                _draw_shape(ImageDraw.Draw(image), shape, cx, cy, r, fill)
+                image.save(tmp / split / shape / f"{shape}_{i:04d}.png")
+    (tmp / ".synthetic_done").write_text(json.dumps(params))
+    if root.exists():
+        shutil.rmtree(root)
+    os.replace(tmp, root)
+    return root

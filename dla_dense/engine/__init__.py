@@ -1,0 +1,1 @@
+"""Training engine shared by segmentation and classification: loop, checkpoints, logging, DDP."""

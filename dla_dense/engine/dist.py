@@ -1,0 +1,80 @@
+"""Process-group set-up for ``torchrun`` (DDP over NCCL on GPUs, gloo on CPU)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as tdist
+
+from ..errors import DLADenseError
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    """This process's place in the run."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process logs, writes checkpoints and prints tables."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """Whether more than one process takes part."""
+        return self.world_size > 1
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` as a torch device; None picks CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise DLADenseError(f"unknown device '{device}'; use cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DLADenseError(f"device '{device}' requested but CUDA is not available; use --device cpu")
+    return resolved
+
+
+def init_distributed(device: str | None = None) -> DistInfo:
+    """Join the ``torchrun`` process group when ``WORLD_SIZE`` > 1, else describe a single process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    base = resolve_device(device)
+    if world_size <= 1:
+        return DistInfo(device=base)
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if base.type == "cuda":
+        torch.cuda.set_device(local_rank)
+        base = torch.device("cuda", local_rank)
+    if not tdist.is_initialized():
+        tdist.init_process_group(backend="nccl" if base.type == "cuda" else "gloo")
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank, device=base)
+
+
+def cleanup_distributed() -> None:
+    """Leave the process group, if one was joined."""
+    if tdist.is_available() and tdist.is_initialized():
+        tdist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in a single process)."""
+    if tdist.is_available() and tdist.is_initialized():
+        tdist.barrier()
+
+
+def broadcast_flag(flag: bool) -> bool:
+    """True on every rank when ``flag`` is True on any rank."""
+    if not (tdist.is_available() and tdist.is_initialized()):
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0])
+    tdist.all_reduce(value)
+    return bool(value.item() > 0)
