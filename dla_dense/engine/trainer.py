@@ -141,7 +141,10 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
     train_set, val_set = task.train_set(), task.val_set()
     model = task.build_model().to(dist.device)
     if tc.sync_bn and dist.distributed:
-        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        if dist.device.type == "cuda":
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        else:
+            logger.warning("train.sync_bn is ignored on CPU: PyTorch's SyncBatchNorm needs CUDA devices")
     optimizer = build_optimizer(model.parameters(), cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, tc.max_iters)
     scaler = torch.amp.GradScaler(dist.device.type, enabled=tc.amp == "fp16")

@@ -1,0 +1,5 @@
+"""Evaluation metrics."""
+
+from .segmentation import ConfusionMatrix, SegEvaluator, format_table
+
+__all__ = ["ConfusionMatrix", "SegEvaluator", "format_table"]

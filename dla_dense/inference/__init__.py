@@ -1,0 +1,5 @@
+"""Inference helpers."""
+
+from .segmentation import predict_seg
+
+__all__ = ["predict_seg"]

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+
+from dla_dense import DLADenseError
+from dla_dense.config import load_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_validate(path):
+    cfg = load_config(path)
+    assert cfg.name == path.stem
+
+
+def _write(tmp_path: Path, text: str, name: str = "cfg.py") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_overrides_parse_literals_and_strings(tmp_path):
+    path = _write(tmp_path, "model = dict(backbone='dla34', num_classes=9)\ndata = dict(crop_size=[64, 128])\n")
+    cfg = load_config(path, ["optim.lr=0.5", "data.root=/data/x y", "data.scale_range=None", "train.amp=bf16"])
+    assert cfg.optim.lr == 0.5 and cfg.data.root == "/data/x y" and cfg.data.scale_range is None
+    assert cfg.data.crop_size == (64, 128) and cfg.train.amp == "bf16" and cfg.model.num_classes == 9
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        ("optim = dict(lrr=0.1)\n", [], r"unknown key 'optim.lrr' \(did you mean 'lr'\?\)"),
+        ("optimizer = dict(lr=0.1)\n", [], r"unknown section 'optimizer' \(did you mean 'optim'\?\)"),
+        ("train = dict(max_iters=1.5)\n", [], r"train.max_iters=1.5 has the wrong type; expected int"),
+        ("train = dict(amp='fp8')\n", [], r"train.amp='fp8' has the wrong type"),
+        ("model = dict(backbone='dla34'\n", [], r"line \d+: .*fix the Python syntax"),
+        ("model = dict()\n", ["model.backbon=dla60"], r"unknown key 'model.backbon' \(did you mean 'backbone'\?\)"),
+        ("model = dict()\n", ["model.backbone"], r"not of the form section.key=value"),
+        ("model = 3\n", [], r"section 'model' must be a dict"),
+    ],
+)
+def test_mistakes_are_one_line_errors(tmp_path, text, overrides, message):
+    with pytest.raises(DLADenseError, match=message) as err:
+        load_config(_write(tmp_path, text), overrides)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DLADenseError, match="config file not found"):
+        load_config(tmp_path / "nope.py")
+
+
+def test_base_inheritance_merges_keys(tmp_path):
+    _write(tmp_path, "model = dict(backbone='dla34', num_classes=19)\noptim = dict(lr=0.01, name='sgd')\n", "base.py")
+    child = _write(tmp_path, "_base_ = 'base.py'\nmodel = dict(backbone='dla102')\n", "child.py")
+    cfg = load_config(child)
+    assert (cfg.model.backbone, cfg.model.num_classes, cfg.optim.lr) == ("dla102", 19, 0.01)
+
+
+def test_dump_round_trips(tmp_path):
+    cfg = load_config(CONFIGS[0], ["optim.lr=0.123"])
+    again = load_config(cfg.dump(tmp_path / "resolved.py"))
+    assert again.to_dict() == cfg.to_dict()

@@ -1,0 +1,95 @@
+import errno
+
+import pytest
+import torch
+
+from dla_dense import DLADenseError
+from dla_dense.config import OptimConfig
+from dla_dense.engine import checkpoint as ckpt
+from dla_dense.engine.optim import build_optimizer, build_scheduler, lr_factor
+from dla_dense.engine.sampling import DrawSampler, SeededDraws
+
+
+def test_poly_schedule_with_warmup_by_hand():
+    cfg = OptimConfig(lr=0.1, schedule="poly", power=0.9, warmup_iters=10, warmup_ratio=0.1)
+    assert lr_factor(0, cfg, 100) == pytest.approx(0.1)
+    assert lr_factor(5, cfg, 100) == pytest.approx((1 - 0.05) ** 0.9 * (0.1 + 0.9 * 0.5))
+    assert lr_factor(50, cfg, 100) == pytest.approx(0.5**0.9)
+    assert lr_factor(100, cfg, 100) == 0.0
+
+
+def test_step_schedule_and_scheduler_state_is_plain():
+    cfg = OptimConfig(lr=1.0, schedule="step", steps=(3, 5), gamma=0.1)
+    model = torch.nn.Linear(2, 2)
+    opt = build_optimizer(model.parameters(), cfg)
+    sched = build_scheduler(opt, cfg, 10)
+    lrs = []
+    for _ in range(7):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs == pytest.approx([1, 1, 1, 0.1, 0.1, 0.01, 0.01])
+    torch.save(sched.state_dict(), "/dev/null")
+    assert all(not callable(v) for v in sched.state_dict().values())
+
+
+class _Items(torch.utils.data.Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return (i, torch.rand(()).item())
+
+
+def test_draws_are_a_pure_function_of_the_draw_number():
+    draws = SeededDraws(_Items(), seed=3)
+    first = [draws[k] for k in range(12)]
+    assert sorted(i for i, _ in first[:5]) == list(range(5)) and sorted(i for i, _ in first[5:10]) == list(range(5))
+    assert [i for i, _ in first[:5]] != [i for i, _ in first[5:10]]
+    again = SeededDraws(_Items(), seed=3)
+    assert [again[k] for k in (11, 3, 7)] == [first[11], first[3], first[7]]
+    state = torch.get_rng_state()
+    draws[0]
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_draw_sampler_shards_and_resumes():
+    full = list(DrawSampler(batch_size=2, start_iter=0, max_iters=3))
+    assert full == list(range(6))
+    ranks = [list(DrawSampler(batch_size=2, start_iter=1, max_iters=3, rank=r, world_size=2)) for r in (0, 1)]
+    assert ranks == [[4, 5, 8, 9], [6, 7, 10, 11]]
+
+
+def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "iter_0000001.pth"
+    ckpt.save_checkpoint(path, {"model": {"w": torch.ones(2)}, "iteration": 1})
+
+    def disk_full(obj, f):
+        f.write(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(DLADenseError, match="No space left on device.*previous file is intact"):
+        ckpt.save_checkpoint(path, {"model": {"w": torch.zeros(2)}, "iteration": 2})
+    monkeypatch.undo()
+    assert torch.equal(ckpt.load_training_state(path)["model"]["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_last_pointer_and_pruning(tmp_path):
+    for i in (1, 2, 3):
+        path = ckpt.save_checkpoint(tmp_path / f"iter_{i:07d}.pth", {"model": {}, "iteration": i})
+        ckpt.write_last_pointer(tmp_path, path)
+        ckpt.prune_checkpoints(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.glob("iter_*")) == ["iter_0000002.pth", "iter_0000003.pth"]
+    assert ckpt.last_checkpoint(tmp_path).name == "iter_0000003.pth"
+    assert ckpt.last_checkpoint(tmp_path / "empty") is None
+
+
+def test_loading_something_else_is_a_clear_error(tmp_path):
+    (tmp_path / "x.pth").write_bytes(b"garbage")
+    with pytest.raises(DLADenseError, match="not a readable dla_dense checkpoint"):
+        ckpt.load_training_state(tmp_path / "x.pth")
+    torch.save({"w": torch.ones(1)}, tmp_path / "y.pth")
+    with pytest.raises(DLADenseError, match="not a dla_dense training checkpoint"):
+        ckpt.load_training_state(tmp_path / "y.pth")
