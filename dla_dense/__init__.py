@@ -1,6 +1,7 @@
 """dla_dense: dense prediction and classification on Deep Layer Aggregation backbones."""
 
 from .backbones import DLA_MODELS, DLABackbone, create_backbone, list_models
+from .checkpoint import load_checkpoint
 from .errors import DLADenseError
 from .models.classifier import classify, create_classifier, imagenet_labels
 
@@ -15,4 +16,5 @@ __all__ = [
     "create_classifier",
     "imagenet_labels",
     "list_models",
+    "load_checkpoint",
 ]

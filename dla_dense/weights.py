@@ -31,6 +31,16 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
     Training checkpoints that wrap the weights (``{'state_dict': ...}``, ``{'model': ...}``) are unwrapped.
     """
+    return read_checkpoint(path)[0]
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, object]]:
+    """Read a weights file into ``(state_dict, extras)``.
+
+    ``extras`` holds the other top-level entries of a training checkpoint that wraps its weights
+    (``{'model': ..., 'optimizer': ..., 'meta': ...}`` gives ``optimizer`` and ``meta``); it is empty for a
+    bare state dict or a ``.safetensors`` file.
+    """
     path = Path(path)
     if not path.is_file():
         raise DLADenseError(f"weights file not found: '{path}'; check the path")
@@ -39,7 +49,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         from safetensors.torch import load_file
 
         try:
-            return load_file(str(path))
+            return load_file(str(path)), {}
         except (SafetensorError, OSError, ValueError) as e:
             raise DLADenseError(f"'{path}' is not a readable safetensors file ({_first_line(e)})") from None
     try:
@@ -57,7 +67,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         raise DLADenseError(f"'{path}' is not a PyTorch checkpoint ({_first_line(e)})") from None
-    return _unwrap(obj, path)
+    extras: dict[str, object] = {}
+    if isinstance(obj, Mapping):
+        container = next((k for k in _CONTAINER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        if container is not None:
+            extras = {k: v for k, v in obj.items() if k != container}
+    return _unwrap(obj, path), extras
 
 
 def _first_line(e: BaseException) -> str:
@@ -111,21 +126,31 @@ def load_into(model: nn.Module, source: str | os.PathLike, *, name: str) -> None
     else:
         fc_keys = set()
     unexpected = sorted(k for k in sd if k not in own and not _is_dead_projection(k))
-    missing = sorted(
-        k for k in own if k not in sd and k not in fc_keys and not k.endswith("num_batches_tracked")
-    )
-    mismatched = sorted(
-        f"{k}: file {list(sd[k].shape)} vs model {list(own[k].shape)}"
-        for k in sd
-        if k in own and sd[k].shape != own[k].shape
-    )
+    missing = sorted(k for k in own if k not in sd and k not in fc_keys and not k.endswith("num_batches_tracked"))
+    mismatched = shape_mismatches(sd, own)
     if missing or unexpected or mismatched:
         raise DLADenseError(
-            f"weights file '{source}' does not fit {name}: {_listing('missing', missing)}"
-            f"{_listing('unexpected', unexpected)}{_listing('shape mismatches', mismatched)}"
+            f"weights file '{source}' does not fit {name}: "
+            f"{mismatch_listing(missing, unexpected, mismatched)}"
             f"pass weights saved from {name} (timm, ucbdrive/dla or CenterNet layout)"
         )
     model.load_state_dict({k: v for k, v in sd.items() if k in own}, strict=False)
+
+
+def shape_mismatches(state: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor]) -> list[str]:
+    """Sorted ``"key: file [..] vs model [..]"`` for each key of ``state`` whose shape differs in ``own``."""
+    return sorted(
+        f"{k}: file {list(v.shape)} vs model {list(own[k].shape)}"
+        for k, v in state.items()
+        if k in own and v.shape != own[k].shape
+    )
+
+
+def mismatch_listing(missing: list[str], unexpected: list[str], mismatched: list[str]) -> str:
+    """One line with the count and first few keys of each non-empty list; each part ends in ``"; "``."""
+    return (
+        f"{_listing('missing', missing)}{_listing('unexpected', unexpected)}{_listing('shape mismatches', mismatched)}"
+    )
 
 
 def _listing(what: str, keys: list[str], shown: int = 4) -> str:
@@ -159,8 +184,7 @@ def hub_weights_file(name: str) -> str:
     )
     if constants.HF_HUB_OFFLINE:
         raise DLADenseError(
-            f"pretrained weights for {name} ({repo}) are not in the Hugging Face cache and HF_HUB_OFFLINE "
-            f"is set; {how}"
+            f"pretrained weights for {name} ({repo}) are not in the Hugging Face cache and HF_HUB_OFFLINE is set; {how}"
         )
     if not _reachable(constants.ENDPOINT):
         raise DLADenseError(

@@ -1,5 +1,7 @@
 """Models built on DLA backbones."""
 
 from .classifier import classify, create_classifier, imagenet_labels
+from .dla_up import DLAUp, IDAUp
+from .segmentor import DLASeg
 
-__all__ = ["classify", "create_classifier", "imagenet_labels"]
+__all__ = ["DLASeg", "DLAUp", "IDAUp", "classify", "create_classifier", "imagenet_labels"]
