@@ -1,0 +1,178 @@
+"""CenterNet (Zhou et al., arXiv 1904.07850) ``ctdet`` primitives: gaussian targets, decode and losses.
+
+Each function computes what the matching function of xingyizhou/CenterNet computes, on the same layouts:
+``gaussian_radius`` / ``draw_gaussian`` (``utils/image.py``), ``ctdet_decode`` (``models/decode.py``),
+``focal_loss`` (``models/losses.py`` ``_neg_loss`` after ``models/utils.py`` ``_sigmoid``), ``reg_l1_loss``
+(``RegL1Loss``) and the gather helpers (``models/utils.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TypeVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+RADIUS_MODES = ("centernet", "corrected")
+
+HeatmapT = TypeVar("HeatmapT", torch.Tensor, np.ndarray)
+
+
+def gaussian_radius(det_size: tuple[float, float], min_overlap: float = 0.7, *, mode: str = "centernet") -> float:
+    """Gaussian radius for a box of size ``(height, width)``: the smallest of three corner-shift radii.
+
+    The three cases (as in CornerNet) are one corner in and one out, both corners inside, and both outside
+    the box; each radius ``r`` solves ``a r^2 + b r + c = 0`` for IoU ``min_overlap``.
+
+    ``mode="centernet"`` is CenterNet's (and the original CornerNet's) formula, bug included: it takes
+    ``(b1 + sq1) / 2``, ``(b2 + sq2) / 2`` and ``(b3 + sq3) / 2``, i.e. the larger root of the first two
+    cases and no division by ``2a``, so for all but tiny boxes the third case decides and the radius is
+    larger than intended (CenterNet issues #116 and #273; PR #171 was not merged). The published CenterNet
+    models were trained with it, so it is the default.
+
+    ``mode="corrected"`` is the fix of CornerNet commit 3e71377: the smaller root ``(b - sq) / (2a)`` of
+    the first two cases and ``(b3 + sq3) / (2 a3)`` of the third. Its radii are smaller; users report both
+    better and worse accuracy with it.
+    """
+    if mode not in RADIUS_MODES:
+        raise ValueError(f"gaussian_radius: unknown mode {mode!r}; use one of {RADIUS_MODES}")
+    height, width = det_size
+
+    a1 = 1
+    b1 = height + width
+    c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
+    sq1 = math.sqrt(b1**2 - 4 * a1 * c1)
+
+    a2 = 4
+    b2 = 2 * (height + width)
+    c2 = (1 - min_overlap) * width * height
+    sq2 = math.sqrt(b2**2 - 4 * a2 * c2)
+
+    a3 = 4 * min_overlap
+    b3 = -2 * min_overlap * (height + width)
+    c3 = (min_overlap - 1) * width * height
+    sq3 = math.sqrt(b3**2 - 4 * a3 * c3)
+
+    if mode == "centernet":
+        r1 = (b1 + sq1) / 2
+        r2 = (b2 + sq2) / 2
+        r3 = (b3 + sq3) / 2
+    else:
+        r1 = (b1 - sq1) / (2 * a1)
+        r2 = (b2 - sq2) / (2 * a2)
+        r3 = (b3 + sq3) / (2 * a3)
+    return min(r1, r2, r3)
+
+
+def gaussian_2d(radius: int, *, device: torch.device | str | None = None) -> torch.Tensor:
+    """``[2r+1, 2r+1]`` float64 gaussian with peak 1 and sigma ``(2r+1) / 6``; values below eps * peak are 0."""
+    diameter = 2 * radius + 1
+    sigma = diameter / 6
+    t = torch.arange(-radius, radius + 1, dtype=torch.float64, device=device)
+    g = torch.exp(-(t[None, :] * t[None, :] + t[:, None] * t[:, None]) / (2 * sigma * sigma))
+    g[g < torch.finfo(torch.float64).eps * g.max()] = 0
+    return g
+
+
+def draw_gaussian(heatmap: HeatmapT, center: tuple[int, int], radius: int) -> HeatmapT:
+    """Draw a gaussian of ``radius`` at ``center = (x, y)`` into ``heatmap [H, W]`` in place (element-wise max).
+
+    CenterNet's ``draw_umich_gaussian``: sigma = diameter / 6, clipped at the map borders (a centre off the map
+    draws only the part that overlaps it). A numpy heatmap is updated through a shared-memory tensor view.
+    Returns ``heatmap``.
+    """
+    hm = torch.from_numpy(heatmap) if isinstance(heatmap, np.ndarray) else heatmap
+    x, y = int(center[0]), int(center[1])
+    radius = int(radius)
+    height, width = hm.shape[-2:]
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+    y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+    if x0 < x1 and y0 < y1:
+        g = gaussian_2d(radius, device=hm.device)
+        g = g[y0 - y + radius : y1 - y + radius, x0 - x + radius : x1 - x + radius].to(hm.dtype)
+        region = hm[y0:y1, x0:x1]
+        torch.maximum(region, g, out=region)
+    return heatmap
+
+
+def gather_feat(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """``feat [N, M, D]``, ``ind [N, K]`` (int64, values < M) -> ``[N, K, D]`` with row ``ind[n, k]`` of ``feat[n]``."""
+    return feat.gather(1, ind.unsqueeze(2).expand(-1, -1, feat.shape[2]))
+
+
+def transpose_and_gather_feat(feat: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """``feat [N, D, H, W]``, ``ind [N, K]`` (flat ``y * W + x``) -> ``[N, K, D]``, the D-vectors at those pixels."""
+    n, d = feat.shape[:2]
+    return gather_feat(feat.permute(0, 2, 3, 1).reshape(n, -1, d), ind)
+
+
+def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None = None, K: int = 100) -> torch.Tensor:
+    """CenterNet ``ctdet_decode``: ``heat [N, C, H, W]`` (after sigmoid), ``wh``/``reg [N, 2, H, W]`` -> ``[N, K, 6]``.
+
+    Rows are ``(x1, y1, x2, y2, score, class)`` in output-map pixels, best score first. Peaks are the pixels
+    equal to their 3x3 max-pooled value; the top ``K`` per class (over ``H*W``) and then the top ``K`` of those
+    ``C*K`` candidates are kept, with ``torch.topk`` on the reference's layouts (so ties resolve the same way).
+    The centre is ``(x + reg_x, y + reg_y)``, or ``(x + 0.5, y + 0.5)`` when ``reg`` is None. Requires
+    ``K <= H*W``.
+    """
+    n, c, h, w = heat.shape
+    if not torch.jit.is_tracing() and h * w < K:
+        raise ValueError(f"ctdet_decode: K={K} is more than the {h}x{w} = {h * w} pixels of the heatmap; lower K")
+    hmax = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
+    heat = heat * (hmax == heat).to(heat.dtype)
+
+    class_scores, class_inds = torch.topk(heat.reshape(n, c, h * w), K)
+    scores, order = torch.topk(class_scores.reshape(n, c * K), K)
+    classes = torch.div(order, K, rounding_mode="floor")
+    inds = class_inds.reshape(n, c * K).gather(1, order)
+    ys = torch.div(inds, w, rounding_mode="floor").to(wh.dtype).unsqueeze(2)
+    xs = (inds % w).to(wh.dtype).unsqueeze(2)
+
+    if reg is None:
+        xs = xs + 0.5
+        ys = ys + 0.5
+    else:
+        offsets = transpose_and_gather_feat(reg, inds)
+        xs = xs + offsets[:, :, 0:1]
+        ys = ys + offsets[:, :, 1:2]
+    sizes = transpose_and_gather_feat(wh, inds)
+    boxes = torch.cat(
+        [xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2, xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2],
+        dim=2,
+    )
+    return torch.cat([boxes, scores.unsqueeze(2), classes.to(scores.dtype).unsqueeze(2)], dim=2)
+
+
+def focal_loss(pred: torch.Tensor, gt: torch.Tensor, *, logits: bool = True) -> torch.Tensor:
+    """CornerNet/CenterNet penalty-reduced focal loss (alpha 2, beta 4) of ``pred`` vs ``gt``, both ``[N, C, H, W]``.
+
+    ``pred`` is the raw heatmap output (logits) by default; it goes through ``sigmoid`` and the clamp to
+    ``[1e-4, 1 - 1e-4]`` of CenterNet's ``_sigmoid`` (which the reference applies in its loss wrapper, in
+    place). With ``logits=False``, ``pred`` is taken as probabilities and only clamped, which leaves the
+    output of ``_sigmoid`` unchanged. Positives are ``gt == 1``; the sum is divided by their number, and with
+    no positives the loss is the (undivided) negative term. Half-precision inputs are computed in float32.
+    """
+    pred = pred.to(torch.promote_types(pred.dtype, torch.float32))
+    if logits:
+        pred = pred.sigmoid()
+    pred = pred.clamp(min=1e-4, max=1 - 1e-4)
+    pos = gt.eq(1).to(pred.dtype)
+    neg = gt.lt(1).to(pred.dtype)
+    neg_weights = torch.pow(1 - gt, 4)
+    pos_loss = (torch.log(pred) * torch.pow(1 - pred, 2) * pos).sum()
+    neg_loss = (torch.log(1 - pred) * torch.pow(pred, 2) * neg_weights * neg).sum()
+    return -(pos_loss + neg_loss) / pos.sum().clamp(min=1)
+
+
+def reg_l1_loss(output: torch.Tensor, mask: torch.Tensor, ind: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CenterNet ``RegL1Loss``: L1 between ``output [N, D, H, W]`` at ``ind [N, K]`` and ``target [N, K, D]``.
+
+    Only objects with ``mask [N, K]`` set count. The summed error is divided by ``mask`` expanded over D,
+    summed, plus 1e-4, i.e. by ``D * num_objects``: it is the mean per coordinate, not per object.
+    """
+    pred = transpose_and_gather_feat(output, ind)
+    mask = mask.unsqueeze(2).expand_as(pred).to(pred.dtype)
+    loss = F.l1_loss(pred * mask, target * mask, reduction="sum")
+    return loss / (mask.sum() + 1e-4)
