@@ -48,7 +48,7 @@ def load_checkpoint(model: nn.Module, path: str | os.PathLike, *, strict: bool =
     if problems and (strict or not fitting):
         raise DLADenseError(
             f"checkpoint '{path}' does not fit {_describe(model)}: {problems}pass a checkpoint saved from "
-            "this model (dla_dense, ucbdrive/dla DLASeg or ImageNet backbone layout), or load with "
+            "this model (dla_dense, ucbdrive/dla DLASeg, CenterNet ctdet or ImageNet backbone layout), or load with "
             "strict=False to keep only what fits"
         )
     if problems:
