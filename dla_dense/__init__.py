@@ -2,19 +2,30 @@
 
 from .backbones import DLA_MODELS, DLABackbone, create_backbone, list_models
 from .checkpoint import load_checkpoint
+from .config import load_config
 from .errors import DLADenseError
 from .models.classifier import classify, create_classifier, imagenet_labels
 
 __version__ = "0.1.0"
 
+
+def build_model(cfg):
+    """The model a :class:`~dla_dense.config.Config` describes (segmentation, detection or classification)."""
+    from .tasks import build_model as _build_model
+
+    return _build_model(cfg)
+
+
 __all__ = [
     "DLA_MODELS",
     "DLABackbone",
     "DLADenseError",
+    "build_model",
     "classify",
     "create_backbone",
     "create_classifier",
     "imagenet_labels",
     "list_models",
+    "load_config",
     "load_checkpoint",
 ]

@@ -31,20 +31,25 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class ModelConfig:
     """What network to build."""
 
-    task: Literal["seg", "cls"] = "seg"
+    task: Literal["seg", "det", "cls"] = "seg"
     backbone: str = "dla34"
     num_classes: int = 19
     pretrained: bool | str = False
     down_ratio: int = 2
     frozen_stages: int = -1
     norm_eval: bool = False
+    node: Literal["dcn", "conv"] = "dcn"
+    head_conv: int = 256
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
 
 
 @dataclass
 class DataConfig:
     """Where the data is and how training samples are augmented."""
 
-    dataset: Literal["cityscapes", "folder", "imagefolder"] = "cityscapes"
+    dataset: Literal["cityscapes", "folder", "imagefolder", "coco"] = "cityscapes"
     root: str = "data/cityscapes"
     synthetic: dict[str, Any] | None = None
     train_split: str = "train"
@@ -55,6 +60,11 @@ class DataConfig:
     ann_dir: str = "labels"
     img_suffix: str = ".png"
     ann_suffix: str = ".png"
+    coco_ann_file: str = "annotations/instances_{split}.json"
+    coco_img_dir: str = "images/{split}"
+    max_objs: int = 128
+    radius_mode: Literal["centernet", "corrected"] = "centernet"
+    bgr: bool = False
     crop_size: tuple[int, int] = (512, 1024)
     scale_range: tuple[float, float] | None = (0.5, 2.0)
     rotate: float = 10.0
@@ -115,6 +125,9 @@ class EvalConfig:
     scales: tuple[float, ...] = (1.0,)
     flip: bool = False
     tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+    input_size: tuple[int, int] | None = None
+    max_dets: int = 100
+    nms_iou: float = 0.5
 
 
 @dataclass
@@ -176,9 +189,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
     names = {
         k: v
         for k, v in namespace.items()
-        if not k.startswith("__")
-        and not isinstance(v, (types.ModuleType, types.FunctionType, type))
-        and k != "_base_"
+        if not k.startswith("__") and not isinstance(v, (types.ModuleType, types.FunctionType, type)) and k != "_base_"
     }
     for key, value in names.items():
         if key.startswith("_"):
@@ -186,9 +197,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
         if key not in SECTIONS:
             raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, SECTIONS)}")
         if not isinstance(value, Mapping):
-            raise DLADenseError(
-                f"config '{path}': section '{key}' must be a dict, not {type(value).__name__}"
-            )
+            raise DLADenseError(f"config '{path}': section '{key}' must be a dict, not {type(value).__name__}")
     raw = {k: dict(v) for k, v in names.items() if k in SECTIONS}
     base = namespace.get("_base_")
     if base is None:

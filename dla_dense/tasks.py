@@ -30,8 +30,12 @@ from .visualize import overlay
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """The network ``cfg.model`` describes: ``DLASeg`` for ``task='seg'``, timm's DLA for ``task='cls'``."""
+    """The network ``cfg.model`` describes: ``DLASeg`` (seg), ``CenterNet`` (det) or timm's DLA (cls)."""
     m = cfg.model
+    if m.task == "det":
+        from .det_task import build_detector
+
+        return build_detector(cfg)
     if m.task == "seg":
         return DLASeg(
             m.backbone,
@@ -48,9 +52,7 @@ def safe_output_path(out_dir: Path, relative: str) -> Path:
     """``out_dir / relative``, refusing names (from datasets or configs) that would escape ``out_dir``."""
     path = (out_dir / relative).resolve()
     if not path.is_relative_to(out_dir.resolve()):
-        raise DLADenseError(
-            f"output name '{relative}' would be written outside '{out_dir}'; rename the input"
-        )
+        raise DLADenseError(f"output name '{relative}' would be written outside '{out_dir}'; rename the input")
     return path
 
 
@@ -90,9 +92,7 @@ class SegTask:
                 ignore_index=d.ignore_index,
             )
         else:
-            raise DLADenseError(
-                f"data.dataset='{d.dataset}' is not a segmentation dataset; use cityscapes or folder"
-            )
+            raise DLADenseError(f"data.dataset='{d.dataset}' is not a segmentation dataset; use cityscapes or folder")
         if len(dataset.classes) != self.cfg.model.num_classes:
             raise DLADenseError(
                 f"model.num_classes={self.cfg.model.num_classes} but the {d.dataset} dataset at '{d.root}' has "
@@ -186,9 +186,7 @@ class SegTask:
             num_workers=0,
         )
         matrix = ConfusionMatrix(len(self.classes), d.ignore_index)
-        for batch in tqdm(
-            loader, desc="eval", unit="batch", leave=False, disable=not dist.is_main, mininterval=1.0
-        ):
+        for batch in tqdm(loader, desc="eval", unit="batch", leave=False, disable=not dist.is_main, mininterval=1.0):
             images = batch["image"].to(dist.device)
             probs = predict_seg(
                 model,
@@ -229,10 +227,14 @@ class SegTask:
             overlay(rgb, p.numpy(), self.palette).save(overlay_path, quality=90)
 
 
-def build_task(cfg: Config) -> SegTask:
-    """The task object for ``cfg.model.task``."""
+def build_task(cfg: Config):
+    """The task object for ``cfg.model.task``: :class:`SegTask`, ``DetTask`` or ``ClsTask``."""
     if cfg.model.task == "seg":
         return SegTask(cfg)
+    if cfg.model.task == "det":
+        from .det_task import DetTask
+
+        return DetTask(cfg)
     from .cls_task import ClsTask
 
     return ClsTask(cfg)

@@ -98,9 +98,7 @@ def test_detector_train_step_and_eval(kind: str) -> None:
     model = build()
     images, targets = _batch()
     body = model.backbone.body
-    watched = {
-        n: p.detach().clone() for n, p in body.named_parameters() if n.startswith(("base_layer", "level5"))
-    }
+    watched = {n: p.detach().clone() for n, p in body.named_parameters() if n.startswith(("base_layer", "level5"))}
     assert watched and all(p.requires_grad for p in body.parameters())
 
     model.train()
@@ -114,9 +112,9 @@ def test_detector_train_step_and_eval(kind: str) -> None:
 
     params = dict(body.named_parameters())
     for prefix in ("base_layer", "level5"):
-        assert any(
-            not torch.equal(params[n], before) for n, before in watched.items() if n.startswith(prefix)
-        ), f"no {prefix} parameter changed after the step"
+        assert any(not torch.equal(params[n], before) for n, before in watched.items() if n.startswith(prefix)), (
+            f"no {prefix} parameter changed after the step"
+        )
 
     model.eval()
     with torch.no_grad():

@@ -66,9 +66,7 @@ def test_classify_with_own_labels():
     assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize(
-    "content, match", [(None, "image not found"), (b"GIF89a broken", "cannot read image")]
-)
+@pytest.mark.parametrize("content, match", [(None, "image not found"), (b"GIF89a broken", "cannot read image")])
 def test_bad_image_files(tmp_path, content, match):
     path = tmp_path / "photo.jpg"
     if content is not None:

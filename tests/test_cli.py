@@ -75,10 +75,7 @@ def test_classify_tool_uses_the_weights_file(tmp_path):
 
 def test_classify_several_images_get_headers(capsys, tmp_path):
     image = sample_image_path()
-    assert (
-        classify_cli.main(["--model", "dla46_c", "--no-pretrained", "--topk", "2", str(image), str(image)])
-        == 0
-    )
+    assert classify_cli.main(["--model", "dla46_c", "--no-pretrained", "--topk", "2", str(image), str(image)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == f"== {image}" and lines[3] == f"== {image}"
     assert len(lines) == 6

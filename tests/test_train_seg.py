@@ -119,8 +119,16 @@ def test_test_seg_labelids_agree_with_official_evaluation(setup):
 def test_tta_and_slide_evaluation_run(setup):
     base, config, work, _ = setup
     result = _run(
-        "tools/test_seg.py", str(config), str(work / "best.pth"), "--tta", "--mode", "slide",
-        "--cfg-options", "evaluation.crop_size=(64, 64)", "evaluation.stride=(32, 32)", "evaluation.tta_scales=(0.5, 1.0)",
+        "tools/test_seg.py",
+        str(config),
+        str(work / "best.pth"),
+        "--tta",
+        "--mode",
+        "slide",
+        "--cfg-options",
+        "evaluation.crop_size=(64, 64)",
+        "evaluation.stride=(32, 32)",
+        "evaluation.tta_scales=(0.5, 1.0)",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "mIoU" in result.stderr
@@ -139,8 +147,19 @@ def test_torchrun_two_processes_on_cpu(setup):
     base, config, _, _ = setup
     work = base / "ddp"
     result = _run(
-        "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "tools/train_seg.py", str(config),
-        "--work-dir", str(work), "--device", "cpu", "--cfg-options", "train.max_iters=4", "train.sync_bn=True",
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "tools/train_seg.py",
+        str(config),
+        "--work-dir",
+        str(work),
+        "--device",
+        "cpu",
+        "--cfg-options",
+        "train.max_iters=4",
+        "train.sync_bn=True",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (work / "last_checkpoint").read_text() == "iter_0000004.pth"
@@ -149,8 +168,14 @@ def test_torchrun_two_processes_on_cpu(setup):
 
 
 def test_missing_cityscapes_is_one_line_with_the_demo_hint(tmp_path):
-    result = _run("tools/train_seg.py", "configs/cityscapes_dla34.py", "--work-dir", str(tmp_path / "w"),
-                  "--cfg-options", f"data.root={str(tmp_path / 'nowhere')!r}")
+    result = _run(
+        "tools/train_seg.py",
+        "configs/cityscapes_dla34.py",
+        "--work-dir",
+        str(tmp_path / "w"),
+        "--cfg-options",
+        f"data.root={str(tmp_path / 'nowhere')!r}",
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Cityscapes not found" in lines[0] and "configs/demo_dla34.py" in lines[0]
@@ -160,9 +185,23 @@ def test_sigterm_saves_and_exits_cleanly(setup):
     base, config, _, _ = setup
     work = base / "term"
     proc = subprocess.Popen(
-        [sys.executable, "tools/train_seg.py", str(config), "--work-dir", str(work), "--device", "cpu",
-         "--cfg-options", "train.max_iters=200", "train.checkpoint_interval=100"],
-        cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "tools/train_seg.py",
+            str(config),
+            "--work-dir",
+            str(work),
+            "--device",
+            "cpu",
+            "--cfg-options",
+            "train.max_iters=200",
+            "train.checkpoint_interval=100",
+        ],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 240
     while not (work / "metrics.jsonl").exists() and time.monotonic() < deadline:

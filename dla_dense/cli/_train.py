@@ -33,9 +33,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
         help="override config keys, e.g. optim.lr=0.01 train.max_iters=2000",
     )
     p.add_argument("--seed", type=int, help="random seed (overrides train.seed)")
-    p.add_argument(
-        "--device", help="cpu, cuda or cuda:N (default: cuda when available); torchrun sets one per rank"
-    )
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available); torchrun sets one per rank")
     p.add_argument("--amp", choices=["none", "bf16", "fp16"], help="mixed precision (overrides train.amp)")
     return p
 
@@ -50,9 +48,7 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
         overrides.append(f"train.amp={args.amp!r}")
     cfg = load_config(args.config, overrides)
     if cfg.model.task != task:
-        raise DLADenseError(
-            f"{args.config} is a {cfg.model.task!r} config; use tools/train_{cfg.model.task}.py"
-        )
+        raise DLADenseError(f"{args.config} is a {cfg.model.task!r} config; use tools/train_{cfg.model.task}.py")
     result = train(cfg, build_task, work_dir=args.work_dir, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:
         logger = get_logger()
@@ -61,7 +57,5 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
 
             curves = plot_training_log(result.work_dir)
             summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if "." not in k)
-            logger.info(
-                f"done: {summary}; best {result.best}; curves {curves}; checkpoints in {result.work_dir}"
-            )
+            logger.info(f"done: {summary}; best {result.best}; curves {curves}; checkpoints in {result.work_dir}")
     return 130 if result.interrupted else 0

@@ -1,4 +1,4 @@
-"""``python tools/infer.py CONFIG CHECKPOINT IMAGE...``: segment images and write colour overlays."""
+"""``python tools/infer.py CONFIG CHECKPOINT IMAGE...``: segmentation overlays or detection boxes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.utils import draw_bounding_boxes
 
 from ..checkpoint import load_checkpoint
-from ..config import load_config
+from ..config import Config, load_config
 from ..data.images import load_image
 from ..data.transforms import build_seg_eval_transform
 from ..engine.dist import resolve_device
@@ -25,14 +26,17 @@ from ._common import run
 
 def _main(argv: Sequence[str] | None) -> int:
     p = argparse.ArgumentParser(
-        prog="infer.py", description="Segment images with a trained model; write overlays and colour maps."
+        prog="infer.py",
+        description="Run a trained model on images: segmentation overlays and colour maps, or detection boxes "
+        "with class names and scores.",
     )
     p.add_argument("config", help="the config the model was trained with")
     p.add_argument("checkpoint", help="model checkpoint")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     p.add_argument("--out", metavar="DIR", help="output folder (default: work_dirs/<config name>/infer)")
     p.add_argument("--tta", action="store_true", help="multi-scale + flip prediction")
-    p.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default: 0.5)")
+    p.add_argument("--opacity", type=float, default=0.5, help="segmentation overlay opacity (default: 0.5)")
+    p.add_argument("--score-thr", type=float, default=0.3, help="detection boxes drawn from this score (default: 0.3)")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     args = p.parse_args(argv)
@@ -42,14 +46,24 @@ def _main(argv: Sequence[str] | None) -> int:
             f"image not found: '{missing[0]}'" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
         )
     cfg = load_config(args.config, args.cfg_options)
-    task = SegTask(cfg)
     device = resolve_device(args.device)
+    out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.model.task == "det":
+        _infer_det(cfg, args, device, out)
+    elif cfg.model.task == "seg":
+        _infer_seg(cfg, args, device, out)
+    else:
+        raise DLADenseError(f"{args.config} is a classification config; use tools/classify.py for images")
+    return 0
+
+
+def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path) -> None:
+    task = SegTask(cfg)
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
     model.to(device).eval()
     transform = build_seg_eval_transform(mean=cfg.data.mean, std=cfg.data.std)
-    out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
-    out.mkdir(parents=True, exist_ok=True)
     e = cfg.evaluation
     for path in args.images:
         rgb = np.asarray(load_image(path))
@@ -69,7 +83,34 @@ def _main(argv: Sequence[str] | None) -> int:
         Image.fromarray(colorize(pred, task.palette)).save(out / f"{stem}_pred.png")
         present = [task.classes[c] for c in np.unique(pred)]
         print(f"{path}: {out / f'{stem}_overlay.jpg'} ({', '.join(present)})")
-    return 0
+
+
+def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path) -> None:
+    from ..det_task import DetTask, detect
+
+    task = DetTask(cfg)
+    model = task.build_model()
+    load_checkpoint(model, args.checkpoint)
+    model.to(device).eval()
+    classes = task.classes
+    e = cfg.evaluation
+    for path in args.images:
+        rgb = np.asarray(load_image(path))
+        dets = detect(
+            model,
+            rgb,
+            transform=task.eval_transform(),
+            scales=e.tta_scales if args.tta else e.scales,
+            flip=e.flip or args.tta,
+            max_dets=e.max_dets,
+            nms_iou=e.nms_iou,
+        )
+        dets = dets[dets[:, 4] >= args.score_thr]
+        labels = [f"{classes[int(c)]} {s:.2f}" for s, c in zip(dets[:, 4].tolist(), dets[:, 5].tolist(), strict=True)]
+        drawn = draw_bounding_boxes(torch.from_numpy(rgb).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
+        stem = Path(path).stem
+        Image.fromarray(drawn.permute(1, 2, 0).numpy()).save(out / f"{stem}_boxes.jpg", quality=90)
+        print(f"{path}: {out / f'{stem}_boxes.jpg'} ({len(dets)} boxes with score >= {args.score_thr})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,18 @@
+# The embedded default for detection: CenterNet on DLA-34 (conv nodes, trained from scratch) on synthetic
+# shapes written as a COCO json on first use into data/demo_shapes. Sized for a 2-core CPU.
+model = dict(task="det", backbone="dla34", num_classes=4, node="conv", head_conv=256, pretrained=False)
+data = dict(
+    dataset="coco",
+    root="data/demo_shapes",
+    synthetic=dict(num_train=400, num_val=80, size=(256, 256), seed=0),
+    coco_ann_file="annotations/instances_{split}.json",
+    coco_img_dir="images/{split}",
+    crop_size=(192, 192),
+    scale_range=(0.6, 1.4),
+    hflip=True,
+    color_jitter=0.4,
+    batch_size=8,
+)
+optim = dict(name="adam", lr=2e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
+train = dict(max_iters=500, val_interval=250, checkpoint_interval=100, log_interval=25, seed=0)
+evaluation = dict(input_size=(192, 192), max_dets=100)

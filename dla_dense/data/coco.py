@@ -1,0 +1,346 @@
+"""COCO-format detection data (``instances_*.json`` + an image folder) and COCO box AP through pycocotools.
+
+Any category set works: categories map to contiguous labels ``0..C-1`` in category-id order (or in the
+order of ``classes``). Boxes are x1, y1, x2, y2 in input-image pixels; predictions go back to COCO results
+(xywh, original category ids) with :func:`coco_results` and are scored by :func:`coco_evaluate`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from torch.utils.data import Dataset
+
+from ..errors import DLADenseError
+from .images import load_image
+
+logger = logging.getLogger(__name__)
+
+#: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], -1 = undefined).
+COCO_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+
+_REQUIRED_KEYS = ("images", "annotations", "categories")
+_ENTRY_KEYS = {
+    "images": ("id", "file_name"),
+    "annotations": ("id", "image_id", "category_id", "bbox"),
+    "categories": ("id", "name"),
+}
+
+
+def load_coco_json(ann_file: str | os.PathLike) -> COCO:
+    """Read a COCO instances json into a pycocotools ``COCO`` object, with one-line errors for bad files.
+
+    Annotations without ``area`` get ``w * h`` (COCOeval needs it).
+    """
+    path = Path(ann_file)
+    if not path.is_file():
+        raise DLADenseError(
+            f"annotation file not found: '{path}'; pass the path of a COCO instances json "
+            "(e.g. annotations/instances_val2017.json)"
+        )
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise DLADenseError(
+            f"'{path}' is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}; fix or re-export the file"
+        ) from None
+    except UnicodeDecodeError:
+        raise DLADenseError(f"'{path}' is not a UTF-8 text file; pass a COCO instances json") from None
+    if not isinstance(data, dict):
+        raise DLADenseError(f"'{path}' is not a COCO instances json: the top level must be an object")
+    missing = [key for key in _REQUIRED_KEYS if key not in data]
+    if missing:
+        raise DLADenseError(
+            f"'{path}' is not a COCO detection file: missing {', '.join(repr(k) for k in missing)} "
+            "(a COCO instances json needs 'images', 'annotations' and 'categories')"
+        )
+    for key, fields in _ENTRY_KEYS.items():
+        if not isinstance(data[key], list):
+            raise DLADenseError(f"'{path}': '{key}' must be a list")
+        for index, entry in enumerate(data[key]):
+            absent = [name for name in fields if not isinstance(entry, dict) or name not in entry]
+            if absent:
+                raise DLADenseError(
+                    f"'{path}': {key}[{index}] lacks {', '.join(repr(n) for n in absent)}; "
+                    f"every entry of '{key}' needs {', '.join(fields)}"
+                )
+    image_ids = {img["id"] for img in data["images"]}
+    cat_ids = {cat["id"] for cat in data["categories"]}
+    for ann in data["annotations"]:
+        if ann["image_id"] not in image_ids:
+            raise DLADenseError(
+                f"'{path}': annotation {ann['id']} refers to image id {ann['image_id']}, not in 'images'"
+            )
+        if ann["category_id"] not in cat_ids:
+            raise DLADenseError(
+                f"'{path}': annotation {ann['id']} has category_id {ann['category_id']}, not in 'categories'"
+            )
+        bbox = ann["bbox"]
+        if not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, int | float) for v in bbox):
+            raise DLADenseError(f"'{path}': annotation {ann['id']} has bbox {bbox!r}; expected [x, y, width, height]")
+        if "area" not in ann:
+            ann["area"] = float(bbox[2]) * float(bbox[3])
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def _missing_images(img_dir: Path, file_names: Sequence[str]) -> list[str]:
+    present = {entry.name for entry in os.scandir(img_dir) if entry.is_file()}
+    return [name for name in file_names if name not in present and not (img_dir / name).is_file()]
+
+
+class CocoDetDataset(Dataset):
+    """COCO-format detection: ``ann_file`` (instances json) with images under ``img_dir``.
+
+    ``classes``: category names to use, in label order (default: every category, by category id); annotations
+    of other categories are left out. Crowd annotations are ignored; images without boxes are kept. Boxes with
+    zero/negative size or entirely outside their image are dropped and boxes partly outside are clipped; both
+    are counted (``num_dropped``, ``num_clipped``) and reported once as a logged warning.
+
+    An item is ``{"image": HxWx3 uint8 RGB numpy, "boxes": float32 [M, 4] (x1, y1, x2, y2, input-image pixels),
+    "labels": int64 [M], "image_id": int, "name": file_name}``, or ``transform(item)`` when a transform is given.
+    """
+
+    def __init__(
+        self,
+        ann_file: str | os.PathLike,
+        img_dir: str | os.PathLike,
+        *,
+        transform: Callable[[dict[str, Any]], Any] | None = None,
+        classes: Sequence[str] | None = None,
+    ) -> None:
+        self.ann_file = Path(ann_file)
+        self.img_dir = Path(img_dir)
+        self.transform = transform
+        self.coco = load_coco_json(self.ann_file)
+        if not self.img_dir.is_dir():
+            raise DLADenseError(
+                f"image folder not found: '{self.img_dir}'; pass the folder holding the images of '{self.ann_file}'"
+            )
+        categories = sorted(self.coco.dataset["categories"], key=lambda cat: cat["id"])
+        if classes is None:
+            chosen = categories
+        else:
+            by_name = {cat["name"]: cat for cat in categories}
+            unknown = [name for name in classes if name not in by_name]
+            if unknown:
+                raise DLADenseError(
+                    f"class {unknown[0]!r} is not a category of '{self.ann_file}'; "
+                    f"categories: {', '.join(by_name) or 'none'}"
+                )
+            if len(set(classes)) != len(classes):
+                raise DLADenseError(f"classes must be distinct, got {list(classes)}")
+            chosen = [by_name[name] for name in classes]
+        if not chosen:
+            raise DLADenseError(f"'{self.ann_file}' has no categories; add them to its 'categories' list")
+        #: Class names, indexed by label.
+        self.classes: tuple[str, ...] = tuple(str(cat["name"]) for cat in chosen)
+        #: Original COCO category id of each label.
+        self.cat_ids: tuple[int, ...] = tuple(int(cat["id"]) for cat in chosen)
+        self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.cat_ids)}
+
+        images = self.coco.dataset["images"]
+        missing = _missing_images(self.img_dir, [img["file_name"] for img in images])
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise DLADenseError(
+                f"image '{missing[0]}' listed in '{self.ann_file}' is missing from '{self.img_dir}'{more}; "
+                "check the image folder or remove the entry from the json"
+            )
+        self.image_ids: list[int] = [int(img["id"]) for img in images]
+        self.file_names: list[str] = [str(img["file_name"]) for img in images]
+        self.image_sizes: list[tuple[int, int]] = [self._image_size(img) for img in images]
+        self.num_dropped = self.num_clipped = 0
+        self._boxes: list[np.ndarray] = []
+        self._labels: list[np.ndarray] = []
+        for image_id, size in zip(self.image_ids, self.image_sizes, strict=True):
+            boxes, labels = self._read_boxes(self.coco.imgToAnns.get(image_id, []), size)
+            self._boxes.append(boxes)
+            self._labels.append(labels)
+        if self.num_dropped or self.num_clipped:
+            logger.warning(
+                "%s: dropped %d boxes with zero/negative size or outside their image, clipped %d boxes "
+                "partly outside their image",
+                self.ann_file,
+                self.num_dropped,
+                self.num_clipped,
+            )
+
+    def _image_size(self, img: Mapping[str, Any]) -> tuple[int, int]:
+        if "height" in img and "width" in img:
+            return int(img["height"]), int(img["width"])
+        path = self.img_dir / img["file_name"]
+        try:
+            with Image.open(path) as im:
+                return im.height, im.width
+        except OSError as e:
+            raise DLADenseError(f"cannot read image '{path}': not a valid image file ({e})") from None
+
+    def _read_boxes(self, anns: list[dict], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        height, width = size
+        boxes, labels = [], []
+        for ann in anns:
+            label = self.cat_id_to_label.get(ann["category_id"])
+            if ann.get("iscrowd", 0) or label is None:
+                continue
+            x, y, w, h = (float(v) for v in ann["bbox"])
+            box = np.array([x, y, x + w, y + h], dtype=np.float64)
+            clipped = np.clip(box, 0, [width, height, width, height])
+            if not (np.isfinite(box).all() and w > 0 and h > 0 and clipped[2] > clipped[0] and clipped[3] > clipped[1]):
+                self.num_dropped += 1
+                continue
+            if (clipped != box).any():
+                self.num_clipped += 1
+            boxes.append(clipped)
+            labels.append(label)
+        return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int64)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def image_path(self, index: int) -> Path:
+        """Path of the image file of item ``index``."""
+        return self.img_dir / self.file_names[index]
+
+    def __getitem__(self, index: int) -> Any:
+        path = self.image_path(index)
+        image = np.asarray(load_image(path))
+        height, width = self.image_sizes[index]
+        if image.shape[:2] != (height, width):
+            raise DLADenseError(
+                f"image '{path}' is {image.shape[1]}x{image.shape[0]} but '{self.ann_file}' says {width}x{height}; "
+                "fix its width/height in the json"
+            )
+        item = {
+            "image": image,
+            "boxes": self._boxes[index].copy(),
+            "labels": self._labels[index].copy(),
+            "image_id": self.image_ids[index],
+            "name": self.file_names[index],
+        }
+        return self.transform(item) if self.transform is not None else item
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+    return np.asarray(x)
+
+
+def coco_results(detections: Mapping[int, Any], dataset: CocoDetDataset) -> list[dict[str, Any]]:
+    """COCO results dicts ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` from detections.
+
+    ``detections`` maps an image id to either ``{"boxes": [K, 4], "scores": [K], "labels": [K]}`` or an array
+    ``[K, 6]`` (x1, y1, x2, y2, score, label), boxes in input-image pixels and labels in ``[0, C)``
+    (numpy or torch). Labels become the dataset's original category ids.
+    """
+    results = []
+    for image_id, det in detections.items():
+        if isinstance(det, Mapping):
+            boxes, scores, labels = (_as_numpy(det[key]) for key in ("boxes", "scores", "labels"))
+        else:
+            arr = _as_numpy(det).reshape(-1, 6)
+            boxes, scores, labels = arr[:, :4], arr[:, 4], arr[:, 5]
+        boxes = boxes.reshape(-1, 4).astype(np.float64)
+        scores = scores.reshape(-1).astype(np.float64)
+        labels = labels.reshape(-1).astype(np.int64)
+        if not len(boxes) == len(scores) == len(labels):
+            raise ValueError(
+                f"coco_results: image {image_id} has {len(boxes)} boxes, {len(scores)} scores, {len(labels)} labels"
+            )
+        if labels.size and (labels.min() < 0 or labels.max() >= len(dataset.cat_ids)):
+            raise ValueError(f"coco_results: image {image_id} has labels outside [0, {len(dataset.cat_ids)})")
+        for (x1, y1, x2, y2), score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True):
+            results.append(
+                {
+                    "image_id": int(image_id),
+                    "category_id": dataset.cat_ids[label],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": score,
+                }
+            )
+    return results
+
+
+def _empty_results(gt: COCO) -> COCO:
+    res = COCO()
+    res.dataset = {
+        "images": list(gt.dataset["images"]),
+        "categories": list(gt.dataset["categories"]),
+        "annotations": [],
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        res.createIndex()
+    return res
+
+
+def _format_table(names: Sequence[str], values: Sequence[float]) -> str:
+    width = max([len("class"), *(len(n) for n in names)])
+    lines = [f"{'class':<{width}}  AP", f"{'-' * width}  ------"]
+    lines += [
+        f"{name:<{width}}  {'-' if ap < 0 else f'{100 * ap:6.2f}'}" for name, ap in zip(names, values, strict=True)
+    ]
+    return "\n".join(lines)
+
+
+def coco_evaluate(dataset_or_ann_file: CocoDetDataset | str | os.PathLike, results: list[dict]) -> dict[str, Any]:
+    """Box AP of COCO ``results`` (see :func:`coco_results`) against the ground truth, with COCOeval.
+
+    Returns the 12 COCOeval numbers under :data:`COCO_METRICS` (fractions, -1 where undefined), ``per_class``
+    ``{name: AP@[.5:.95]}`` (-1 for a class without ground truth) and ``table``, the COCOeval summary followed
+    by the per-class AP table. An empty ``results`` list scores 0.
+    """
+    if isinstance(dataset_or_ann_file, CocoDetDataset):
+        gt = dataset_or_ann_file.coco
+        cat_ids = list(dataset_or_ann_file.cat_ids)
+        names = list(dataset_or_ann_file.classes)
+        source = dataset_or_ann_file.ann_file
+    else:
+        source = Path(dataset_or_ann_file)
+        gt = load_coco_json(source)
+        cats = sorted(gt.dataset["categories"], key=lambda cat: cat["id"])
+        cat_ids = [cat["id"] for cat in cats]
+        names = [str(cat["name"]) for cat in cats]
+    unknown = {r["image_id"] for r in results} - set(gt.imgs)
+    if unknown:
+        raise ValueError(f"coco_evaluate: results for image ids not in '{source}': {sorted(unknown)[:5]}")
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = gt.loadRes([dict(r) for r in results]) if results else _empty_results(gt)
+    evaluator = COCOeval(gt, dt, iouType="bbox")
+    evaluator.params.catIds = cat_ids
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    metrics: dict[str, Any] = {name: float(v) for name, v in zip(COCO_METRICS, evaluator.stats, strict=True)}
+    precision = evaluator.eval["precision"]  # [T, R, K, A, M]
+    per_class = []
+    evaluated = list(evaluator.params.catIds)
+    for cat_id in cat_ids:
+        p = precision[:, :, evaluated.index(cat_id), 0, -1]
+        p = p[p > -1]
+        per_class.append(float(p.mean()) if p.size else -1.0)
+    metrics["per_class"] = dict(zip(names, per_class, strict=True))
+    metrics["table"] = summary.getvalue().rstrip() + "\n\n" + _format_table(names, per_class)
+    return metrics

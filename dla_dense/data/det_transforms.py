@@ -1,0 +1,272 @@
+"""CenterNet ``ctdet`` input pipeline: random-crop affine training transform, test-time affine and its inverse.
+
+The transforms take the items of :class:`~dla_dense.data.coco.CocoDetDataset` (``image`` HxWx3 uint8 RGB,
+``boxes`` [M, 4] x1y1x2y2 in image pixels, ``labels`` [M], ``image_id``). As in CenterNet
+(``datasets/sample/ctdet.py``, ``detectors/base_detector.py``), every geometric step is one affine map
+``p' = k * (p - c) + size / 2`` with ``k = size_w / s``, built by :func:`get_affine_transform`.
+
+Normalisation: ``mean``/``std`` are in RGB order (default: ImageNet, for models trained here). With
+``bgr=True`` the channels are put in BGR order first and then normalised with the given stats, which is
+what a converted CenterNet checkpoint expects: its images were read with cv2 and normalised with the COCO
+stats in BGR order, ``mean=CENTERNET_COCO_MEAN, std=CENTERNET_COCO_STD, bgr=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from .centernet_targets import centernet_targets
+
+#: CenterNet's COCO mean and std (``datasets/dataset/coco.py``), in **BGR** order; use with ``bgr=True``.
+CENTERNET_COCO_MEAN: tuple[float, float, float] = (0.40789654, 0.44719302, 0.47026115)
+CENTERNET_COCO_STD: tuple[float, float, float] = (0.28863828, 0.27408164, 0.27809835)
+
+#: PCA lighting of CenterNet's colour augmentation; eigenvector rows are channels in BGR order.
+_EIG_VAL = np.array([0.2141788, 0.01817699, 0.00341571], dtype=np.float32)
+_EIG_VEC_BGR = np.array(
+    [
+        [-0.58752847, -0.69563484, 0.41340352],
+        [-0.5832747, 0.00994535, -0.81221408],
+        [-0.56089297, 0.71832671, 0.41158938],
+    ],
+    dtype=np.float32,
+)
+_COLOR_VAR = 0.4
+_LIGHTING_STD = 0.1
+
+
+def get_affine_transform(
+    center: Sequence[float] | np.ndarray,
+    scale: float | Sequence[float] | np.ndarray,
+    output_size: tuple[int, int],
+    *,
+    inverse: bool = False,
+) -> np.ndarray:
+    """The [2, 3] affine matrix mapping the square of side ``scale`` centred at ``center`` onto ``output_size``
+    (W, H), centre to centre, with no rotation (CenterNet's ``get_affine_transform`` with ``rot=0``).
+
+    Only the first entry of an array ``scale`` is used, as in CenterNet. ``inverse=True`` gives the map back.
+    """
+    cx, cy = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
+    src_w = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0])
+    out_w, out_h = float(output_size[0]), float(output_size[1])
+    k = out_w / src_w
+    if inverse:
+        return np.array([[1 / k, 0.0, cx - out_w / (2 * k)], [0.0, 1 / k, cy - out_h / (2 * k)]])
+    return np.array([[k, 0.0, out_w / 2 - k * cx], [0.0, k, out_h / 2 - k * cy]])
+
+
+def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Apply a [2, 3] affine ``matrix`` to ``points`` [..., 2]."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _affine_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Map x1y1x2y2 boxes [M, 4] through an axis-aligned affine ``matrix`` (both corners)."""
+    return affine_points(boxes.reshape(-1, 2, 2), matrix).reshape(-1, 4)
+
+
+def _get_border(border: int, size: int) -> int:
+    """CenterNet's ``_get_border``: halve ``border`` until it fits twice into ``size``."""
+    i = 1
+    while size - border // i <= border // i:
+        i *= 2
+    return border // i
+
+
+def _normalize(image: np.ndarray, mean: np.ndarray, std: np.ndarray, bgr: bool) -> torch.Tensor:
+    """HxWx3 float RGB in [0, 1] -> normalised float32 tensor [3, H, W] (channels reversed first if ``bgr``)."""
+    if bgr:
+        image = image[:, :, ::-1]
+    image = (image - mean) / std
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
+
+
+def _color_aug(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """CenterNet's ``color_aug`` on an RGB float image in [0, 1]: brightness, contrast and saturation
+    (factor ``1 + U(-0.4, 0.4)``, random order, blending with the grey image of the input) then PCA lighting.
+    """
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    gray_mean = float(gray.mean())
+    for op in rng.permutation(3):
+        alpha = 1.0 + rng.uniform(-_COLOR_VAR, _COLOR_VAR)
+        if op == 0:
+            image = image * alpha
+        elif op == 1:
+            image = image * alpha + gray_mean * (1 - alpha)
+        else:
+            image = image * alpha + gray[:, :, None] * (1 - alpha)
+    lighting = _EIG_VEC_BGR[::-1] @ (_EIG_VAL * rng.normal(0.0, _LIGHTING_STD, 3))
+    return (image + lighting).astype(np.float32)
+
+
+class CenterNetTrainTransform:
+    """CenterNet ctdet training input: random scale/shift crop, flip, colour augmentation, targets.
+
+    ``input_size`` is (H, W); targets are at (H // down_ratio, W // down_ratio). The crop side is
+    ``max(h, w) * scale`` with scale drawn from ``np.arange(*scale_range, scale_step)`` (default 0.6 … 1.3), its
+    centre uniform inside a ``border`` margin (halved until it fits, CenterNet's ``_get_border``);
+    ``scale_range=None`` keeps the whole image centred. Horizontal flip with probability ``flip``. The image is
+    warped with ``cv2.warpAffine`` (bilinear, black outside), the boxes through the same map at output scale,
+    then :func:`~dla_dense.data.centernet_targets.centernet_targets` builds ``hm, wh, reg, ind, reg_mask``.
+
+    Returns ``{"image": float32 [3, H, W] normalised, "hm": [C, H/r, W/r], "wh": [max_objs, 2], "reg":
+    [max_objs, 2], "ind": [max_objs], "reg_mask": [max_objs], "image_id": int}``. The randomness comes from one
+    numpy Generator, reseeded by :meth:`set_random_seed`.
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        input_size: tuple[int, int] = (512, 512),
+        down_ratio: int = 4,
+        mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+        std: Sequence[float] = IMAGENET_DEFAULT_STD,
+        bgr: bool = False,
+        scale_range: tuple[float, float] | None = (0.6, 1.4),
+        scale_step: float = 0.1,
+        border: int = 128,
+        flip: float = 0.5,
+        color_aug: bool = True,
+        max_objs: int = 128,
+        radius_mode: str = "centernet",
+        seed: int | None = None,
+    ) -> None:
+        self.num_classes = num_classes
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.down_ratio = down_ratio
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.bgr = bgr
+        self.scales = None if scale_range is None else np.arange(scale_range[0], scale_range[1], scale_step)
+        self.border = border
+        self.flip = flip
+        self.color_aug = color_aug
+        self.max_objs = max_objs
+        self.radius_mode = radius_mode
+        self.rng = np.random.default_rng(seed)
+
+    def set_random_seed(self, seed: int) -> None:
+        """Restart the random stream: the same seed gives the same augmentation."""
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        image = np.asarray(item["image"])
+        boxes = np.asarray(item["boxes"], dtype=np.float32).reshape(-1, 4).copy()
+        labels = np.asarray(item["labels"], dtype=np.int64).reshape(-1)
+        height, width = image.shape[:2]
+        in_h, in_w = self.input_size
+        out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
+
+        center = np.array([width / 2.0, height / 2.0], dtype=np.float32)
+        scale = float(max(height, width))
+        if self.scales is not None:
+            scale *= float(self.rng.choice(self.scales))
+            w_border, h_border = _get_border(self.border, width), _get_border(self.border, height)
+            center[0] = self.rng.integers(w_border, width - w_border)
+            center[1] = self.rng.integers(h_border, height - h_border)
+        if self.flip and self.rng.random() < self.flip:
+            image = image[:, ::-1]
+            center[0] = width - center[0] - 1
+            boxes[:, [0, 2]] = width - boxes[:, [2, 0]] - 1
+
+        trans_input = get_affine_transform(center, scale, (in_w, in_h))
+        inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
+        inp = inp.astype(np.float32) / 255.0
+        if self.color_aug:
+            inp = _color_aug(self.rng, inp)
+
+        trans_output = get_affine_transform(center, scale, (out_w, out_h))
+        targets = centernet_targets(
+            _affine_boxes(boxes, trans_output).astype(np.float32),
+            labels,
+            output_size=(out_h, out_w),
+            num_classes=self.num_classes,
+            max_objs=self.max_objs,
+            radius_mode=self.radius_mode,
+        )
+        return {"image": _normalize(inp, self.mean, self.std, self.bgr), **targets, "image_id": item["image_id"]}
+
+
+class CenterNetEvalTransform:
+    """CenterNet test-time input (``base_detector.pre_process`` at scale 1).
+
+    ``input_size=(H, W)``: the image is fitted into that size by a centred affine keeping its aspect
+    (``fix_res``). ``input_size=None``: the image keeps its resolution and is padded to ``(h | pad) + 1`` x
+    ``(w | pad) + 1`` around its centre (``keep_res``, the reference's test default for COCO with pad 31).
+
+    Returns ``{"image": float32 [3, H, W] normalised, "meta": {"c": [2], "s": [2], "out_height", "out_width",
+    "input_height", "input_width"}, "image_id"}``; :func:`transform_preds` maps decoded boxes back with ``meta``.
+    """
+
+    def __init__(
+        self,
+        *,
+        input_size: tuple[int, int] | None = None,
+        mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+        std: Sequence[float] = IMAGENET_DEFAULT_STD,
+        bgr: bool = False,
+        pad: int = 31,
+        down_ratio: int = 4,
+    ) -> None:
+        self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.bgr = bgr
+        self.pad = pad
+        self.down_ratio = down_ratio
+
+    def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        image = np.asarray(item["image"])
+        height, width = image.shape[:2]
+        if self.input_size is None:
+            in_h, in_w = (height | self.pad) + 1, (width | self.pad) + 1
+            center = np.array([width // 2, height // 2], dtype=np.float32)
+            scale = np.array([in_w, in_h], dtype=np.float32)
+        else:
+            in_h, in_w = self.input_size
+            center = np.array([width / 2.0, height / 2.0], dtype=np.float32)
+            scale = np.full(2, max(height, width), dtype=np.float32)
+        trans_input = get_affine_transform(center, scale, (in_w, in_h))
+        inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
+        meta = {
+            "c": center,
+            "s": scale,
+            "out_height": in_h // self.down_ratio,
+            "out_width": in_w // self.down_ratio,
+            "input_height": in_h,
+            "input_width": in_w,
+        }
+        image_tensor = _normalize(inp.astype(np.float32) / 255.0, self.mean, self.std, self.bgr)
+        return {"image": image_tensor, "meta": meta, "image_id": item["image_id"]}
+
+
+def transform_preds(
+    boxes: np.ndarray | torch.Tensor, meta: Mapping[str, Any], down_ratio: int | None = None
+) -> np.ndarray:
+    """Map boxes [K, 4] (x1, y1, x2, y2) from output-map coordinates back to original image pixels through
+    the inverse test affine (CenterNet's ``ctdet_post_process``); returns float32 [K, 4].
+
+    ``meta`` is one image's meta from :class:`CenterNetEvalTransform` (numpy, tensors or numbers). The map size
+    is ``meta["out_width"/"out_height"]``, or the input size ``// down_ratio`` when ``down_ratio`` is given (a
+    model whose stride differs from the transform's ``down_ratio``).
+    """
+    if isinstance(boxes, torch.Tensor):
+        boxes = boxes.detach().cpu().numpy()
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if down_ratio is None:
+        out_w, out_h = int(meta["out_width"]), int(meta["out_height"])
+    else:
+        out_w, out_h = int(meta["input_width"]) // down_ratio, int(meta["input_height"]) // down_ratio
+    center = np.asarray(meta["c"], dtype=np.float64)
+    scale = np.asarray(meta["s"], dtype=np.float64)
+    trans = get_affine_transform(center, scale, (out_w, out_h), inverse=True)
+    return _affine_boxes(boxes, trans).astype(np.float32)
