@@ -17,7 +17,5 @@ data = dict(
     val_batch_size=1,
 )
 optim = dict(name="sgd", lr=0.01, momentum=0.9, weight_decay=1e-4, schedule="poly", power=0.9, warmup_iters=500)
-train = dict(
-    max_iters=40000, val_interval=4000, checkpoint_interval=2000, log_interval=50, sync_bn=True, amp="none"
-)
+train = dict(max_iters=40000, val_interval=4000, checkpoint_interval=2000, log_interval=50, sync_bn=True, amp="none")
 evaluation = dict(mode="whole", tta_scales=(0.5, 0.75, 1.0, 1.25, 1.5, 1.75))

@@ -21,9 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Classify images with a DLA ImageNet classifier and print the top-k classes "
         "as '<class name> <probability>' lines, highest first.",
     )
-    p.add_argument(
-        "images", nargs="*", metavar="IMAGE", help="image files (default: the bundled sample photo)"
-    )
+    p.add_argument("images", nargs="*", metavar="IMAGE", help="image files (default: the bundled sample photo)")
     p.add_argument("--model", default="dla34", help=f"one of: {', '.join(DLA_MODELS)} (default: dla34)")
     weights = p.add_mutually_exclusive_group()
     weights.add_argument("--weights", metavar="FILE", help="local ImageNet weights (.pth/.safetensors)")

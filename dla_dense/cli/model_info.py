@@ -30,9 +30,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "MACs count convolutions, matrix products and inference BatchNorm (one per element).",
     )
     which = p.add_mutually_exclusive_group()
-    which.add_argument(
-        "--model", action="append", metavar="NAME", help="model name (repeatable; default dla34)"
-    )
+    which.add_argument("--model", action="append", metavar="NAME", help="model name (repeatable; default dla34)")
     which.add_argument("--all", action="store_true", help="every DLA variant")
     p.add_argument("--image-size", type=int, default=224, help="square input size (default: 224)")
     p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")

@@ -22,15 +22,11 @@ def _main(argv: Sequence[str] | None) -> int:
         description="Evaluate a segmentation checkpoint: per-class IoU table, mIoU and pixel accuracy.",
     )
     p.add_argument("config", help="the config the model was trained with")
-    p.add_argument(
-        "checkpoint", help="a dla_dense checkpoint (best.pth, iter_*.pth) or a ucbdrive DLASeg file"
-    )
+    p.add_argument("checkpoint", help="a dla_dense checkpoint (best.pth, iter_*.pth) or a ucbdrive DLASeg file")
     p.add_argument("--tta", action="store_true", help="multi-scale (evaluation.tta_scales) + flip test")
     p.add_argument("--mode", choices=["whole", "slide"], help="whole-image or sliding-window inference")
     p.add_argument("--split", help="dataset split to evaluate (default: data.val_split)")
-    p.add_argument(
-        "--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here"
-    )
+    p.add_argument("--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     args = p.parse_args(argv)
