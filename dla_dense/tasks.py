@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .config import Config
-from .data.cityscapes import CityscapesSegDataset
+from .data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
 from .data.cityscapes_export import save_label_ids_png
 from .data.folder import SegFolderDataset
 from .data.transforms import build_seg_eval_transform, build_seg_train_transform
@@ -75,7 +75,7 @@ class SegTask:
     def _dataset(self, split: str, transform) -> Dataset:
         d = self.cfg.data
         if d.dataset == "cityscapes":
-            dataset = CityscapesSegDataset(d.root, split, transform=transform)
+            dataset = CityscapesSegDataset(d.root, split, transform=transform, classes=d.classes)
         elif d.dataset == "folder":
             if not d.classes:
                 raise DLADenseError("data.classes must list the class names for a folder dataset")
@@ -104,14 +104,14 @@ class SegTask:
     def classes(self) -> tuple[str, ...]:
         """Class names, from the dataset type (no data needed for Cityscapes)."""
         d = self.cfg.data
-        return CityscapesSegDataset.classes if d.dataset == "cityscapes" else tuple(d.classes or ())
+        return class_subset(d.classes)[0] if d.dataset == "cityscapes" else tuple(d.classes or ())
 
     @property
     def palette(self) -> tuple[tuple[int, int, int], ...]:
         """One RGB colour per class."""
         d = self.cfg.data
         if d.dataset == "cityscapes":
-            return CityscapesSegDataset.palette
+            return tuple(CITYSCAPES_PALETTE[t] for t in class_subset(d.classes)[1])
         if d.palette:
             return tuple(d.palette)
         from .data.folder import default_palette
@@ -218,7 +218,7 @@ class SegTask:
             label_path = safe_output_path(out_dir, f"labelIds/{name}.png")
             label_path.parent.mkdir(parents=True, exist_ok=True)
             if d.dataset == "cityscapes":
-                save_label_ids_png(label_path, p)
+                save_label_ids_png(label_path, torch.from_numpy(class_subset(d.classes)[1])[p])
             else:
                 Image.fromarray(p.numpy().astype(np.uint8)).save(label_path)
             rgb = ((image.cpu() * std + mean).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
