@@ -17,5 +17,5 @@ data = dict(
     val_batch_size=8,
 )
 optim = dict(name="adam", lr=1e-3, weight_decay=1e-4, schedule="poly", power=0.9, warmup_iters=20)
-train = dict(max_iters=300, val_interval=150, checkpoint_interval=50, log_interval=25, seed=0)
+train = dict(max_iters=300, val_interval=150, checkpoint_interval=100, log_interval=25, seed=0)
 evaluation = dict(mode="whole")

@@ -93,9 +93,7 @@ class ClsTask:
             logits = model(batch["image"].to(dist.device)).float().cpu()
             top = logits.topk(k, dim=1).indices
             hit = top == batch["label"].view(-1, 1)
-            counts += torch.tensor(
-                [hit[:, 0].sum().item(), hit.any(1).sum().item(), len(hit)], dtype=torch.float64
-            )
+            counts += torch.tensor([hit[:, 0].sum().item(), hit.any(1).sum().item(), len(hit)], dtype=torch.float64)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(counts)
         model.train(was_training)

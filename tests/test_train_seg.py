@@ -67,6 +67,7 @@ def test_training_writes_everything(setup):
     assert [r["iter"] for r in records if r["mode"] == "val"] == [4, 8]
     assert all(0 <= r["mIoU"] <= 1 for r in records if r["mode"] == "val")
     assert "tiny_seg" in (work / "config.py").read_text()
+    assert f"iter {MAX_ITERS}/{MAX_ITERS}" in (work / "run.log").read_text()
 
 
 def test_sigkill_then_resume_equals_uninterrupted(setup):

@@ -149,9 +149,7 @@ def dla_fpn_backbone(
         )
     if norm_eval is None:
         norm_eval = bool(pretrained)
-    frozen_stages = (
-        -1 if trainable_levels == MAX_TRAINABLE_LEVELS else MAX_TRAINABLE_LEVELS - trainable_levels
-    )
+    frozen_stages = -1 if trainable_levels == MAX_TRAINABLE_LEVELS else MAX_TRAINABLE_LEVELS - trainable_levels
     body = create_backbone(
         name,
         pretrained=pretrained,

@@ -11,7 +11,7 @@ from ..checkpoint import load_checkpoint
 from ..config import load_config
 from ..det_task import DetTask
 from ..engine.dist import cleanup_distributed, init_distributed
-from ..engine.logging import get_logger
+from ..engine.logging import setup_logger
 from ._common import run
 
 
@@ -32,7 +32,7 @@ def _main(argv: Sequence[str] | None) -> int:
     cfg = load_config(args.config, overrides)
     dist = init_distributed(args.device)
     try:
-        logger = get_logger(main=dist.is_main)
+        logger = setup_logger(main=dist.is_main)
         task = DetTask(cfg)
         if dist.is_main:
             task.prepare()

@@ -55,6 +55,7 @@ def class_subset(classes: Sequence[str] | None) -> tuple[tuple[str, ...], np.nda
         raise DLADenseError(f"data.classes lists a class twice: {list(classes)}")
     return tuple(classes), np.array([CITYSCAPES_CLASSES.index(n) for n in classes])
 
+
 _DOWNLOAD_HINT = (
     "download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from "
     "https://www.cityscapes-dataset.com/downloads/ and unzip into {root}, "
@@ -67,9 +68,10 @@ class CityscapesSegDataset(Dataset):
     ``root/gtFine/{split}/{city}/*_gtFine_labelIds.png``.
 
     An item is ``{"image": Tensor[3, H, W], "label": Tensor[H, W] int64 train ids (255 = ignore),
-    "name": "<city>/<stem>"}``. ``classes`` may name a subset of the 19 classes: labels are then indices into
-    it (``train_ids[i]`` is the train id of class i) and every other class is ignored. ``transform`` is called as ``transform(image=HxWx3 uint8, mask=HxW uint8)``
-    (see :mod:`dla_dense.data.transforms`); without one the image is a uint8 tensor.
+    "name": "<city>/<stem>"}``. ``classes`` may name a subset of the 19 classes: labels are then indices
+    into it (``train_ids[i]`` is the train id of class i) and every other class is ignored. ``transform``
+    is called as ``transform(image=HxWx3 uint8, mask=HxW uint8)`` (see :mod:`dla_dense.data.transforms`);
+    without one the image is a uint8 tensor.
     """
 
     ignore_index = IGNORE_INDEX

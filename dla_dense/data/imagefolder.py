@@ -88,9 +88,7 @@ def make_synthetic_imagefolder(
                 background = rng.integers(0, 256, 3)
                 noise = rng.normal(0, 20, (size, size, 3))
                 image = Image.fromarray(np.clip(background + noise, 0, 255).astype(np.uint8))
-                fill = tuple(
-                    int(v) for v in (background + rng.choice([-1, 1]) * rng.integers(70, 150, 3)) % 256
-                )
+                fill = tuple(int(v) for v in (background + rng.choice([-1, 1]) * rng.integers(70, 150, 3)) % 256)
                 r = rng.uniform(0.2, 0.35) * size
                 cx, cy = rng.uniform(r, size - r, 2)
                 _draw_shape(ImageDraw.Draw(image), shape, cx, cy, r, fill)

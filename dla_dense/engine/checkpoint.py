@@ -42,9 +42,7 @@ def atomic_write(path: str | Path, write) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise DLADenseError(
-                f"could not write '{path}' ({e.strerror}); the previous file is intact"
-            ) from None
+            raise DLADenseError(f"could not write '{path}' ({e.strerror}); the previous file is intact") from None
         raise
     _fsync_dir(path.parent)
     return path
@@ -63,9 +61,7 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - unreadable for any reason
-        raise DLADenseError(
-            f"'{path}' is not a readable dla_dense checkpoint ({str(e).splitlines()[0]})"
-        ) from None
+        raise DLADenseError(f"'{path}' is not a readable dla_dense checkpoint ({str(e).splitlines()[0]})") from None
     if not isinstance(state, dict) or "model" not in state or "iteration" not in state:
         raise DLADenseError(f"'{path}' is not a dla_dense training checkpoint (no model/iteration entries)")
     return state

@@ -18,8 +18,8 @@ class _TqdmHandler(logging.StreamHandler):
         tqdm.write(self.format(record), file=sys.stderr)
 
 
-def get_logger(work_dir: str | Path | None = None, *, main: bool = True) -> logging.Logger:
-    """The ``dla_dense`` logger: console (through tqdm) on the main process, plus ``work_dir/run.log``."""
+def setup_logger(work_dir: str | Path | None = None, *, main: bool = True) -> logging.Logger:
+    """Configure the ``dla_dense`` logger: console (through tqdm) on the main process, plus ``work_dir/run.log``."""
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(logging.INFO if main else logging.WARNING)
     logger.propagate = False
@@ -34,6 +34,12 @@ def get_logger(work_dir: str | Path | None = None, *, main: bool = True) -> logg
         file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(file)
     return logger
+
+
+def get_logger() -> logging.Logger:
+    """The ``dla_dense`` logger, set up for the console if no tool has configured it yet."""
+    logger = logging.getLogger(LOGGER_NAME)
+    return logger if logger.handlers else setup_logger()
 
 
 class MetricsWriter:

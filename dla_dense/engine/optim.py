@@ -41,6 +41,4 @@ def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: OptimConfig, max_iters: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` stepped once per iteration (its state dict holds only counters and base rates)."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda iteration: lr_factor(iteration, cfg, max_iters)
-    )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda iteration: lr_factor(iteration, cfg, max_iters))

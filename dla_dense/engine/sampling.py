@@ -21,9 +21,7 @@ class DrawSampler(Sampler[int]):
     Iteration t of process r with per-process batch b draws k = (t * world + r) * b + j, j < b.
     """
 
-    def __init__(
-        self, *, batch_size: int, start_iter: int, max_iters: int, rank: int = 0, world_size: int = 1
-    ):
+    def __init__(self, *, batch_size: int, start_iter: int, max_iters: int, rank: int = 0, world_size: int = 1):
         self.batch_size, self.start_iter, self.max_iters = batch_size, start_iter, max_iters
         self.rank, self.world_size = rank, world_size
 

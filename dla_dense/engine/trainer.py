@@ -26,7 +26,7 @@ from .checkpoint import (
     write_last_pointer,
 )
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
-from .logging import MetricsWriter, get_logger
+from .logging import MetricsWriter, setup_logger
 from .optim import build_optimizer, build_scheduler
 from .sampling import DrawSampler, SeededDraws
 
@@ -130,7 +130,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
         work_dir.mkdir(parents=True, exist_ok=True)
         cfg.dump(work_dir / "config.py")
     barrier()
-    logger = get_logger(work_dir, main=dist.is_main)
+    logger = setup_logger(work_dir, main=dist.is_main)
     torch.manual_seed(tc.seed)
     if tc.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -172,9 +172,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
             model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None
         )
 
-    num_workers = (
-        cfg.data.num_workers if cfg.data.num_workers is not None else default_num_workers(dist.world_size)
-    )
+    num_workers = cfg.data.num_workers if cfg.data.num_workers is not None else default_num_workers(dist.world_size)
     sampler = DrawSampler(
         batch_size=cfg.data.batch_size,
         start_iter=start_iter,
@@ -218,9 +216,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
             if not torch.isfinite(loss).item():
                 if tc.on_nan == "stop":
                     last = last_checkpoint(work_dir)
-                    kept = (
-                        f"the last good checkpoint is '{last}'" if last else "no checkpoint was written yet"
-                    )
+                    kept = f"the last good checkpoint is '{last}'" if last else "no checkpoint was written yet"
                     raise DLADenseError(
                         f"loss became {loss.item()} at iteration {iteration + 1}; training stopped and {kept}. "
                         "Lower optim.lr, set optim.clip_grad_norm, or set train.on_nan=skip"
@@ -253,9 +249,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
                 if metrics_writer:
                     metrics_writer.write("train", iteration, values)
                 window, tick = [], time.perf_counter()
-            stopping = (
-                broadcast_flag(stop.received is not None) if dist.distributed else stop.received is not None
-            )
+            stopping = broadcast_flag(stop.received is not None) if dist.distributed else stop.received is not None
             if iteration % tc.val_interval == 0 or iteration == tc.max_iters:
                 result.metrics = task.evaluate(_unwrap(model), val_set, dist)
                 best = _track_best(result.metrics, best, iteration, task, cfg, work_dir, model, dist, logger)
@@ -302,9 +296,7 @@ def _track_best(metrics, best, iteration, task, cfg, work_dir, model, dist, logg
         "meta": _meta(task, cfg),
     }
     save_checkpoint(work_dir / "best.pth", state)
-    logger.info(
-        f"best {task.metric} so far: {value:.4f} at iteration {iteration}, saved {work_dir / 'best.pth'}"
-    )
+    logger.info(f"best {task.metric} so far: {value:.4f} at iteration {iteration}, saved {work_dir / 'best.pth'}")
     return best
 
 
