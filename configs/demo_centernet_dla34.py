@@ -14,5 +14,5 @@ data = dict(
     batch_size=8,
 )
 optim = dict(name="adam", lr=2e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
-train = dict(max_iters=500, val_interval=250, checkpoint_interval=100, log_interval=25, seed=0)
+train = dict(max_iters=400, val_interval=200, checkpoint_interval=100, log_interval=25, seed=0, channels_last=True)
 evaluation = dict(input_size=(192, 192), max_dets=100)

@@ -108,6 +108,7 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_interval: int = 20
     amp: Literal["none", "bf16", "fp16"] = "none"
+    channels_last: bool = False
     seed: int = 0
     deterministic: bool = False
     sync_bn: bool = False

@@ -72,3 +72,11 @@ class ShardSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+def worker_init(worker_id: int) -> None:
+    """DataLoader worker set-up: one compute thread each (torch, OpenCV), leaving the cores to the model."""
+    import cv2
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)

@@ -28,7 +28,7 @@ from .checkpoint import (
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .logging import MetricsWriter, setup_logger
 from .optim import build_optimizer, build_scheduler
-from .sampling import DrawSampler, SeededDraws
+from .sampling import DrawSampler, SeededDraws, worker_init
 
 
 class Task(Protocol):
@@ -62,10 +62,17 @@ class TrainResult:
     interrupted: bool = False
 
 
-def default_num_workers(world_size: int) -> int:
-    """Data-loading processes per training process: half the CPU cores it has, at least 1."""
+def default_num_workers(world_size: int, device: torch.device) -> int:
+    """Data-loading processes per training process, from the CPU cores each process has.
+
+    On a GPU the model does not compete for cores: up to 8 workers. On CPU the workers take cores from the
+    model, so small machines load data in the training process (0 workers) and larger ones use a few.
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(8, cores // max(1, world_size) // 2))
+    per_process = max(1, cores // max(1, world_size))
+    if device.type == "cuda":
+        return min(8, per_process)
+    return max(0, min(4, (per_process - 2) // 4))
 
 
 def autocast(device: torch.device, amp: str):
@@ -140,6 +147,8 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
     barrier()
     train_set, val_set = task.train_set(), task.val_set()
     model = task.build_model().to(dist.device)
+    if tc.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     if tc.sync_bn and dist.distributed:
         if dist.device.type == "cuda":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -172,7 +181,9 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
             model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None
         )
 
-    num_workers = cfg.data.num_workers if cfg.data.num_workers is not None else default_num_workers(dist.world_size)
+    num_workers = (
+        cfg.data.num_workers if cfg.data.num_workers is not None else default_num_workers(dist.world_size, dist.device)
+    )
     sampler = DrawSampler(
         batch_size=cfg.data.batch_size,
         start_iter=start_iter,
@@ -187,7 +198,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
         num_workers=num_workers,
         pin_memory=dist.device.type == "cuda",
         drop_last=True,
-        persistent_workers=False,
+        worker_init_fn=worker_init,
     )
     metrics_writer = MetricsWriter(work_dir, tensorboard=tc.tensorboard) if dist.is_main else None
     logger.info(
