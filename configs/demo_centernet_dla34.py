@@ -12,6 +12,7 @@ data = dict(
     hflip=True,
     color_jitter=0.4,
     batch_size=8,
+    num_workers=0,
 )
 optim = dict(name="adam", lr=2e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
 train = dict(max_iters=400, val_interval=200, checkpoint_interval=100, log_interval=25, seed=0, channels_last=True)

@@ -66,13 +66,14 @@ def default_num_workers(world_size: int, device: torch.device) -> int:
     """Data-loading processes per training process, from the CPU cores each process has.
 
     On a GPU the model does not compete for cores: up to 8 workers. On CPU the workers take cores from the
-    model, so small machines load data in the training process (0 workers) and larger ones use a few.
+    model: one worker per 4 cores, at least 1 and at most 4 (``data.num_workers=0`` loads in-process, which
+    is faster on 2 cores when a sample is expensive to prepare, as for detection).
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     per_process = max(1, cores // max(1, world_size))
     if device.type == "cuda":
         return min(8, per_process)
-    return max(0, min(4, (per_process - 2) // 4))
+    return min(4, max(1, per_process // 4))
 
 
 def autocast(device: torch.device, amp: str):
