@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -19,6 +17,7 @@ from cityscapesscripts.helpers.labels import name2label
 from PIL import Image, ImageDraw
 
 from ..errors import DLADenseError
+from ._atomic import write_folder_atomically
 from .cityscapes import IMG_SUFFIX, LABEL_SUFFIX
 
 #: The Cityscapes classes drawn in every scene.
@@ -397,22 +396,6 @@ def make_synthetic_cityscapes(
             f"'{root}' already holds files that are not a synthetic set (no {MARKER}); "
             "choose another folder or empty this one"
         )
-    target = Path(os.path.abspath(root))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = tmp.with_suffix(".old")
-    try:
-        _write_set(tmp, params)
-        if _is_complete(target, params):
-            return root
-        if target.exists():
-            target.rename(old)
-        try:
-            tmp.rename(target)
-        except OSError as e:
-            if not _is_complete(target, params):
-                raise DLADenseError(f"could not move the synthetic set into '{root}': {e}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    return root
+    return write_folder_atomically(
+        root, lambda folder: _write_set(folder, params), lambda folder: _is_complete(folder, params), "synthetic set"
+    )

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import DLADenseError
+from ._atomic import write_folder_atomically
 
 #: The shapes that can be drawn (pass a subset as ``classes``).
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star", "ring")
@@ -241,22 +240,6 @@ def make_synthetic_shapes(
             f"'{root}' already holds files that are not a synthetic shapes set (no {MARKER}); "
             "choose another folder or empty this one"
         )
-    target = Path(os.path.abspath(root))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = tmp.with_suffix(".old")
-    try:
-        _write_set(tmp, params)
-        if _is_complete(target, params):
-            return root
-        if target.exists():
-            target.rename(old)
-        try:
-            tmp.rename(target)
-        except OSError as e:
-            if not _is_complete(target, params):
-                raise DLADenseError(f"could not move the synthetic shapes into '{root}': {e}") from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
-    return root
+    return write_folder_atomically(
+        root, lambda folder: _write_set(folder, params), lambda folder: _is_complete(folder, params), "synthetic shapes"
+    )
