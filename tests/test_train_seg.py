@@ -213,3 +213,13 @@ def test_sigterm_saves_and_exits_cleanly(setup):
     assert "stopped by SIGTERM" in err
     state = torch.load(work / (work / "last_checkpoint").read_text(), weights_only=True)
     assert 0 < state["iteration"] < 200
+
+
+def test_output_names_cannot_escape_the_output_folder(tmp_path):
+    from dla_dense import DLADenseError
+    from dla_dense.tasks import safe_output_path
+
+    assert safe_output_path(tmp_path, "labelIds/city/a.png") == (tmp_path / "labelIds/city/a.png").resolve()
+    for name in ("../outside.png", "labelIds/../../x.png", "/etc/passwd"):
+        with pytest.raises(DLADenseError, match="outside"):
+            safe_output_path(tmp_path, name)

@@ -1,6 +1,8 @@
 """Datasets, image reading and transforms."""
 
+from .centernet_targets import centernet_targets
 from .cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, ID_TO_TRAIN_ID, CityscapesSegDataset
+from .coco import CocoDetDataset, coco_evaluate, coco_results
 from .folder import SegFolderDataset, default_palette
 from .images import load_image, sample_image_path
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic_cityscapes, synthetic_cityscapes_exists
@@ -12,9 +14,13 @@ __all__ = [
     "ID_TO_TRAIN_ID",
     "SYNTHETIC_CLASSES",
     "CityscapesSegDataset",
+    "CocoDetDataset",
     "SegFolderDataset",
     "build_seg_eval_transform",
     "build_seg_train_transform",
+    "centernet_targets",
+    "coco_evaluate",
+    "coco_results",
     "default_palette",
     "load_image",
     "make_synthetic_cityscapes",
