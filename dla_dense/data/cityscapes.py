@@ -63,7 +63,38 @@ _DOWNLOAD_HINT = (
 )
 
 
-class CityscapesSegDataset(Dataset):
+class PairedSegDataset(Dataset):
+    """Shared part of the segmentation datasets: parallel lists ``images``, ``labels`` and ``names``."""
+
+    images: list[Path]
+    labels: list[Path]
+    names: list[str]
+    transform: Callable[..., dict] | None
+
+    def _check_pairs(self, hint: str = "") -> None:
+        for image, label in zip(self.images, self.labels, strict=True):
+            if not label.is_file():
+                raise DLADenseError(f"label missing for image '{image}': expected '{label}'{hint}")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def image_path(self, index: int) -> Path:
+        """Path of the image file of item ``index``."""
+        return self.images[index]
+
+    def label_path(self, index: int) -> Path:
+        """Path of the label PNG of item ``index``."""
+        return self.labels[index]
+
+    def _read(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Image ``[H, W, 3]`` uint8 RGB and raw label ``[H, W]`` uint8 of item ``index``, sizes checked."""
+        image = np.asarray(load_image(self.images[index]))
+        label = load_label(self.labels[index], image_path=self.images[index], image_size=image.shape[:2])
+        return image, label
+
+
+class CityscapesSegDataset(PairedSegDataset):
     """Cityscapes fine annotations: ``root/leftImg8bit/{split}/{city}/*_leftImg8bit.png`` with
     ``root/gtFine/{split}/{city}/*_gtFine_labelIds.png``.
 
@@ -113,30 +144,11 @@ class CityscapesSegDataset(Dataset):
             )
         self.names = [f"{p.parent.name}/{p.name[: -len(IMG_SUFFIX)]}" for p in self.images]
         self.labels = [label_dir / split / f"{name}{LABEL_SUFFIX}" for name in self.names]
-        for image, label in zip(self.images, self.labels, strict=True):
-            if not label.is_file():
-                raise DLADenseError(
-                    f"label missing for image '{image}': expected '{label}'; "
-                    "unzip gtFine_trainvaltest.zip into the same root"
-                )
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def image_path(self, index: int) -> Path:
-        """Path of the image file of item ``index``."""
-        return self.images[index]
-
-    def label_path(self, index: int) -> Path:
-        """Path of the ``*_gtFine_labelIds.png`` file of item ``index``."""
-        return self.labels[index]
+        self._check_pairs("; unzip gtFine_trainvaltest.zip into the same root")
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        image_path = self.images[index]
-        image = np.asarray(load_image(image_path))
-        ids = load_label(self.labels[index], image_path=image_path, image_size=image.shape[:2])
-        label = self.id_to_label[ids]
-        return to_item(image, label, self.names[index], self.transform)
+        image, ids = self._read(index)
+        return to_item(image, self.id_to_label[ids], self.names[index], self.transform)
 
 
 def load_label(path: Path, *, image_path: Path, image_size: tuple[int, int]) -> np.ndarray:

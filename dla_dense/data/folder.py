@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from .cityscapes import load_label, to_item
-from .images import load_image
+from .cityscapes import PairedSegDataset, to_item
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ def default_palette(num_classes: int) -> tuple[tuple[int, int, int], ...]:
     return tuple(palette)
 
 
-class SegFolderDataset(Dataset):
+class SegFolderDataset(PairedSegDataset):
     """Pairs ``root/{img_dir}/{split}/<name>{img_suffix}`` and ``root/{ann_dir}/{split}/<name>{ann_suffix}``.
 
     Label PNGs (mode L or P) hold class indices ``0..len(classes)-1`` or ``ignore_index``; any other value
@@ -87,26 +85,11 @@ class SegFolderDataset(Dataset):
             raise DLADenseError(f"no *{img_suffix} images in '{split_dir}'; check the split and img_suffix")
         self.names = [p.relative_to(split_dir).as_posix()[: -len(img_suffix)] for p in self.images]
         self.labels = [self.root / ann_dir / split / f"{name}{ann_suffix}" for name in self.names]
-        for image, label in zip(self.images, self.labels, strict=True):
-            if not label.is_file():
-                raise DLADenseError(f"label missing for image '{image}': expected '{label}'")
+        self._check_pairs()
         self.invalid_label_pixels = 0
 
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def image_path(self, index: int) -> Path:
-        """Path of the image file of item ``index``."""
-        return self.images[index]
-
-    def label_path(self, index: int) -> Path:
-        """Path of the label file of item ``index``."""
-        return self.labels[index]
-
     def __getitem__(self, index: int) -> dict[str, Any]:
-        image_path = self.images[index]
-        image = np.asarray(load_image(image_path))
-        label = load_label(self.labels[index], image_path=image_path, image_size=image.shape[:2])
+        image, label = self._read(index)
         invalid = (label >= len(self.classes)) & (label != self.ignore_index)
         if invalid.any():
             if self.invalid_label_pixels == 0:
