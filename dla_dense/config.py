@@ -107,7 +107,7 @@ class TrainConfig:
     checkpoint_interval: int = 500
     keep_checkpoints: int = 2
     log_interval: int = 20
-    amp: Literal["none", "bf16", "fp16"] = "none"
+    amp: Literal["none", "bf16", "fp16", "auto"] = "none"
     channels_last: bool = False
     seed: int = 0
     deterministic: bool = False

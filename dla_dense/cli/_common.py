@@ -6,10 +6,16 @@ import sys
 from collections.abc import Callable, Sequence
 
 from ..errors import DLADenseError
+from ..runtime import tune_malloc
 
 
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run ``main(argv)``; a :class:`DLADenseError` prints ``error: <message>`` and returns 2."""
+    """Run ``main(argv)``; a :class:`DLADenseError` prints ``error: <message>`` and returns 2.
+
+    Before anything large is allocated the C allocator is tuned (:func:`dla_dense.runtime.tune_malloc`;
+    ``DLA_DENSE_MALLOC=0`` turns this off).
+    """
+    tune_malloc()
     try:
         return main(argv)
     except DLADenseError as e:

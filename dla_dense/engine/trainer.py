@@ -76,8 +76,25 @@ def default_num_workers(world_size: int, device: torch.device) -> int:
     return min(4, max(1, per_process // 4))
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bf16 convolutions natively (CUDA with bf16, CPU with AMX or AVX512-BF16)."""
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    return False
+
+
+def resolve_amp(device: torch.device, amp: str) -> str:
+    """``amp`` with 'auto' made concrete: 'bf16' where the device has native bf16, else 'none'."""
+    if amp != "auto":
+        return amp
+    return "bf16" if native_bf16(device) else "none"
+
+
 def autocast(device: torch.device, amp: str):
-    """The autocast context for ``amp`` ('none', 'bf16', 'fp16')."""
+    """The autocast context for ``amp`` ('none', 'bf16', 'fp16', 'auto')."""
+    amp = resolve_amp(device, amp)
     if amp == "none":
         return contextlib.nullcontext()
     if amp == "fp16" and device.type != "cuda":
@@ -157,7 +174,10 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
             logger.warning("train.sync_bn is ignored on CPU: PyTorch's SyncBatchNorm needs CUDA devices")
     optimizer = build_optimizer(model.parameters(), cfg.optim)
     scheduler = build_scheduler(optimizer, cfg.optim, tc.max_iters)
-    scaler = torch.amp.GradScaler(dist.device.type, enabled=tc.amp == "fp16")
+    amp = resolve_amp(dist.device, tc.amp)
+    if tc.amp == "auto":
+        logger.info("train.amp=auto: mixed precision %s on %s", amp, dist.device)
+    scaler = torch.amp.GradScaler(dist.device.type, enabled=amp == "fp16")
     start_iter, best = 0, {}
 
     checkpoint = _resume_path(resume, work_dir)
@@ -222,7 +242,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
         iteration = start_iter
         for batch in loader:
             model.train()
-            with autocast(dist.device, tc.amp):
+            with autocast(dist.device, amp):
                 loss = task.loss(model, batch, dist.device)
             optimizer.zero_grad(set_to_none=True)
             if not torch.isfinite(loss).item():

@@ -1,0 +1,24 @@
+import subprocess
+import sys
+
+import pytest
+
+CODE = "from dla_dense.runtime import tune_malloc; print(tune_malloc(), tune_malloc())"
+
+
+def _run(env_extra: dict[str, str]) -> str:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GLIBC_TUNABLES", "LD_PRELOAD", "DLA_DENSE_MALLOC")}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux only")
+def test_tune_malloc_sets_thresholds_once_and_can_be_switched_off():
+    import platform
+
+    expected = "True True" if platform.libc_ver()[0] == "glibc" else "False False"
+    assert _run({}).strip() == expected
+    assert _run({"DLA_DENSE_MALLOC": "0"}).strip() == "False False"
+    assert _run({"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576"}).strip() == "False False"
