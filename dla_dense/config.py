@@ -76,6 +76,8 @@ class DataConfig:
     batch_size: int = 8
     val_batch_size: int = 1
     num_workers: int | None = None
+    on_bad_sample: Literal["skip", "fail"] = "skip"
+    max_bad_fraction: float = 0.1
 
 
 @dataclass

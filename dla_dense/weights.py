@@ -65,8 +65,11 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
             f"'{path}' was refused by the safe loader (torch.load weights_only=True): {detail}; pass a "
             "state-dict file (torch.save(model.state_dict(), path)) from a source you trust"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise DLADenseError(f"'{path}' is not a PyTorch checkpoint ({_first_line(e)})") from None
+    except Exception as e:  # noqa: BLE001 - a damaged or foreign file fails in many ways inside torch.load
+        raise DLADenseError(
+            f"'{path}' is not a PyTorch checkpoint ({type(e).__name__}: {_first_line(e)}); "
+            "pass a file written by torch.save"
+        ) from None
     extras: dict[str, object] = {}
     if isinstance(obj, Mapping):
         container = next((k for k in _CONTAINER_KEYS if isinstance(obj.get(k), Mapping)), None)

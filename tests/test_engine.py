@@ -1,4 +1,5 @@
 import errno
+import logging
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ from dla_dense import DLADenseError
 from dla_dense.config import OptimConfig
 from dla_dense.engine import checkpoint as ckpt
 from dla_dense.engine.optim import build_optimizer, build_scheduler, lr_factor
-from dla_dense.engine.sampling import DrawSampler, SeededDraws
+from dla_dense.engine.sampling import BadSamples, DrawSampler, SeededDraws
 
 
 def test_poly_schedule_with_warmup_by_hand():
@@ -43,14 +44,58 @@ class _Items(torch.utils.data.Dataset):
 
 def test_draws_are_a_pure_function_of_the_draw_number():
     draws = SeededDraws(_Items(), seed=3)
-    first = [draws[k] for k in range(12)]
+    first = [draws[k][0] for k in range(12)]
     assert sorted(i for i, _ in first[:5]) == list(range(5)) and sorted(i for i, _ in first[5:10]) == list(range(5))
     assert [i for i, _ in first[:5]] != [i for i, _ in first[5:10]]
     again = SeededDraws(_Items(), seed=3)
-    assert [again[k] for k in (11, 3, 7)] == [first[11], first[3], first[7]]
+    assert [again[k][0] for k in (11, 3, 7)] == [first[11], first[3], first[7]]
     state = torch.get_rng_state()
     draws[0]
     assert torch.equal(state, torch.get_rng_state())
+
+
+class _SomeBad(_Items):
+    def __init__(self, bad=(4, 5, 11)):
+        self.bad = bad
+
+    def __len__(self):
+        return 20
+
+    def __getitem__(self, i):
+        if i in self.bad:
+            raise DLADenseError(f"cannot read image 'img{i}.png'")
+        return super().__getitem__(i)
+
+
+def test_bad_samples_are_replaced_by_the_next_index_deterministically():
+    clean = SeededDraws(_SomeBad(bad=()), seed=1)
+    draws = SeededDraws(_SomeBad(), seed=1, max_bad_fraction=0.2)
+    items = [draws[k] for k in range(40)]
+    for k, ((index, value), skipped) in enumerate(items):
+        (drawn, clean_value), nothing = clean[k]
+        expected = {4: 6, 5: 6, 11: 12}.get(drawn, drawn)
+        assert index == expected and value == clean_value and nothing == []  # same augmentation seed
+        assert [i for i, _ in skipped] == list(range(drawn, expected))
+        assert all(f"'img{i}.png'" in message for i, message in skipped)
+    again = SeededDraws(_SomeBad(), seed=1, max_bad_fraction=0.2)
+    assert [again[k] for k in (37, 2, 21)] == [items[37], items[2], items[21]]
+
+    with pytest.raises(DLADenseError, match="img4.png.*on_bad_sample='fail'"):
+        [SeededDraws(_SomeBad(), seed=1, on_bad_sample="fail")[k] for k in range(20)]
+    with pytest.raises(DLADenseError, match="2 training samples in a row.*max_bad_fraction=0.05.*img4.png"):
+        [SeededDraws(_SomeBad(), seed=1, max_bad_fraction=0.05)[k] for k in range(20)]
+
+
+def test_bad_sample_log_warns_once_per_file_and_stops_when_too_many(caplog):
+    logger = logging.getLogger("dla_dense.test")
+    log = BadSamples(20, 0.1, logger)
+    with caplog.at_level(logging.WARNING, logger="dla_dense.test"):
+        log.update([(4, "cannot read image 'img4.png'")])
+        log.update([(4, "cannot read image 'img4.png'"), (5, "cannot read image 'img5.png'")])
+    assert [r.getMessage().count("img") for r in caplog.records] == [1, 1]
+    assert "img4.png" in caplog.records[0].getMessage() and "img5.png" in caplog.records[1].getMessage()
+    with pytest.raises(DLADenseError, match="3 of 20 training samples cannot be used.*max_bad_fraction=0.1"):
+        log.update([(11, "cannot read image 'img11.png'")])
 
 
 def test_draw_sampler_shards_and_resumes():

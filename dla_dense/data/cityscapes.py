@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
 from .images import load_image
+
+logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = 255
 IMG_SUFFIX = "_leftImg8bit.png"
@@ -75,6 +78,18 @@ class PairedSegDataset(Dataset):
         for image, label in zip(self.images, self.labels, strict=True):
             if not label.is_file():
                 raise DLADenseError(f"label missing for image '{image}': expected '{label}'{hint}")
+
+    def _warn_orphan_labels(self, label_files: Iterable[Path]) -> None:
+        """Log one warning naming the count and the first of ``label_files`` that belong to no image."""
+        paired = set(self.labels)
+        orphans = sorted(p for p in label_files if p not in paired)
+        if orphans:
+            logger.warning(
+                "%d label file(s) without an image are left out, e.g. '%s' (expected its image at the same "
+                "relative path under the image folder)",
+                len(orphans),
+                orphans[0],
+            )
 
     def __len__(self) -> int:
         return len(self.images)
@@ -145,6 +160,7 @@ class CityscapesSegDataset(PairedSegDataset):
         self.names = [f"{p.parent.name}/{p.name[: -len(IMG_SUFFIX)]}" for p in self.images]
         self.labels = [label_dir / split / f"{name}{LABEL_SUFFIX}" for name in self.names]
         self._check_pairs("; unzip gtFine_trainvaltest.zip into the same root")
+        self._warn_orphan_labels((label_dir / split).glob(f"*/*{LABEL_SUFFIX}"))
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         image, ids = self._read(index)

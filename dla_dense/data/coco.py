@@ -42,7 +42,7 @@ _ENTRY_KEYS = {
 def load_coco_json(ann_file: str | os.PathLike) -> COCO:
     """Read a COCO instances json into a pycocotools ``COCO`` object, with one-line errors for bad files.
 
-    Annotations without ``area`` get ``w * h`` (COCOeval needs it).
+    Annotations without ``area`` get ``w * h`` and those without ``iscrowd`` get 0 (COCOeval needs both).
     """
     path = Path(ann_file)
     if not path.is_file():
@@ -93,6 +93,7 @@ def load_coco_json(ann_file: str | os.PathLike) -> COCO:
             raise DLADenseError(f"'{path}': annotation {ann['id']} has bbox {bbox!r}; expected [x, y, width, height]")
         if "area" not in ann:
             ann["area"] = float(bbox[2]) * float(bbox[3])
+        ann.setdefault("iscrowd", 0)
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):
@@ -156,6 +157,10 @@ class CocoDetDataset(Dataset):
         self.cat_id_to_label = {cat_id: label for label, cat_id in enumerate(self.cat_ids)}
 
         images = self.coco.dataset["images"]
+        if not images:
+            raise DLADenseError(
+                f"'{self.ann_file}' lists no images; check that it is the annotation file of this split"
+            )
         missing = _missing_images(self.img_dir, [img["file_name"] for img in images])
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""

@@ -86,6 +86,7 @@ class SegFolderDataset(PairedSegDataset):
         self.names = [p.relative_to(split_dir).as_posix()[: -len(img_suffix)] for p in self.images]
         self.labels = [self.root / ann_dir / split / f"{name}{ann_suffix}" for name in self.names]
         self._check_pairs()
+        self._warn_orphan_labels((self.root / ann_dir / split).rglob(f"*{ann_suffix}"))
         self.invalid_label_pixels = 0
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -94,9 +95,10 @@ class SegFolderDataset(PairedSegDataset):
         if invalid.any():
             if self.invalid_label_pixels == 0:
                 logger.warning(
-                    "label '%s' holds value(s) %s outside the %d classes (0..%d) and not ignore_index %d; "
-                    "they are treated as ignore_index (reported once per dataset)",
+                    "label '%s' holds %d pixel(s) with value(s) %s outside the %d classes (0..%d) and not "
+                    "ignore_index %d; they are treated as ignore_index (reported once per dataset)",
                     self.labels[index],
+                    int(invalid.sum()),
                     ", ".join(str(v) for v in np.unique(label[invalid])),
                     len(self.classes),
                     len(self.classes) - 1,

@@ -61,9 +61,16 @@ def load_training_state(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - unreadable for any reason
-        raise DLADenseError(f"'{path}' is not a readable dla_dense checkpoint ({str(e).splitlines()[0]})") from None
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise DLADenseError(
+            f"'{path}' is not a readable dla_dense checkpoint ({type(e).__name__}: {first}); "
+            "resume from an iter_*.pth file of a work dir"
+        ) from None
     if not isinstance(state, dict) or "model" not in state or "iteration" not in state:
-        raise DLADenseError(f"'{path}' is not a dla_dense training checkpoint (no model/iteration entries)")
+        raise DLADenseError(
+            f"'{path}' is not a dla_dense training checkpoint (no model/iteration entries); "
+            "resume from an iter_*.pth file of a work dir"
+        )
     return state
 
 
@@ -79,6 +86,19 @@ def last_checkpoint(work_dir: str | Path) -> Path | None:
         return None
     path = Path(work_dir) / pointer.read_text().strip()
     return path if path.is_file() else None
+
+
+def remove_stale_temp_files(work_dir: str | Path) -> list[Path]:
+    """Delete the partial temporary files (``.iter_*.pth.*.tmp`` ...) of a process killed while writing a checkpoint.
+
+    Returns the files removed. Call it only where no other process writes into ``work_dir``.
+    """
+    removed = []
+    for name in ("iter_*.pth", "best.pth", LAST_POINTER):
+        for stale in Path(work_dir).glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
 
 
 def prune_checkpoints(work_dir: str | Path, keep: int) -> None:

@@ -7,12 +7,16 @@ sees exactly the samples an uninterrupted one would.
 
 from __future__ import annotations
 
+import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, default_collate
+
+from ..errors import DLADenseError
 
 
 class DrawSampler(Sampler[int]):
@@ -35,22 +39,52 @@ class DrawSampler(Sampler[int]):
 
 
 class SeededDraws(Dataset):
-    """Maps draw number k to ``dataset[perm_epoch[k % n]]``, reseeding its augmentation first."""
+    """Maps draw number k to ``dataset[perm_epoch[k % n]]``, reseeding its augmentation first.
 
-    def __init__(self, dataset: Dataset, seed: int) -> None:
+    An item is ``(sample, skipped)``. A sample that cannot be used (``dataset[i]`` raises
+    :class:`DLADenseError`: an unreadable image, a label of another size) is replaced by the next index
+    ``i + 1, i + 2, ...`` with the same augmentation seed, so a draw stays a function of the seed, the draw
+    number and which files are bad; ``skipped`` lists ``(index, message)`` of the samples passed over.
+    With ``on_bad_sample="fail"`` a bad sample raises instead. More bad samples in a row than
+    ``max_bad_fraction`` of the dataset raise as well.
+    """
+
+    def __init__(
+        self, dataset: Dataset, seed: int, *, on_bad_sample: str = "skip", max_bad_fraction: float = 0.1
+    ) -> None:
         self.dataset, self.seed = dataset, seed
+        self.on_bad_sample, self.max_bad_fraction = on_bad_sample, max_bad_fraction
         self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, k: int):
+    def __getitem__(self, k: int) -> tuple[Any, list[tuple[int, str]]]:
         n = len(self.dataset)
         epoch = k // n
         if epoch != self._epoch:
             generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
             self._epoch, self._perm = epoch, torch.randperm(n, generator=generator)
         sample_seed = (self.seed * 1_000_003 + k) % 2**32
+        first = int(self._perm[k % n])
+        skipped: list[tuple[int, str]] = []
+        for step in range(max(1, min(n, int(self.max_bad_fraction * n) + 1))):
+            index = (first + step) % n
+            try:
+                return self._load(index, sample_seed), skipped
+            except DLADenseError as e:
+                if self.on_bad_sample == "fail":
+                    raise DLADenseError(
+                        f"{e}; training stops at a bad sample with data.on_bad_sample='fail' "
+                        "(fix or remove the file, or set data.on_bad_sample='skip')"
+                    ) from None
+                skipped.append((index, str(e)))
+        raise DLADenseError(
+            f"{len(skipped)} training samples in a row cannot be used, more than data.max_bad_fraction="
+            f"{self.max_bad_fraction} of the {n}; the first: {skipped[0][1]}"
+        )
+
+    def _load(self, index: int, sample_seed: int) -> Any:
         random.seed(sample_seed)
         np.random.seed(sample_seed)
         transform = getattr(self.dataset, "transform", None)
@@ -58,7 +92,50 @@ class SeededDraws(Dataset):
             transform.set_random_seed(sample_seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(sample_seed)
-            return self.dataset[int(self._perm[k % n])]
+            return self.dataset[index]
+
+
+def collate_draws(items: list[tuple[Any, list[tuple[int, str]]]]) -> tuple[Any, list[tuple[int, str]]]:
+    """Batch :class:`SeededDraws` items: ``(default_collate(samples), every skipped (index, message))``."""
+    return default_collate([sample for sample, _ in items]), [entry for _, skipped in items for entry in skipped]
+
+
+class BadSamples:
+    """The main process's record of skipped training samples: one warning per file, and an error when more
+    than ``max_bad_fraction`` of the ``size`` samples turned out bad."""
+
+    def __init__(self, size: int, max_bad_fraction: float, logger: logging.Logger) -> None:
+        self.size, self.max_bad_fraction, self.logger = size, max_bad_fraction, logger
+        self.seen: set[int] = set()
+
+    def update(self, skipped: list[tuple[int, str]]) -> None:
+        """Log the samples in ``skipped`` not seen before; raise :class:`DLADenseError` when too many are bad."""
+        for index, message in skipped:
+            if index not in self.seen:
+                self.seen.add(index)
+                self.logger.warning(f"bad training sample skipped, the next one takes its place: {message}")
+        if len(self.seen) > self.max_bad_fraction * self.size:
+            raise DLADenseError(
+                f"{len(self.seen)} of {self.size} training samples cannot be used, more than "
+                f"data.max_bad_fraction={self.max_bad_fraction}; fix the files named in the warnings above"
+            )
+
+
+def iter_batches(loader: Iterable[Any]) -> Iterator[Any]:
+    """Iterate ``loader``; a :class:`DLADenseError` raised in a worker process keeps only its own one-line
+    message (the DataLoader would add the worker's traceback to it)."""
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except DLADenseError as e:
+            text = str(e)
+            if "\nOriginal Traceback" not in text:
+                raise
+            raise DLADenseError(text.rstrip().splitlines()[-1].split(": ", 1)[-1]) from None
+        yield batch
 
 
 class ShardSampler(Sampler[int]):

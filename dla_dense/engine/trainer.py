@@ -18,17 +18,19 @@ from tqdm import tqdm
 
 from ..config import Config
 from ..errors import DLADenseError
+from ..weights import mismatch_listing, shape_mismatches
 from .checkpoint import (
     last_checkpoint,
     load_training_state,
     prune_checkpoints,
+    remove_stale_temp_files,
     save_checkpoint,
     write_last_pointer,
 )
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .logging import MetricsWriter, setup_logger
 from .optim import build_optimizer, build_scheduler
-from .sampling import DrawSampler, SeededDraws, worker_init
+from .sampling import BadSamples, DrawSampler, SeededDraws, collate_draws, iter_batches, worker_init
 
 
 class Task(Protocol):
@@ -153,9 +155,11 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
     work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
     if dist.is_main:
         work_dir.mkdir(parents=True, exist_ok=True)
-        cfg.dump(work_dir / "config.py")
     barrier()
     logger = setup_logger(work_dir, main=dist.is_main)
+    if dist.is_main:
+        for stale in remove_stale_temp_files(work_dir):
+            logger.warning(f"removed '{stale}', a checkpoint left half-written by an interrupted run")
     torch.manual_seed(tc.seed)
     if tc.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -183,13 +187,8 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
     checkpoint = _resume_path(resume, work_dir)
     if checkpoint is not None:
         state = load_training_state(checkpoint)
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            raise DLADenseError(
-                f"checkpoint '{checkpoint}' does not fit this config's model ({str(e).splitlines()[1].strip()}); "
-                "resume with the config the run was started with"
-            ) from None
+        _check_resumable(model, state, checkpoint)
+        model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -213,15 +212,21 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
         world_size=dist.world_size,
     )
     loader = DataLoader(
-        SeededDraws(train_set, tc.seed),
+        SeededDraws(
+            train_set, tc.seed, on_bad_sample=cfg.data.on_bad_sample, max_bad_fraction=cfg.data.max_bad_fraction
+        ),
         batch_size=cfg.data.batch_size,
         sampler=sampler,
+        collate_fn=collate_draws,
         num_workers=num_workers,
         pin_memory=dist.device.type == "cuda",
         drop_last=True,
         worker_init_fn=worker_init,
     )
+    if dist.is_main:
+        cfg.dump(work_dir / "config.py")
     metrics_writer = MetricsWriter(work_dir, tensorboard=tc.tensorboard) if dist.is_main else None
+    bad_samples = BadSamples(len(train_set), cfg.data.max_bad_fraction, logger)
     logger.info(
         f"training {cfg.name}: {len(train_set)} train / {len(val_set)} val images, {tc.max_iters} iterations "
         f"of batch {cfg.data.batch_size} x {dist.world_size} process(es) on {dist.device}, work dir {work_dir}"
@@ -238,9 +243,10 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
     )
     window: list[float] = []
     tick = time.perf_counter()
-    with _StopSignals() as stop:
+    with _StopSignals() as stop, bar:
         iteration = start_iter
-        for batch in loader:
+        for batch, skipped in iter_batches(loader):
+            bad_samples.update(skipped)
             model.train()
             with autocast(dist.device, amp):
                 loss = task.loss(model, batch, dist.device)
@@ -297,7 +303,6 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
                     f"checkpoint saved, continue with --resume"
                 )
                 break
-    bar.close()
     if metrics_writer:
         metrics_writer.close()
     barrier()
@@ -313,6 +318,26 @@ def _resume_path(resume: str | None, work_dir: Path) -> Path | None:
     if not path.is_file():
         raise DLADenseError(f"checkpoint to resume from not found: '{path}'; omit the path to use the latest")
     return path
+
+
+def _check_resumable(model: nn.Module, state: dict[str, Any], checkpoint: Path) -> None:
+    """Raise :class:`DLADenseError` when ``state`` lacks the training state or its weights do not fit ``model``
+    (listing the missing, unexpected and mismatched keys)."""
+    absent = [key for key in ("optimizer", "scheduler", "rng") if key not in state]
+    if absent:
+        raise DLADenseError(
+            f"'{checkpoint}' holds model weights but no training state ({', '.join(absent)}); "
+            "resume from an iter_*.pth file of a work dir"
+        )
+    own, weights = model.state_dict(), state["model"]
+    missing = sorted(k for k in own if k not in weights)
+    unexpected = sorted(k for k in weights if k not in own)
+    problems = mismatch_listing(missing, unexpected, shape_mismatches(weights, own))
+    if problems:
+        raise DLADenseError(
+            f"checkpoint '{checkpoint}' does not fit this config's model: {problems}"
+            "resume with the config the run was started with"
+        )
 
 
 def _track_best(metrics, best, iteration, task, cfg, work_dir, model, dist, logger) -> dict[str, float]:
