@@ -22,3 +22,16 @@ def test_tune_malloc_sets_thresholds_once_and_can_be_switched_off():
     assert _run({}).strip() == expected
     assert _run({"DLA_DENSE_MALLOC": "0"}).strip() == "False False"
     assert _run({"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=1048576"}).strip() == "False False"
+
+
+def test_amp_auto_resolves_to_native_bf16_or_none():
+    import torch
+
+    from dla_dense.engine.trainer import autocast, native_bf16, resolve_amp
+
+    cpu = torch.device("cpu")
+    assert resolve_amp(cpu, "auto") == ("bf16" if native_bf16(cpu) else "none")
+    assert resolve_amp(cpu, "none") == "none" and resolve_amp(cpu, "bf16") == "bf16"
+    with autocast(cpu, "bf16"):
+        y = torch.nn.functional.linear(torch.randn(2, 4), torch.randn(3, 4))
+    assert y.dtype == torch.bfloat16
