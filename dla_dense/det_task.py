@@ -16,7 +16,13 @@ from tqdm import tqdm
 
 from .config import Config
 from .data.coco import CocoDetDataset, coco_evaluate, coco_results
-from .data.det_transforms import CenterNetEvalTransform, CenterNetTrainTransform, transform_preds
+from .data.det_transforms import (
+    CENTERNET_COCO_MEAN,
+    CENTERNET_COCO_STD,
+    CenterNetEvalTransform,
+    CenterNetTrainTransform,
+    transform_preds,
+)
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
 from .errors import DLADenseError
@@ -86,6 +92,21 @@ def detect(
     return dets[order]
 
 
+def checkpoint_input(extras: dict[str, Any]) -> dict[str, Any] | None:
+    """The input normalisation a checkpoint's model expects, from ``load_checkpoint``'s return value.
+
+    A dla_dense checkpoint stores it in ``meta`` (``mean``, ``std``, ``bgr``). A CenterNet training
+    checkpoint (``{'epoch': ..., 'state_dict': ...}``, no ``meta``) expects BGR images normalised with
+    CenterNet's COCO statistics. Anything else gives ``None`` (use the config's).
+    """
+    meta = extras.get("meta")
+    if isinstance(meta, dict) and all(k in meta for k in ("mean", "std", "bgr")):
+        return {"mean": tuple(meta["mean"]), "std": tuple(meta["std"]), "bgr": bool(meta["bgr"])}
+    if meta is None and "epoch" in extras and "iteration" not in extras:
+        return {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
+    return None
+
+
 class DetTask:
     """CenterNet ctdet on a COCO-format dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
@@ -129,6 +150,20 @@ class DetTask:
         if self._classes is None:
             self.dataset(self.cfg.data.val_split)
         return self._classes
+
+    def adopt_checkpoint_input(self, extras: dict[str, Any]) -> None:
+        """Feed the model the normalisation its checkpoint was trained with (see :func:`checkpoint_input`)."""
+        found = checkpoint_input(extras)
+        d = self.cfg.data
+        if found is None or (tuple(d.mean), tuple(d.std), d.bgr) == (found["mean"], found["std"], found["bgr"]):
+            return
+        self.logger.info(
+            "the checkpoint expects %s input normalised with mean %s, std %s; using that instead of the config's",
+            "BGR" if found["bgr"] else "RGB",
+            tuple(round(v, 4) for v in found["mean"]),
+            tuple(round(v, 4) for v in found["std"]),
+        )
+        d.mean, d.std, d.bgr = found["mean"], found["std"], found["bgr"]
 
     def build_model(self) -> nn.Module:
         """The detector of the config."""
