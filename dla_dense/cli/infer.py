@@ -18,6 +18,7 @@ from ..data.images import load_image
 from ..data.transforms import build_seg_eval_transform
 from ..engine.dist import resolve_device
 from ..errors import DLADenseError
+from ..inference.fast import bf16_autocast, prepare_for_inference
 from ..inference.segmentation import predict_seg
 from ..tasks import SegTask
 from ..visualize import colorize, overlay
@@ -39,6 +40,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--score-thr", type=float, default=0.3, help="detection boxes drawn from this score (default: 0.3)")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
+    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first image)")
     args = p.parse_args(argv)
     missing = [path for path in args.images if not Path(path).is_file()]
     if missing:
@@ -49,13 +53,27 @@ def _main(argv: Sequence[str] | None) -> int:
     device = resolve_device(args.device)
     out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
     out.mkdir(parents=True, exist_ok=True)
-    if cfg.model.task == "det":
-        _infer_det(cfg, args, device, out)
-    elif cfg.model.task == "seg":
-        _infer_seg(cfg, args, device, out)
-    else:
-        raise DLADenseError(f"{args.config} is a classification config; use tools/classify.py for images")
+    with bf16_autocast(device, args.bf16):
+        if cfg.model.task == "det":
+            _infer_det(cfg, args, device, out)
+        elif cfg.model.task == "seg":
+            _infer_seg(cfg, args, device, out)
+        else:
+            raise DLADenseError(f"{args.config} is a classification config; use tools/classify.py for images")
     return 0
+
+
+def output_stems(paths: Sequence[str]) -> list[str]:
+    """Output name stem of each image: its file stem, with ``-2``, ``-3``, ... where an earlier image has it."""
+    stems, seen = [], set()
+    for path in paths:
+        stem, n = Path(path).stem, 1
+        while stem in seen:
+            n += 1
+            stem = f"{Path(path).stem}-{n}"
+        seen.add(stem)
+        stems.append(stem)
+    return stems
 
 
 def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path) -> None:
@@ -63,9 +81,10 @@ def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out:
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
     model.to(device).eval()
+    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile)
     transform = build_seg_eval_transform(mean=cfg.data.mean, std=cfg.data.std)
     e = cfg.evaluation
-    for path in args.images:
+    for path, stem in zip(args.images, output_stems(args.images), strict=True):
         rgb = np.asarray(load_image(path))
         x = transform(image=rgb)["image"].unsqueeze(0).to(device)
         probs = predict_seg(
@@ -78,7 +97,6 @@ def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out:
             flip=e.flip or args.tta,
         )
         pred = probs.argmax(1)[0].cpu().numpy()
-        stem = Path(path).stem
         overlay(rgb, pred, task.palette, alpha=args.opacity).save(out / f"{stem}_overlay.jpg", quality=90)
         Image.fromarray(colorize(pred, task.palette)).save(out / f"{stem}_pred.png")
         present = [task.classes[c] for c in np.unique(pred)]
@@ -90,11 +108,15 @@ def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out:
 
     task = DetTask(cfg)
     model = task.build_model()
-    load_checkpoint(model, args.checkpoint)
+    extras = load_checkpoint(model, args.checkpoint)
+    task.adopt_checkpoint_input(extras)
+    meta = extras.get("meta")
     model.to(device).eval()
-    classes = task.classes
+    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile)
+    saved = meta.get("classes") if isinstance(meta, dict) else None
+    classes = tuple(saved) if isinstance(saved, list) and len(saved) == cfg.model.num_classes else task.classes
     e = cfg.evaluation
-    for path in args.images:
+    for path, stem in zip(args.images, output_stems(args.images), strict=True):
         rgb = np.asarray(load_image(path))
         dets = detect(
             model,
@@ -107,9 +129,11 @@ def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out:
         )
         dets = dets[dets[:, 4] >= args.score_thr]
         labels = [f"{classes[int(c)]} {s:.2f}" for s, c in zip(dets[:, 4].tolist(), dets[:, 5].tolist(), strict=True)]
-        drawn = draw_bounding_boxes(torch.from_numpy(rgb).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
-        stem = Path(path).stem
-        Image.fromarray(drawn.permute(1, 2, 0).numpy()).save(out / f"{stem}_boxes.jpg", quality=90)
+        drawn = rgb
+        if len(dets):
+            boxes = draw_bounding_boxes(torch.from_numpy(rgb).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
+            drawn = boxes.permute(1, 2, 0).numpy()
+        Image.fromarray(drawn).save(out / f"{stem}_boxes.jpg", quality=90)
         print(f"{path}: {out / f'{stem}_boxes.jpg'} ({len(dets)} boxes with score >= {args.score_thr})")
 
 

@@ -12,6 +12,7 @@ from ..config import load_config
 from ..det_task import DetTask
 from ..engine.dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
+from ..inference.fast import fast_inference
 from ._common import run
 
 
@@ -27,6 +28,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--out", metavar="FILE", help="write the detections as a COCO results json")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
+    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first images)")
     args = p.parse_args(argv)
     overrides = list(args.cfg_options) + ([f"data.val_split={args.split!r}"] if args.split else [])
     cfg = load_config(args.config, overrides)
@@ -38,18 +42,19 @@ def _main(argv: Sequence[str] | None) -> int:
             task.prepare()
         dataset = task.val_set()
         model = task.build_model()
-        load_checkpoint(model, args.checkpoint)
+        task.adopt_checkpoint_input(load_checkpoint(model, args.checkpoint))
         model.to(dist.device)
         logger.info(f"evaluating {args.checkpoint} on {len(dataset)} images of '{cfg.data.val_split}'")
         out = Path(args.out) if args.out else None
-        metrics = task.evaluate(
-            model,
-            dataset,
-            dist,
-            flip=args.flip or None,
-            scales=tuple(args.scales) if args.scales else None,
-            out_file=out,
-        )
+        with fast_inference(model, dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile) as model:
+            metrics = task.evaluate(
+                model,
+                dataset,
+                dist,
+                flip=args.flip or None,
+                scales=tuple(args.scales) if args.scales else None,
+                out_file=out,
+            )
         if dist.is_main:
             logger.info(f"AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}  AP75 {metrics['AP75']:.4f}")
             if out is not None:

@@ -12,6 +12,7 @@ from ..checkpoint import load_checkpoint
 from ..config import load_config
 from ..engine.dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
+from ..inference.fast import fast_inference
 from ..tasks import SegTask
 from ._common import run
 
@@ -29,6 +30,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
+    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batches)")
     args = p.parse_args(argv)
     overrides = list(args.cfg_options)
     if args.mode:
@@ -48,9 +52,13 @@ def _main(argv: Sequence[str] | None) -> int:
         model.to(dist.device)
         out = Path(args.out) if args.out else None
         logger.info(f"evaluating {args.checkpoint} on {len(dataset)} images of '{cfg.data.val_split}'")
-        metrics = task.evaluate(model, dataset, dist, tta=args.tta, out_dir=out)
+        with fast_inference(model, dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile) as model:
+            metrics = task.evaluate(model, dataset, dist, tta=args.tta, out_dir=out)
         if dist.is_main:
             logger.info(f"mIoU {metrics['mIoU']:.4f}  aAcc {metrics['aAcc']:.4f}  mAcc {metrics['mAcc']:.4f}")
+            invalid = getattr(dataset, "invalid_label_pixels", 0)
+            if invalid:
+                logger.info(f"{invalid} label pixels outside the classes were counted as ignore_index")
             if out is not None:
                 (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
                 logger.info(f"predictions in {out / 'labelIds'}, overlays in {out / 'overlays'}")

@@ -1,5 +1,13 @@
 """Inference helpers."""
 
+from .fast import bf16_autocast, fast_inference, find_conv_bn_pairs, fuse_conv_bn, prepare_for_inference
 from .segmentation import predict_seg
 
-__all__ = ["predict_seg"]
+__all__ = [
+    "bf16_autocast",
+    "fast_inference",
+    "find_conv_bn_pairs",
+    "fuse_conv_bn",
+    "predict_seg",
+    "prepare_for_inference",
+]

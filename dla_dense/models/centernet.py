@@ -16,6 +16,7 @@ from torch import nn
 
 from ..backbones import NUM_LEVELS, create_backbone
 from ..errors import DLADenseError
+from ..inference.fast import fuse_conv_bn
 from ..ops.dcn import ModulatedDeformConv2d
 from ..weights import WeightsSource
 from .dla_up import bilinear_upsampler
@@ -199,6 +200,20 @@ class CenterNet(nn.Module):
         """``x [N, 3, H, W]`` (H, W multiples of 32) -> ``{head: [N, heads[head], H/4, W/4]}``."""
         features = self.ida_up(self.dla_up(self.base(x))[:-1])[-1]
         return {name: getattr(self, name)(features) for name in self.heads}
+
+    def fuse(self) -> CenterNet:
+        """Fold every BatchNorm into the convolution before it (eval mode only, in place); returns ``self``.
+
+        Deformable nodes are folded like plain convolutions (their ``weight`` and ``bias`` absorb the
+        BatchNorm). The fused model gives the same outputs; it cannot be trained or saved as a CenterNet
+        checkpoint any more.
+        """
+        if self.training:
+            raise DLADenseError(
+                "CenterNet.fuse() needs eval mode (BatchNorm running statistics); call model.eval() first"
+            )
+        fuse_conv_bn(self)
+        return self
 
     def extra_repr(self) -> str:
         return f"{self.backbone_name}, {self.num_classes} classes, node={self.node}"

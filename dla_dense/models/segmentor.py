@@ -9,6 +9,7 @@ from torch import nn
 
 from ..backbones import NUM_LEVELS, create_backbone
 from ..errors import DLADenseError
+from ..inference.fast import fuse_conv_bn
 from ..weights import WeightsSource
 from .dla_up import DLAUp, bilinear_upsampler
 
@@ -64,6 +65,17 @@ class DLASeg(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [N, 3, H, W]`` (H, W multiples of 32) -> logits ``[N, num_classes, H, W]``."""
         return self.up(self.fc(self.dla_up(self.base(x))))
+
+    def fuse(self) -> DLASeg:
+        """Fold every BatchNorm into the convolution before it (eval mode only, in place); returns ``self``.
+
+        The fused model gives the same logits for ``[N, 3, H, W]`` inputs with fewer operations; it cannot be
+        trained or saved as a ucbdrive-compatible state dict any more.
+        """
+        if self.training:
+            raise DLADenseError("DLASeg.fuse() needs eval mode (BatchNorm running statistics); call model.eval() first")
+        fuse_conv_bn(self)
+        return self
 
     def extra_repr(self) -> str:
         return f"{self.backbone_name}, {self.num_classes} classes, down_ratio={self.down_ratio}"

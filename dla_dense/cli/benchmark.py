@@ -1,0 +1,95 @@
+"""``python tools/benchmark.py CONFIG|SPEC [--compare ...] [--json FILE]``: speed, memory and FLOP efficiency."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..benchmark import DEFAULT_COMPARE, MODES, VARIANTS, format_report, run_benchmark
+from ._common import run
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    p = argparse.ArgumentParser(
+        prog="benchmark.py",
+        description="Inference and training-step throughput (median and IQR after warm-up), peak memory, "
+        "parameters, GFLOPs and the fraction of a measured convolution peak, for a config or a model spec. "
+        "Variants run interleaved with the eager fp32 baseline and are reported as paired ratios.",
+    )
+    p.add_argument("target", help="a config file (configs/*.py) or a model spec: seg:BACKBONE or det:BACKBONE[:NODE]")
+    p.add_argument("--mode", choices=[*MODES, "both"], default="both", help="what to measure (default: both)")
+    p.add_argument(
+        "--compare",
+        nargs="*",
+        metavar="VARIANT",
+        help=f"variants to run against eager: {', '.join(v for v in VARIANTS if v != 'eager')}; bare --compare "
+        f"runs {' '.join(DEFAULT_COMPARE['seg'])} (seg) or {' '.join(DEFAULT_COMPARE['det'])} (det)",
+    )
+    p.add_argument(
+        "--input-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="inference input (default: 512 1024 seg, 512 512 det)",
+    )
+    p.add_argument("--batch", type=int, default=1, help="inference batch size (default: 1)")
+    p.add_argument(
+        "--train-size",
+        type=int,
+        nargs=2,
+        default=(512, 512),
+        metavar=("H", "W"),
+        help="training input (default: 512 512)",
+    )
+    p.add_argument("--train-batch", type=int, default=2, help="training batch size (default: 2)")
+    p.add_argument("--iters", type=int, default=10, help="timed rounds per mode (default: 10)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed iterations per variant first (default: 2)")
+    p.add_argument("--checkpoint", help="weights for the config's network (default: random, BatchNorm randomised)")
+    p.add_argument("--data", action="store_true", help="also measure the training input pipeline (samples/s)")
+    p.add_argument("--data-batches", type=int, default=10, help="batches timed for --data (default: 10)")
+    p.add_argument(
+        "--compare-allocator",
+        action="store_true",
+        help="rerun the eager baseline in subprocesses with DLA_DENSE_MALLOC=1 and 0 and report the ratio",
+    )
+    p.add_argument("--json", metavar="FILE", help="also write the full result (every timing) as JSON")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default: 0)")
+    args = p.parse_args(argv)
+    result = run_benchmark(
+        args.target,
+        overrides=args.cfg_options,
+        modes=MODES if args.mode == "both" else (args.mode,),
+        compare=args.compare,
+        infer_size=tuple(args.input_size) if args.input_size else None,
+        infer_batch=args.batch,
+        train_size=tuple(args.train_size),
+        train_batch=args.train_batch,
+        iters=args.iters,
+        warmup=args.warmup,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        data=args.data,
+        data_batches=args.data_batches,
+        compare_allocator=args.compare_allocator,
+        seed=args.seed,
+        log=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    print(format_report(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``tools/benchmark.py``."""
+    return run(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

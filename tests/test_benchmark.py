@@ -1,0 +1,101 @@
+"""tools/benchmark.py on tiny inputs: structure of the result, table and JSON (never timings)."""
+
+import json
+
+import pytest
+
+from dla_dense.benchmark import format_report, run_benchmark, select_variants
+from dla_dense.cli.benchmark import main
+from dla_dense.errors import DLADenseError
+
+DET_CONFIG = """
+model = dict(task="det", backbone="dla46_c", num_classes=4, node="conv", head_conv=32)
+data = dict(
+    dataset="coco",
+    root={root!r},
+    synthetic=dict(num_train=4, num_val=2, size=(64, 64), seed=0),
+    crop_size=(64, 64),
+    batch_size=2,
+    num_workers=0,
+)
+"""
+
+
+def _check_rows(section: dict, names: list[str], iters: int) -> None:
+    rows = section["variants"]
+    assert [r["variant"] for r in rows] == names
+    for row in rows:
+        assert len(row["times_ms"]) == len(row["ratios"]) == iters
+        assert all(t > 0 for t in row["times_ms"]) and row["ms"]["median"] > 0
+        assert row["ms"]["min"] <= row["ms"]["q1"] <= row["ms"]["median"] <= row["ms"]["q3"] <= row["ms"]["max"]
+        assert row["images_per_s"] > 0 and row["speedup"]["median"] > 0 and row["gflops_per_s"] > 0
+        assert row["peak_fraction"] > 0 and row["peak_mem_mb"] >= 0
+    assert rows[0]["ratios"] == [1.0] * iters
+
+
+def test_run_benchmark_seg_variants():
+    result = run_benchmark(
+        "seg:dla34",
+        compare=["fast", "bf16", "smp-fpn"],
+        infer_size=(64, 64),
+        train_size=(64, 64),
+        iters=2,
+        warmup=1,
+    )
+    assert result["task"] == "seg" and isinstance(result["malloc_tuned"], bool)
+    assert result["conv_peak_gflops"]["fp32"] > 0 and result["conv_peak_gflops"]["bf16"] > 0
+    assert set(result["archs"]) == {"dla", "smp-fpn"}
+    assert result["archs"]["dla"]["params_m"] > 10 and result["archs"]["dla"]["gflops"]["infer"] > 0
+    names = ["eager", "fast", "bf16", "smp-fpn"]
+    _check_rows(result["infer"], names, 2)
+    _check_rows(result["train"], names, 2)
+    agreement = {r["variant"]: r["agreement"] for r in result["infer"]["variants"]}
+    assert agreement["eager"] is None and agreement["smp-fpn"] is None
+    assert agreement["fast"]["argmax_agreement_pct"] > 99
+    assert 0 < agreement["bf16"]["argmax_agreement_pct"] <= 100
+    report = format_report(result)
+    for text in ("ms/iter", "IQR ms", "img/s", "vs eager", "peak MB", "GFLOP/s", "% peak", "agreement", "smp-fpn"):
+        assert text in report
+    assert "inference" in report and "training step" in report
+
+
+def test_variant_selection():
+    assert [v.name for v in select_variants("seg", None)] == ["eager"]
+    assert [v.name for v in select_variants("seg", [])] == ["eager", "fast", "bf16", "smp-unet", "smp-fpn"]
+    assert [v.name for v in select_variants("det", [])] == ["eager", "fast", "bf16", "node"]
+    with pytest.raises(DLADenseError, match="unknown variant"):
+        select_variants("seg", ["turbo"])
+    with pytest.raises(DLADenseError, match="seg models"):
+        select_variants("det", ["smp-unet"])
+
+
+def test_cli_det_config_json_data_and_allocator(tmp_path, capsys):
+    config = tmp_path / "det.py"
+    config.write_text(DET_CONFIG.format(root=str(tmp_path / "shapes")))
+    out = tmp_path / "bench.json"
+    argv = [str(config), "--compare", "fast", "node", "--input-size", "64", "64", "--train-size", "64", "64"]
+    argv += ["--iters", "2", "--warmup", "1", "--data", "--data-batches", "2", "--compare-allocator"]
+    assert main([*argv, "--device", "cpu", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    names = ["eager", "fast", "node=dcn"]
+    _check_rows(data["infer"], names, 2)
+    _check_rows(data["train"], names, 2)
+    assert data["infer"]["input"] == [1, 3, 64, 64] and data["train"]["input"] == [2, 3, 64, 64]
+    fast = data["infer"]["variants"][1]
+    assert 0 <= fast["agreement"]["hm_max_abs_diff"] < 1e-3
+    assert "note" in data["archs"]["node"]  # deformable convolutions are not counted
+    assert data["data"]["samples_per_s"] > 0 and data["data"]["workers"] == 0
+    assert (tmp_path / "shapes" / "annotations").is_dir()
+    allocator = data["allocator"]
+    assert allocator["untuned"] is False
+    for mode in ("infer", "train"):
+        assert allocator[mode]["speedup"] > 0 and allocator[mode]["ms_untuned"] > 0
+    for text in ("node=dcn", "max|dhm|", "input pipeline", "samples/s", "malloc tuning, infer"):
+        assert text in printed
+
+
+def test_cli_bad_target_is_one_line(capsys):
+    assert main(["seg:dla35", "--iters", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "dla34" in err[0]
