@@ -2,27 +2,130 @@
 
 :class:`ModulatedDeformConv2d` has the parameters of CenterNet's ``DCN`` (``DCNv2/dcn_v2.py``): ``weight``,
 ``bias`` and the ``conv_offset_mask`` conv that predicts offsets and masks from the input, so its
-checkpoints load 1:1. The sampling is ``torchvision.ops.deform_conv2d``, which shares the DCNv2 kernel's
-offset layout (channel ``2k`` is dy and ``2k + 1`` is dx of tap ``k = i * kw + j``), its zero padding outside
-the image and its mask product.
+checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2k + 1`` is dx of tap
+``k = i * kw + j``), samples are bilinear with zeros outside the image, then multiplied by the mask.
+
+:func:`modulated_deform_conv2d` has two implementations of the same function:
+
+* ``"torchvision"``: ``torchvision.ops.deform_conv2d``. Fast on CUDA, slow on CPU; ONNX export maps it
+  to ``DeformConv``.
+* ``"sampling"``: :func:`sampling_deform_conv2d`, built from ``grid_sample`` (all taps in one call) and
+  one matrix product per image; autograd provides every gradient. Several times faster on CPU.
+
+``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export`` and
+ONNX export, so that graphs keep ``DeformConv``), ``"sampling"`` elsewhere. The environment variable
+``DLA_DENSE_DCN`` (``auto``, ``torchvision`` or ``sampling``), read at every call, sets the choice for
+calls that do not pass ``impl``; exports always use ``"torchvision"``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d
 
+from ..errors import DLADenseError
+
 IntPair = int | tuple[int, int]
+
+#: Environment variable choosing the implementation of :func:`modulated_deform_conv2d`.
+IMPL_ENV = "DLA_DENSE_DCN"
+IMPLS = ("auto", "torchvision", "sampling")
+
+
+def _exporting() -> bool:
+    is_exporting = getattr(torch.compiler, "is_exporting", None)  # torch.export tracing; missing in old torch
+    return torch.onnx.is_in_onnx_export() or (is_exporting is not None and is_exporting())
+
+
+def resolve_impl(impl: str | None, device: torch.device) -> str:
+    """``"torchvision"`` or ``"sampling"``: what ``impl`` (None: ``DLA_DENSE_DCN``) picks for tensors on ``device``."""
+    name = (os.environ.get(IMPL_ENV, "auto") if impl is None else impl).strip().lower() or "auto"
+    if name not in IMPLS:
+        raise DLADenseError(f"deformable conv implementation '{name}' is not one of {', '.join(IMPLS)} ({IMPL_ENV})")
+    if _exporting():
+        return "torchvision"
+    if name == "auto":
+        return "torchvision" if device.type == "cuda" else "sampling"
+    return name
 
 
 def modulated_deform_conv2d(
     x: torch.Tensor,
     offset: torch.Tensor,
-    mask: torch.Tensor,
+    mask: torch.Tensor | None,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    *,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    impl: str | None = None,
+) -> torch.Tensor:
+    """Deformable conv of ``x [N, C, H, W]`` by ``weight [O, C / groups, kh, kw]``, ``bias [O]`` -> ``[N, O, Ho, Wo]``.
+
+    ``offset [N, 2 * G * kh * kw, Ho, Wo]`` moves tap ``k`` of offset group ``g`` by ``(dy, dx)`` = channels
+    ``(2 * (g * kh * kw + k), 2 * (g * kh * kw + k) + 1)``; ``mask [N, G * kh * kw, Ho, Wo]`` (or None for
+    ones) scales the bilinearly sampled values (zero outside the image). ``G`` offset groups split the ``C``
+    input channels, as do the ``groups = C / weight.shape[1]`` weight groups. ``impl`` is ``"auto"``,
+    ``"torchvision"`` or ``"sampling"`` (None: ``DLA_DENSE_DCN``, default ``"auto"``; see the module docstring).
+    """
+    if resolve_impl(impl, x.device) == "torchvision":
+        return deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
+    return sampling_deform_conv2d(x, offset, mask, weight, bias, stride=stride, padding=padding, dilation=dilation)
+
+
+def _sampling_grid(
+    offset: torch.Tensor,
+    size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """``offset [N, 2 * G * K, Ho, Wo]`` -> ``grid_sample`` grid ``[N, G, K, Ho, Wo, 2]`` (``x, y`` in ``(-1, 1)``).
+
+    Tap ``k = i * kw + j`` of output pixel ``(h, w)`` samples pixel ``(h * sh - ph + i * dh + dy,
+    w * sw - pw + j * dw + dx)``; pixel ``p`` of a side of ``size`` pixels is ``(2 p + 1) / size - 1`` for
+    ``grid_sample(align_corners=False)``.
+    """
+    n, _, ho, wo = offset.shape
+    (h, w), (kh, kw) = size, kernel_size
+    taps = kh * kw
+    offset = offset.to(dtype).view(n, offset.shape[1] // (2 * taps), taps, 2, ho, wo)
+    arange = functools.partial(torch.arange, device=offset.device, dtype=dtype)
+    rows = (arange(kh) * dilation[0]).repeat_interleave(kw).view(taps, 1, 1) + arange(ho).view(ho, 1) * stride[0]
+    cols = (arange(kw) * dilation[1]).repeat(kh).view(taps, 1, 1) + arange(wo) * stride[1]
+    grid_y = torch.add((2 * (rows - padding[0]) + 1) / h - 1, offset[:, :, :, 0], alpha=2 / h)
+    grid_x = torch.add((2 * (cols - padding[1]) + 1) / w - 1, offset[:, :, :, 1], alpha=2 / w)
+    return torch.stack((grid_x, grid_y), dim=-1)
+
+
+def _channel_block(channels: int, plane_bytes: int) -> int:
+    """Channels per ``grid_sample`` batch entry: the largest divisor of ``channels`` that leaves at least 8 entries
+    (and one per thread) of at most 512 KiB each. Smaller entries miss the cache less and spread over threads;
+    fewer entries have fewer grid gradients to sum."""
+    entries = max(8, torch.get_num_threads())
+    fits = [d for d in range(1, channels // entries + 1) if channels % d == 0 and d * plane_bytes <= 1 << 19]
+    return max(fits, default=1)
+
+
+#: Largest sample tensor made at once, in bytes: bigger ones are sampled in bands of output rows. Below glibc's
+#: largest mmap threshold (32 MiB), so the buffers are reused from the heap instead of page-faulted anew.
+BAND_BYTES = 16 << 20
+
+
+def sampling_deform_conv2d(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    mask: torch.Tensor | None,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
     *,
@@ -30,13 +133,64 @@ def modulated_deform_conv2d(
     padding: IntPair = 0,
     dilation: IntPair = 1,
 ) -> torch.Tensor:
-    """Deformable conv of ``x [N, C, H, W]`` with ``weight [O, C, kh, kw]`` and ``bias [O]`` -> ``[N, O, Ho, Wo]``.
+    """:func:`modulated_deform_conv2d` from ``grid_sample`` and matrix products; ``[N, C, H, W] -> [N, O, Ho, Wo]``.
 
-    ``offset [N, 2 * G * kh * kw, Ho, Wo]`` moves tap ``k`` of group ``g`` by ``(dy, dx)`` = channels
-    ``(2 * (g * kh * kw + k), 2 * (g * kh * kw + k) + 1)``; ``mask [N, G * kh * kw, Ho, Wo]`` scales the
-    bilinearly sampled values (zero outside the image). ``G`` groups split the ``C`` input channels.
+    Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
+    rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
+    grid, not copied): cache-sized blocks sample faster and spread over threads. The mask scales the samples,
+    which are then the columns ``[groups, C / groups * K, R * Wo]`` of an im2col convolution with ``weight`` as
+    it is stored. Sampling runs in float32 or wider; the product, like a conv, in the weight's dtype or
+    autocast's. The result is channels-last when ``x`` is.
     """
-    return deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    n, channels, h, w = x.shape
+    out_channels, group_channels, kh, kw = weight.shape
+    taps, (ho, wo) = kh * kw, offset.shape[-2:]
+    offset_groups = offset.shape[1] // (2 * taps)
+    groups = channels // group_channels
+    per_offset_group = channels // offset_groups
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    x = x.to(dtype).contiguous()
+    block = _channel_block(per_offset_group, h * w * x.element_size())
+    entries = per_offset_group // block  # grid_sample batch entries per offset group
+    bands = -(-channels * taps * ho * wo * x.element_size() // BAND_BYTES)
+    rows = -(-ho // bands)
+    # per image, bands of rows; unbind and split (not indexing) keep the backward from zero-filling whole tensors
+    grid = _sampling_grid(offset, (h, w), (kh, kw), stride, padding, dilation, dtype)  # [N, G, K, Ho, Wo, 2]
+    grids = [image_grid.split(rows, dim=2) for image_grid in grid.unbind()]
+    if mask is None:
+        masks = [[None] * len(image_grids) for image_grids in grids]
+    else:
+        mask = mask.reshape(n, offset_groups, 1, taps, ho, wo)
+        masks = [image_mask.split(rows, dim=3) for image_mask in mask.unbind()]
+    weight = weight.reshape(groups, out_channels // groups, group_channels * taps)
+    if bias is not None:
+        bias = bias.view(groups, 1, -1) if channels_last else bias.view(groups, -1, 1)
+    images = []
+    for image, image_grids, image_masks in zip(x.unbind(), grids, masks, strict=True):
+        outs = []
+        for band_grid, band_mask in zip(image_grids, image_masks, strict=True):
+            samples = F.grid_sample(
+                image.view(-1, block, h, w),
+                band_grid.reshape(offset_groups, 1, -1, wo, 2).expand(-1, entries, -1, -1, -1).flatten(0, 1),
+                mode="bilinear",
+                padding_mode="zeros",
+                align_corners=False,
+            )
+            if band_mask is not None:
+                samples = samples.view(offset_groups, per_offset_group, taps, -1, wo)
+                samples = samples * band_mask if torch.is_grad_enabled() else samples.mul_(band_mask)
+            columns = samples.view(groups, group_channels * taps, -1).to(weight.dtype)
+            lhs, rhs = (columns.transpose(1, 2), weight.transpose(1, 2)) if channels_last else (weight, columns)
+            outs.append(torch.bmm(lhs, rhs) if bias is None else torch.baddbmm(bias, lhs, rhs))
+        images.append(torch.cat(outs, dim=1 if channels_last else 2))
+    if not images:
+        return x.new_zeros(0, out_channels, ho, wo)
+    out = torch.stack(images)
+    if channels_last:  # [N, groups, Ho * Wo, O / groups]
+        return out.transpose(1, 2).reshape(n, ho, wo, out_channels).permute(0, 3, 1, 2)
+    return out.view(n, out_channels, ho, wo)
 
 
 class ModulatedDeformConv2d(nn.Module):
@@ -89,11 +243,12 @@ class ModulatedDeformConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x [N, in_channels, H, W]`` -> ``[N, out_channels, Ho, Wo]``."""
-        o1, o2, mask = torch.chunk(self.conv_offset_mask(x), 3, dim=1)
+        offset_mask = self.conv_offset_mask(x)
+        mask_start = offset_mask.shape[1] // 3 * 2  # the mask follows both offset thirds, which join as they are
         return modulated_deform_conv2d(
             x,
-            torch.cat((o1, o2), dim=1),
-            torch.sigmoid(mask),
+            offset_mask[:, :mask_start],
+            torch.sigmoid(offset_mask[:, mask_start:]),
             self.weight,
             self.bias,
             stride=self.stride,

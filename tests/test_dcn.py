@@ -1,0 +1,197 @@
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.modules.utils import _pair
+from torchvision.ops import deform_conv2d
+
+from dla_dense import DLADenseError
+from dla_dense.ops import dcn
+from dla_dense.ops.dcn import ModulatedDeformConv2d, modulated_deform_conv2d, resolve_impl, sampling_deform_conv2d
+
+
+def _inputs(
+    *,
+    n=2,
+    channels=4,
+    out_channels=6,
+    size=(7, 6),
+    kernel=(3, 3),
+    stride=1,
+    padding=1,
+    dilation=1,
+    offset_groups=1,
+    groups=1,
+    mask=True,
+    bias=True,
+    dtype=torch.float64,
+    seed=0,
+):
+    """Random ``(x, offset, mask, weight, bias)`` and conv keywords; offsets spread 3 pixels, some go far outside."""
+    g = torch.Generator().manual_seed(seed)
+    (h, w), (kh, kw) = size, kernel
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    ho, wo = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    taps = offset_groups * kh * kw
+    offset = 3 * torch.randn(n, 2 * taps, ho, wo, generator=g, dtype=dtype)
+    offset[:, ::5] += h + 1
+    tensors = [
+        torch.randn(n, channels, h, w, generator=g, dtype=dtype),
+        offset,
+        torch.rand(n, taps, ho, wo, generator=g, dtype=dtype) if mask else None,
+        torch.randn(out_channels, channels // groups, kh, kw, generator=g, dtype=dtype),
+        torch.randn(out_channels, generator=g, dtype=dtype) if bias else None,
+    ]
+    tensors = [t.requires_grad_() if t is not None else None for t in tensors]
+    return tensors, {"stride": stride, "padding": padding, "dilation": dilation}
+
+
+def _assert_relative_close(actual, expected, tol, name=""):
+    scale = expected.abs().max().clamp_min(1e-12)
+    assert (actual - expected).abs().max() <= tol * scale, name
+
+
+def _forward_and_grads(fn, tensors, kwargs, cotangent=None):
+    out = fn(*tensors, **kwargs)
+    cotangent = torch.randn_like(out) if cotangent is None else cotangent
+    inputs = [t for t in tensors if t is not None]
+    return out, torch.autograd.grad(out, inputs, cotangent), cotangent
+
+
+def _torchvision(x, offset, mask, weight, bias, **kwargs):
+    return deform_conv2d(x, offset, weight, bias, mask=mask, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"stride": 2},
+        {"dilation": 2, "padding": 2},
+        {"padding": 0},
+        {"offset_groups": 2},
+        {"groups": 2},
+        {"offset_groups": 2, "groups": 3, "channels": 6, "mask": False, "bias": False},
+        {"size": (7, 5), "kernel": (3, 2), "stride": (2, 1), "padding": (0, 1), "dilation": (1, 2)},
+        {"size": (6, 1)},
+        {"size": (1, 5), "n": 1},
+        {"channels": 32, "out_channels": 8, "size": (5, 9)},
+        {"band_bytes": 2000, "offset_groups": 2, "groups": 2},
+        {"dtype": torch.float32},
+    ],
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "3x3",
+)
+def test_sampling_matches_torchvision(config, monkeypatch):
+    config = dict(config)
+    monkeypatch.setattr(dcn, "BAND_BYTES", config.pop("band_bytes", dcn.BAND_BYTES))  # small: several row bands
+    dtype = config.get("dtype", torch.float64)
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    tensors, kwargs = _inputs(**config)
+    expected, expected_grads, cotangent = _forward_and_grads(_torchvision, tensors, kwargs)
+    out, grads, _ = _forward_and_grads(sampling_deform_conv2d, tensors, kwargs, cotangent)
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    _assert_relative_close(out, expected, tol, "out")
+    names = [name for name, t in zip(["x", "offset", "mask", "weight", "bias"], tensors, strict=True) if t is not None]
+    for name, grad, expected_grad in zip(names, grads, expected_grads, strict=True):
+        _assert_relative_close(grad, expected_grad, tol, name)
+
+
+def test_samples_on_and_beyond_the_border_match_torchvision():
+    """Taps on -1, -0.5, 0, H - 1, H - 0.5 and H (and beyond) give the border pixel no, half or full weight."""
+    h, w = 4, 5
+    x = torch.randn(1, 3, h, w, dtype=torch.float64)
+    weight = torch.randn(2, 3, 1, 1, dtype=torch.float64)
+    ys = torch.tensor([-1, -0.5, 0, h - 1, h - 0.5, h, 1.25, -3], dtype=torch.float64)
+    xs = torch.tensor([-1, -0.5, 0, w - 1, w - 0.5, w, 2.5, w + 2, -0.999], dtype=torch.float64)
+    # a 1x1 kernel with padding 2 has an 8x9 output grid; output pixel (i, j) samples (i - 2 + dy, j - 2 + dx)
+    target_y, target_x = torch.meshgrid(ys, xs, indexing="ij")
+    base_y, base_x = torch.meshgrid(torch.arange(8.0) - 2, torch.arange(9.0) - 2, indexing="ij")
+    offset = torch.stack((target_y - base_y, target_x - base_x))[None]
+    expected = deform_conv2d(x, offset, weight, padding=2)
+    out = sampling_deform_conv2d(x, offset, None, weight, None, padding=2)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    for i in (0, 5, 7):
+        assert not out[..., i, :].any()
+    for j in (0, 5, 7):
+        assert not out[..., :, j].any()
+    torch.testing.assert_close(out[..., 1, 2], 0.5 * out[..., 2, 2], rtol=0, atol=1e-12)
+    torch.testing.assert_close(out[..., 4, 4], 0.25 * out[..., 3, 3], rtol=0, atol=1e-12)
+
+
+def test_no_grad_and_empty_batch():
+    tensors, kwargs = _inputs(dtype=torch.float32)
+    with torch.no_grad():
+        out = sampling_deform_conv2d(*tensors, **kwargs)
+    torch.testing.assert_close(out, sampling_deform_conv2d(*tensors, **kwargs), rtol=0, atol=0)
+    empty = [t[:0] if t is not None and i < 3 else t for i, t in enumerate(tensors)]
+    assert sampling_deform_conv2d(*empty, **kwargs).shape == _torchvision(*empty, **kwargs).shape == (0, 6, 7, 6)
+
+
+@pytest.mark.parametrize("band_bytes", [dcn.BAND_BYTES, 2000])
+def test_channels_last_input_gives_channels_last_output(band_bytes, monkeypatch):
+    monkeypatch.setattr(dcn, "BAND_BYTES", band_bytes)
+    tensors, kwargs = _inputs(dtype=torch.float32, channels=8, groups=2)
+    expected, expected_grads, cotangent = _forward_and_grads(sampling_deform_conv2d, tensors, kwargs)
+    x = tensors[0].detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    out, grads, _ = _forward_and_grads(sampling_deform_conv2d, [x, *tensors[1:]], kwargs, cotangent)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-5, atol=1e-5)
+
+
+def test_bf16_autocast_runs_and_is_close():
+    tensors, kwargs = _inputs(dtype=torch.float32, channels=16, out_channels=8)
+    expected = sampling_deform_conv2d(*tensors, **kwargs)
+    x, offset, mask, weight, bias = tensors
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = sampling_deform_conv2d(x.bfloat16(), offset.bfloat16(), mask.bfloat16(), weight, bias, **kwargs)
+        conv = F.conv2d(x, weight, bias, padding=1)
+    assert out.dtype == conv.dtype == torch.bfloat16
+    _assert_relative_close(out.float(), expected, 3e-2)
+    out.float().square().sum().backward()
+    assert all(t.grad.dtype == torch.float32 and t.grad.isfinite().all() for t in tensors)
+
+
+def test_module_gives_the_same_output_through_both_implementations(monkeypatch):
+    torch.manual_seed(0)
+    module = ModulatedDeformConv2d(8, 5, 3, stride=1, padding=1, deformable_groups=2)
+    with torch.no_grad():
+        module.conv_offset_mask.weight.normal_(0, 0.3)
+        module.conv_offset_mask.bias.normal_(0, 2.5)
+        module.bias.normal_()
+    x = torch.randn(2, 8, 9, 7)
+    outs = {}
+    for impl in ("torchvision", "sampling"):
+        monkeypatch.setenv(dcn.IMPL_ENV, impl)
+        outs[impl] = module(x)
+    _assert_relative_close(outs["sampling"], outs["torchvision"], 1e-4)
+
+
+def test_impl_switch(monkeypatch):
+    calls = []
+    monkeypatch.setattr(dcn, "deform_conv2d", lambda *a, **k: calls.append("torchvision"))
+    monkeypatch.setattr(dcn, "sampling_deform_conv2d", lambda *a, **k: calls.append("sampling"))
+    monkeypatch.delenv(dcn.IMPL_ENV, raising=False)
+    tensors, kwargs = _inputs(dtype=torch.float32)
+    modulated_deform_conv2d(*tensors, **kwargs)
+    modulated_deform_conv2d(*tensors, **kwargs, impl="torchvision")
+    monkeypatch.setenv(dcn.IMPL_ENV, "torchvision")
+    modulated_deform_conv2d(*tensors, **kwargs)
+    modulated_deform_conv2d(*tensors, **kwargs, impl="sampling")
+    monkeypatch.setenv(dcn.IMPL_ENV, " Sampling ")
+    modulated_deform_conv2d(*tensors, **kwargs)
+    assert calls == ["sampling", "torchvision", "torchvision", "sampling", "sampling"]
+    monkeypatch.setenv(dcn.IMPL_ENV, "auto")
+    assert resolve_impl(None, torch.device("cpu")) == "sampling"
+    assert resolve_impl(None, torch.device("cuda", 0)) == "torchvision"
+    assert resolve_impl("sampling", torch.device("cuda", 0)) == "sampling"
+    with pytest.raises(DLADenseError, match="'dcnv2' is not one of auto, torchvision, sampling"):
+        resolve_impl("dcnv2", torch.device("cpu"))
+
+
+def test_export_keeps_the_torchvision_op(monkeypatch):
+    monkeypatch.setenv(dcn.IMPL_ENV, "sampling")
+    program = torch.export.export(ModulatedDeformConv2d(4, 4).eval(), (torch.randn(1, 4, 6, 6),))
+    targets = {str(node.target) for node in program.graph.nodes if node.op == "call_function"}
+    assert "torchvision.deform_conv2d.default" in targets
+    assert not any("grid_sampler" in t for t in targets)
