@@ -17,9 +17,9 @@ data = dict(
 )
 optim = dict(name="adam", lr=2e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
 train = dict(
-    max_iters=700,
-    val_interval=350,
-    checkpoint_interval=350,
+    max_iters=600,
+    val_interval=300,
+    checkpoint_interval=300,
     log_interval=25,
     seed=0,
     amp="auto",
