@@ -9,8 +9,8 @@ checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2
 
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d``. Fast on CUDA, slow on CPU; ONNX export maps it
   to ``DeformConv``.
-* ``"sampling"``: :func:`sampling_deform_conv2d`, built from ``grid_sample`` (all taps in one call) and
-  one matrix product per image; autograd provides every gradient. Several times faster on CPU.
+* ``"sampling"``: :func:`sampling_deform_conv2d`, built from ``grid_sample`` (all taps of many output pixels
+  in one call) and matrix products; autograd provides every gradient. Several times faster on CPU.
 
 ``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export`` and
 ONNX export, so that graphs keep ``DeformConv``), ``"sampling"`` elsewhere. The environment variable
@@ -154,7 +154,7 @@ def sampling_deform_conv2d(
     x = x.to(dtype).contiguous()
     block = _channel_block(per_offset_group, h * w * x.element_size())
     entries = per_offset_group // block  # grid_sample batch entries per offset group
-    bands = -(-channels * taps * ho * wo * x.element_size() // BAND_BYTES)
+    bands = max(1, -(-channels * taps * ho * wo * x.element_size() // BAND_BYTES))
     rows = -(-ho // bands)
     # per image, bands of rows; unbind and split (not indexing) keep the backward from zero-filling whole tensors
     grid = _sampling_grid(offset, (h, w), (kh, kw), stride, padding, dilation, dtype)  # [N, G, K, Ho, Wo, 2]
@@ -162,11 +162,11 @@ def sampling_deform_conv2d(
     if mask is None:
         masks = [[None] * len(image_grids) for image_grids in grids]
     else:
-        mask = mask.reshape(n, offset_groups, 1, taps, ho, wo)
+        mask = mask.contiguous().view(n, offset_groups, 1, taps, ho, wo)
         masks = [image_mask.split(rows, dim=3) for image_mask in mask.unbind()]
     weight = weight.reshape(groups, out_channels // groups, group_channels * taps)
     if bias is not None:
-        bias = bias.view(groups, 1, -1) if channels_last else bias.view(groups, -1, 1)
+        bias = bias.view(groups, -1, 1)
     images = []
     for image, image_grids, image_masks in zip(x.unbind(), grids, masks, strict=True):
         outs = []
@@ -182,15 +182,12 @@ def sampling_deform_conv2d(
                 samples = samples.view(offset_groups, per_offset_group, taps, -1, wo)
                 samples = samples * band_mask if torch.is_grad_enabled() else samples.mul_(band_mask)
             columns = samples.view(groups, group_channels * taps, -1).to(weight.dtype)
-            lhs, rhs = (columns.transpose(1, 2), weight.transpose(1, 2)) if channels_last else (weight, columns)
-            outs.append(torch.bmm(lhs, rhs) if bias is None else torch.baddbmm(bias, lhs, rhs))
-        images.append(torch.cat(outs, dim=1 if channels_last else 2))
+            outs.append(torch.bmm(weight, columns) if bias is None else torch.baddbmm(bias, weight, columns))
+        images.append(torch.cat(outs, dim=2))
     if not images:
         return x.new_zeros(0, out_channels, ho, wo)
-    out = torch.stack(images)
-    if channels_last:  # [N, groups, Ho * Wo, O / groups]
-        return out.transpose(1, 2).reshape(n, ho, wo, out_channels).permute(0, 3, 1, 2)
-    return out.view(n, out_channels, ho, wo)
+    out = torch.stack(images).view(n, out_channels, ho, wo)
+    return out.contiguous(memory_format=torch.channels_last) if channels_last else out
 
 
 class ModulatedDeformConv2d(nn.Module):
