@@ -243,16 +243,15 @@ class Env:
         ]
 
     def train_seg(self, root: Path, work: Path, *options: str) -> list[str]:
-        return [
-            str(self.base.seg_cfg),
-            "--work-dir",
-            str(work),
-            "--device",
-            "cpu",
-            "--cfg-options",
-            f"data.root={str(root)!r}",
-            *options,
-        ]
+        return self._train(self.base.seg_cfg, root, work, *options)
+
+    def train_det(self, root: Path, work: Path, *options: str) -> list[str]:
+        return self._train(self.base.det_cfg, root, work, *options)
+
+    @staticmethod
+    def _train(cfg: Path, root: Path, work: Path, *options: str) -> list[str]:
+        root_option = f"data.root={str(root)!r}"
+        return [str(cfg), "--work-dir", str(work), "--device", "cpu", "--cfg-options", root_option, *options]
 
     def config(self, text: str) -> Path:
         path = self.tmp / "bad_config.py"
@@ -412,16 +411,7 @@ def case_coco_binary_file(env: Env) -> Run:
     root = env.det_copy()
     ann = root / "annotations" / "instances_train.json"
     ann.write_bytes(b"\xff\xfe\x00garbage")
-    work = env.tmp / "w"
-    argv = [
-        str(env.base.det_cfg),
-        "--work-dir",
-        str(work),
-        "--device",
-        "cpu",
-        "--cfg-options",
-        f"data.root={str(root)!r}",
-    ]
+    argv = env.train_det(root, env.tmp / "w")
     return Run("train_det", argv, [root], [f"'{ann}'", "pass a COCO instances json"])
 
 
@@ -476,32 +466,14 @@ def case_coco_images_without_boxes_are_kept(env: Env) -> Run:
         assert "4 train / 4 val images" in err
         assert (work / "iter_0000001.pth").is_file()
 
-    argv = [
-        str(env.base.det_cfg),
-        "--work-dir",
-        str(work),
-        "--device",
-        "cpu",
-        "--cfg-options",
-        f"data.root={str(root)!r}",
-    ]
-    return Run("train_det", argv, [root], check=check)
+    return Run("train_det", env.train_det(root, work), [root], check=check)
 
 
 @case
 def case_coco_no_images(env: Env) -> Run:
     root = env.det_copy()
     _write_json(root, "train", {"images": [], "annotations": [], "categories": _coco()["categories"]})
-    work = env.tmp / "w"
-    argv = [
-        str(env.base.det_cfg),
-        "--work-dir",
-        str(work),
-        "--device",
-        "cpu",
-        "--cfg-options",
-        f"data.root={str(root)!r}",
-    ]
+    argv = env.train_det(root, env.tmp / "w")
     return Run("train_det", argv, [root], [f"'{root / 'annotations' / 'instances_train.json'}' lists no images"])
 
 
