@@ -8,11 +8,11 @@ data = dict(
     synthetic=dict(num_train=400, num_val=80, size=(256, 256), seed=0),
     coco_ann_file="annotations/instances_{split}.json",
     coco_img_dir="images/{split}",
-    crop_size=(192, 192),
+    crop_size=(128, 128),
     scale_range=(0.6, 1.4),
     hflip=True,
     color_jitter=0.4,
-    batch_size=8,
+    batch_size=16,
     num_workers=0,
 )
 optim = dict(name="adam", lr=2e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
@@ -25,4 +25,4 @@ train = dict(
     amp="auto",
     channels_last=True,
 )
-evaluation = dict(input_size=(192, 192), max_dets=100)
+evaluation = dict(input_size=None, max_dets=100)

@@ -33,6 +33,27 @@ def test_upsampler_is_bilinear_inside_the_map(factor):
     assert not torch.allclose(y, expected)  # implicit zero padding darkens the border, as in the reference
 
 
+@pytest.mark.parametrize("factor", [2, 4])
+def test_upsampler_runs_fp32_under_cpu_autocast(factor):
+    # CPU bf16 grouped transposed convolutions are very slow: the upsampler keeps fp32 under CPU autocast.
+    torch.manual_seed(0)
+    up = bilinear_upsampler(8, factor)
+    with torch.no_grad():
+        up.weight.add_(torch.randn_like(up.weight) * 0.1)
+    assert isinstance(up, nn.ConvTranspose2d)
+    assert list(up.state_dict()) == ["weight"]
+    x = torch.randn(2, 8, 5, 6, requires_grad=True)
+    reference = nn.functional.conv_transpose2d(x, up.weight, stride=factor, padding=factor // 2, groups=8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = up(x.bfloat16())
+    assert y.dtype == torch.float32 and y.shape == (2, 8, 5 * factor, 6 * factor)
+    torch.testing.assert_close(y, reference, atol=0.05, rtol=0.02)  # only the input was rounded to bf16
+    y.sum().backward()
+    assert x.grad is not None and up.weight.grad is not None and torch.isfinite(up.weight.grad).all()
+    assert up(x).dtype == torch.float32  # outside autocast: the plain transposed convolution
+    torch.testing.assert_close(up(x), reference)
+
+
 def test_ida_up_layout_shapes_and_init():
     torch.manual_seed(0)
     ida = IDAUp(3, 64, [64, 128, 256], [1, 2, 4])

@@ -88,11 +88,14 @@ def test_bf16_autocast_fast_path_agrees_with_float32():
     randomize_bn(model, seed=1)
     fast = prepare_for_inference(copy.deepcopy(model))
     x = torch.randn(2, 3, 64, 64)
+    dtypes = []
+    fast.dla_up.register_forward_hook(lambda module, args, output: dtypes.append(output[-1].dtype))
     with torch.no_grad():
         ref = model(x)
         with bf16_autocast("cpu"):
             out = fast(x)
-    assert out.dtype == torch.bfloat16
+    assert dtypes == [torch.bfloat16]  # the decoder ran in bf16
+    assert out.dtype == torch.float32  # the final upsampler runs in fp32 on CPU (see DepthwiseUp)
     assert (out.float().argmax(1) == ref.argmax(1)).float().mean() >= 0.99
 
 

@@ -34,9 +34,7 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, help="random seed (overrides train.seed)")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available); torchrun sets one per rank")
-    p.add_argument(
-        "--amp", choices=["none", "bf16", "fp16", "auto"], help="mixed precision (overrides train.amp)"
-    )
+    p.add_argument("--amp", choices=["none", "bf16", "fp16", "auto"], help="mixed precision (overrides train.amp)")
     return p
 
 
