@@ -42,8 +42,7 @@ from .data.centernet_targets import centernet_targets
 from .det_task import DOWN_RATIO
 from .engine.dist import resolve_device
 from .engine.optim import build_optimizer
-from .engine.sampling import worker_init
-from .engine.trainer import default_num_workers
+from .engine.sampling import default_num_workers, worker_init
 from .errors import DLADenseError
 from .inference.fast import bf16_autocast, prepare_for_inference
 from .ops.dcn import ModulatedDeformConv2d

@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 from timm.data import create_transform
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .config import Config
 from .data.imagefolder import ImageFolderDataset, make_synthetic_imagefolder
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
-from .engine.sampling import ShardSampler
+from .engine.sampling import data_workers, eval_loader, iter_batches
 from .errors import DLADenseError
 from .models.classifier import create_classifier
 
@@ -82,14 +82,13 @@ class ClsTask:
         """Top-1 and top-5 accuracy (fractions) over ``dataset``, summed across processes."""
         was_training = model.training
         model.eval()
-        loader = DataLoader(
-            dataset,
-            batch_size=self.cfg.data.val_batch_size,
-            sampler=ShardSampler(len(dataset), dist.rank, dist.world_size),
-        )
+        d = self.cfg.data
+        loader = eval_loader(dataset, dist, num_workers=data_workers(d.num_workers, dist), batch_size=d.val_batch_size)
         counts = torch.zeros(3, dtype=torch.float64)
         k = min(5, self.cfg.model.num_classes)
-        for batch in tqdm(loader, desc="eval", unit="batch", leave=False, disable=not dist.is_main):
+        for batch in tqdm(
+            iter_batches(loader), total=len(loader), desc="eval", unit="batch", leave=False, disable=not dist.is_main
+        ):
             logits = model(batch["image"].to(dist.device)).float().cpu()
             top = logits.topk(k, dim=1).indices
             hit = top == batch["label"].view(-1, 1)

@@ -25,6 +25,7 @@ from .data.det_transforms import (
 )
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
+from .engine.sampling import data_workers, eval_loader, iter_batches, keep_sample
 from .errors import DLADenseError
 from .models.centernet import CenterNet
 from .ops import ctdet_decode, focal_loss, reg_l1_loss
@@ -230,9 +231,17 @@ class DetTask:
         model.eval()
         transform = self.eval_transform()
         detections: dict[int, torch.Tensor] = {}
-        indices = range(dist.rank, len(dataset), dist.world_size)
-        for i in tqdm(indices, desc="eval", unit="img", leave=False, disable=not dist.is_main, mininterval=1.0):
-            item = dataset[i]
+        loader = eval_loader(
+            dataset,
+            dist,
+            num_workers=data_workers(self.cfg.data.num_workers, dist),
+            batch_size=None,
+            collate_fn=keep_sample,
+        )
+        items = iter_batches(loader)
+        for item in tqdm(
+            items, total=len(loader), desc="eval", unit="img", leave=False, disable=not dist.is_main, mininterval=1.0
+        ):
             detections[int(item["image_id"])] = detect(
                 model,
                 item["image"],

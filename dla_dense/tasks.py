@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .config import Config
@@ -20,7 +20,7 @@ from .data.folder import SegFolderDataset
 from .data.transforms import build_seg_eval_transform, build_seg_train_transform
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
-from .engine.sampling import ShardSampler
+from .engine.sampling import data_workers, eval_loader, iter_batches
 from .errors import DLADenseError
 from .evaluation.segmentation import ConfusionMatrix, format_table
 from .inference.segmentation import predict_seg
@@ -179,14 +179,18 @@ class SegTask:
         e, d = self.cfg.evaluation, self.cfg.data
         was_training = model.training
         model.eval()
-        loader = DataLoader(
-            dataset,
-            batch_size=d.val_batch_size,
-            sampler=ShardSampler(len(dataset), dist.rank, dist.world_size),
-            num_workers=0,
-        )
+        loader = eval_loader(dataset, dist, num_workers=data_workers(d.num_workers, dist), batch_size=d.val_batch_size)
         matrix = ConfusionMatrix(len(self.classes), d.ignore_index)
-        for batch in tqdm(loader, desc="eval", unit="batch", leave=False, disable=not dist.is_main, mininterval=1.0):
+        batches = iter_batches(loader)
+        for batch in tqdm(
+            batches,
+            total=len(loader),
+            desc="eval",
+            unit="batch",
+            leave=False,
+            disable=not dist.is_main,
+            mininterval=1.0,
+        ):
             images = batch["image"].to(dist.device)
             probs = predict_seg(
                 model,

@@ -330,6 +330,15 @@ def case_seg_corrupt_png(env: Env) -> Run:
 
 
 @case
+def case_seg_corrupt_png_read_by_an_eval_worker(env: Env) -> Run:
+    root = env.seg_copy()
+    bad = root / "images" / "val" / "01.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    argv = env.test_seg(root, "data.num_workers=1")
+    return Run("test_seg", argv, [root], [f"cannot read image '{bad}'"])
+
+
+@case
 def case_seg_truncated_png(env: Env) -> Run:
     root = env.seg_copy()
     bad = _truncated(root / "images" / "val" / "02.png", env.base.seg_root / "images" / "val" / "02.png")
@@ -484,6 +493,15 @@ def case_coco_image_file_missing(env: Env) -> Run:
     return Run(
         "test_det", env.test_det(root), [root], ["image '2.png' listed in", "is missing from", "check the image folder"]
     )
+
+
+@case
+def case_coco_corrupt_image_read_by_an_eval_worker(env: Env) -> Run:
+    root = env.det_copy()
+    bad = root / "images" / "val" / "2.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    argv = env.test_det(root, "data.num_workers=1")
+    return Run("test_det", argv, [root], [f"cannot read image '{bad}'"])
 
 
 # configs and overrides

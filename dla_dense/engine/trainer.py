@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,15 @@ from .checkpoint import (
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .logging import MetricsWriter, setup_logger
 from .optim import build_optimizer, build_scheduler
-from .sampling import BadSamples, DrawSampler, SeededDraws, collate_draws, iter_batches, worker_init
+from .sampling import (
+    BadSamples,
+    DrawSampler,
+    SeededDraws,
+    collate_draws,
+    data_workers,
+    iter_batches,
+    worker_init,
+)
 
 
 class Task(Protocol):
@@ -62,20 +69,6 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     best: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
-
-
-def default_num_workers(world_size: int, device: torch.device) -> int:
-    """Data-loading processes per training process, from the CPU cores each process has.
-
-    On a GPU the model does not compete for cores: up to 8 workers. On CPU the workers take cores from the
-    model: one worker per 4 cores, at least 1 and at most 4 (``data.num_workers=0`` loads in-process, which
-    is faster on 2 cores when a sample is expensive to prepare, as for detection).
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    per_process = max(1, cores // max(1, world_size))
-    if device.type == "cuda":
-        return min(8, per_process)
-    return min(4, max(1, per_process // 4))
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -201,9 +194,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
             model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None
         )
 
-    num_workers = (
-        cfg.data.num_workers if cfg.data.num_workers is not None else default_num_workers(dist.world_size, dist.device)
-    )
+    num_workers = data_workers(cfg.data.num_workers, dist)
     sampler = DrawSampler(
         batch_size=cfg.data.batch_size,
         start_iter=start_iter,
