@@ -42,7 +42,7 @@ from .data.centernet_targets import centernet_targets
 from .det_task import DOWN_RATIO
 from .engine.dist import resolve_device
 from .engine.optim import build_optimizer
-from .engine.sampling import default_num_workers, worker_init
+from .engine.sampling import before_workers, default_num_workers, worker_init
 from .errors import DLADenseError
 from .inference.fast import bf16_autocast, prepare_for_inference
 from .ops.dcn import ModulatedDeformConv2d
@@ -476,6 +476,7 @@ def data_throughput(cfg: Config, *, batches: int, device: torch.device, seed: in
     train_set = task.train_set()
     d = cfg.data
     workers = d.num_workers if d.num_workers is not None else default_num_workers(1, device)
+    before_workers(workers)
     sampler = RandomSampler(
         train_set,
         replacement=True,

@@ -1,5 +1,8 @@
 import errno
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -138,3 +141,35 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
     torch.save({"w": torch.ones(1)}, tmp_path / "y.pth")
     with pytest.raises(DLADenseError, match="not a dla_dense training checkpoint"):
         ckpt.load_training_state(tmp_path / "y.pth")
+
+
+_FORK_AFTER_OPENCV = """
+import cv2, numpy as np, torch
+from torch.utils.data import Dataset
+from dla_dense.engine.dist import DistInfo
+from dla_dense.engine.sampling import eval_loader, iter_batches, keep_sample
+
+class Warped(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return float(cv2.warpAffine(np.full((400, 400), i, np.float32), np.eye(2, 3), (400, 400)).mean())
+
+big = np.zeros((2000, 2000, 3), np.float32)
+for _ in range(3):
+    cv2.warpAffine(big, np.eye(2, 3), (2000, 2000))  # the main process's OpenCV thread pool is busy
+    loader = eval_loader(Warped(), DistInfo(), num_workers=2, batch_size=None, collate_fn=keep_sample)
+    assert sorted(iter_batches(loader)) == [0.0, 1.0, 2.0, 3.0]
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs the fork start method")
+def test_workers_forked_after_opencv_ran_in_parallel_do_not_hang():
+    # OpenCV's thread pool does not survive fork; before_workers makes the main process single-threaded first.
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_AFTER_OPENCV], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

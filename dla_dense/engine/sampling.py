@@ -153,6 +153,16 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
+def before_workers(num_workers: int) -> None:
+    """Call before a DataLoader starts ``num_workers`` processes: OpenCV's thread pool does not survive fork (a
+    worker forked while the pool has threads hangs in its first OpenCV call), so with workers the main process
+    runs OpenCV single-threaded."""
+    if num_workers > 0:
+        import cv2
+
+        cv2.setNumThreads(1)
+
+
 def worker_init(worker_id: int) -> None:
     """DataLoader worker set-up: one compute thread each (torch, OpenCV), leaving the cores to the model."""
     import cv2
@@ -193,6 +203,7 @@ def eval_loader(
     ``batch_size=None`` yields single samples; iterate through :func:`iter_batches` so that a worker's
     :class:`DLADenseError` stays one line.
     """
+    before_workers(num_workers)
     return DataLoader(
         dataset,
         batch_size=batch_size,

@@ -33,6 +33,7 @@ from .sampling import (
     BadSamples,
     DrawSampler,
     SeededDraws,
+    before_workers,
     collate_draws,
     data_workers,
     iter_batches,
@@ -195,6 +196,7 @@ def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> Train
         )
 
     num_workers = data_workers(cfg.data.num_workers, dist)
+    before_workers(num_workers)
     sampler = DrawSampler(
         batch_size=cfg.data.batch_size,
         start_iter=start_iter,
