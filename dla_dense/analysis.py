@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 
 import torch
+import torchvision.ops  # noqa: F401  (registers torch.ops.torchvision)
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -16,6 +17,12 @@ def _batch_norm_flops(*args, out_shape=None, **kwargs) -> int:
     return 2 * prod(out_shape[0])
 
 
+def _deform_conv_flops(input_shape, weight_shape, *args, out_shape=None, **kwargs) -> int:
+    # torchvision's deformable conv: the products of a convolution with the same kernel (sampling not counted),
+    # as the grid_sample implementation's matrix product counts.
+    return 2 * prod(out_shape) * prod(weight_shape[1:])
+
+
 def count_params(model: nn.Module) -> int:
     """Number of parameters (trainable or not)."""
     return sum(p.numel() for p in model.parameters())
@@ -25,14 +32,19 @@ def count_params(model: nn.Module) -> int:
 def count_macs(model: nn.Module, input_size: tuple[int, int, int] = (3, 224, 224)) -> int:
     """Multiply-accumulates of one eval forward pass on a ``[1, *input_size]`` input.
 
-    Counts convolutions and matrix products (``torch.utils.flop_counter``) plus one MAC per element of
-    each inference BatchNorm; elementwise additions, activations and pooling are not counted.
+    Counts convolutions and matrix products (``torch.utils.flop_counter``), deformable convolutions as the
+    convolution they compute (either implementation), plus one MAC per element of each inference BatchNorm;
+    elementwise additions, activations, pooling and bilinear sampling are not counted.
     """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     counter = FlopCounterMode(
-        display=False, custom_mapping={_aten._native_batch_norm_legit_no_training: _batch_norm_flops}
+        display=False,
+        custom_mapping={
+            _aten._native_batch_norm_legit_no_training: _batch_norm_flops,
+            torch.ops.torchvision.deform_conv2d: _deform_conv_flops,
+        },
     )
     with counter:
         model(torch.zeros(1, *input_size, device=device))

@@ -45,7 +45,6 @@ from .engine.optim import build_optimizer
 from .engine.sampling import before_workers, default_num_workers, worker_init
 from .errors import DLADenseError
 from .inference.fast import bf16_autocast, prepare_for_inference
-from .ops.dcn import ModulatedDeformConv2d
 from .runtime import MALLOC_ENV, tune_malloc
 from .tasks import build_model, build_task
 
@@ -623,8 +622,6 @@ def run_benchmark(
             info["gflops"]["infer"] = 2 * count_macs(model, (3, *infer_size)) / 1e9
         if "train" in modes:
             info["gflops"]["train"] = 3 * 2 * count_macs(model, (3, *train_size)) / 1e9
-        if any(isinstance(m, ModulatedDeformConv2d) for m in model.modules()):
-            info["note"] = "deformable convolutions are not in the FLOP count"
         archs[arch] = info
     result["archs"] = archs
 
@@ -707,8 +704,7 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     for info in result["archs"].values():
         flops = ", ".join(f"{g:.1f} GFLOPs {m}" for m, g in info["gflops"].items())
-        note = f" ({info['note']})" if "note" in info else ""
-        lines.append(f"network {info['name']}: {info['params_m']:.2f} M params, {flops} per image{note}")
+        lines.append(f"network {info['name']}: {info['params_m']:.2f} M params, {flops} per image")
     header = ["variant", "ms/iter", "IQR ms", "img/s", "vs eager", "peak MB", "GFLOP/s", "% peak", "agreement"]
     for mode, title in (("infer", "inference (eval, no_grad)"), ("train", "training step (fwd + loss + bwd + step)")):
         if mode not in result:

@@ -1,6 +1,8 @@
 import pytest
 
+from dla_dense.analysis import count_macs
 from dla_dense.cli.model_info import model_facts
+from dla_dense.ops.dcn import ModulatedDeformConv2d
 
 # timm's published table (results/benchmark-infer-amp-nchw-pt240-cu124-rtx4090.csv): params (M), GMACs@224.
 TIMM_TABLE = {
@@ -30,3 +32,12 @@ def test_params_and_macs_match_timm_table(name):
 def test_macs_scale_with_resolution():
     small, large = model_facts("dla46_c", 128)["gmacs"], model_facts("dla46_c", 256)["gmacs"]
     assert large == pytest.approx(4 * small, rel=0.02)
+
+
+@pytest.mark.parametrize("impl", ["sampling", "torchvision"])
+def test_deformable_conv_counts_as_its_convolution(impl, monkeypatch):
+    monkeypatch.setenv("DLA_DENSE_DCN", impl)
+    dcn = ModulatedDeformConv2d(8, 16, 3, padding=1)
+    products = 16 * 8 * 9 * 10 * 12  # weight products per output pixel x output pixels
+    offsets = 27 * 8 * 9 * 10 * 12  # conv_offset_mask: 3 * 9 output channels
+    assert count_macs(dcn, (8, 10, 12)) == products + offsets
