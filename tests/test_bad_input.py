@@ -695,6 +695,13 @@ def case_infer_corrupt_image(env: Env) -> Run:
 
 
 @case
+def case_infer_folder_instead_of_images(env: Env) -> Run:
+    out, folder = env.out_dir(), env.base.seg_root / "images" / "val"
+    argv = [str(env.base.seg_cfg), str(env.ckpt), str(folder), "--out", str(out), "--device", "cpu"]
+    return Run("infer", argv, [out], [f"'{folder}' is a folder", "pass image files"])
+
+
+@case
 def case_infer_truncated_jpeg(env: Env) -> Run:
     out = env.out_dir()
     bad = _truncated(env.tmp / "half.jpg", _jpeg(env.tmp / "full.jpg"))
@@ -880,3 +887,18 @@ def test_resume_past_a_bad_sample_is_exact(base, tmp_path, capsys):
     assert [line.count(f"'{bad}'") > 0 for line in err.splitlines() if "bad training sample" in line] == [True, True]
     a, b = (torch.load(d / "iter_0000004.pth", weights_only=True)["model"] for d in (full, resumed))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_infer_skips_an_unreadable_image_and_writes_the_others(base, tmp_path, capsys):
+    env = Env(base, tmp_path)
+    out, bad = env.out_dir(), env.tmp / "broken.png"
+    bad.write_bytes(b"GIF89a" + bytes(50))
+    good = [base.seg_root / "images" / "val" / name for name in ("00.png", "01.png")]
+    argv = [str(base.seg_cfg), str(env.ckpt), str(good[0]), str(bad), str(good[1]), "--out", str(out)]
+    rc = TOOLS["infer"].main([*argv, "--device", "cpu"])
+    err = capsys.readouterr().err
+    _check_error_line(rc, err, ["1 of 3 image(s) could not be read and were skipped", f"cannot read image '{bad}'"])
+    assert "skipped: cannot read image" in err
+    for name in ("00", "01"):
+        assert (out / f"{name}_overlay.jpg").is_file() and (out / f"{name}_pred.png").is_file()
+    assert not list(out.glob("broken*"))

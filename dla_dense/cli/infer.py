@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,9 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first image)")
     args = p.parse_args(argv)
+    folders = [path for path in args.images if Path(path).is_dir()]
+    if folders:
+        raise DLADenseError(f"'{folders[0]}' is a folder; pass image files, e.g. '{Path(folders[0]) / '*.jpg'}'")
     missing = [path for path in args.images if not Path(path).is_file()]
     if missing:
         raise DLADenseError(
@@ -53,14 +56,33 @@ def _main(argv: Sequence[str] | None) -> int:
     device = resolve_device(args.device)
     out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
     out.mkdir(parents=True, exist_ok=True)
+    unreadable: list[str] = []
     with bf16_autocast(device, args.bf16):
         if cfg.model.task == "det":
-            _infer_det(cfg, args, device, out)
+            _infer_det(cfg, args, device, out, unreadable)
         elif cfg.model.task == "seg":
-            _infer_seg(cfg, args, device, out)
+            _infer_seg(cfg, args, device, out, unreadable)
         else:
             raise DLADenseError(f"{args.config} is a classification config; use tools/classify.py for images")
+    if unreadable:
+        raise DLADenseError(
+            f"{len(unreadable)} of {len(args.images)} image(s) could not be read and were skipped (the others "
+            f"are in '{out}'); the first: {unreadable[0]}"
+        )
     return 0
+
+
+def readable_images(paths: Sequence[str], unreadable: list[str]) -> Iterator[tuple[str, str, np.ndarray]]:
+    """``(path, output stem, RGB [H, W, 3] uint8)`` of each image that can be read; the messages of those that
+    cannot are appended to ``unreadable`` and printed as warnings."""
+    for path, stem in zip(paths, output_stems(paths), strict=True):
+        try:
+            rgb = np.asarray(load_image(path))
+        except DLADenseError as e:
+            print(f"warning: skipped: {e}", file=sys.stderr)
+            unreadable.append(str(e))
+            continue
+        yield path, stem, rgb
 
 
 def output_stems(paths: Sequence[str]) -> list[str]:
@@ -76,7 +98,7 @@ def output_stems(paths: Sequence[str]) -> list[str]:
     return stems
 
 
-def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path) -> None:
+def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path, unreadable: list[str]) -> None:
     task = SegTask(cfg)
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
@@ -84,8 +106,7 @@ def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out:
     model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile)
     transform = build_seg_eval_transform(mean=cfg.data.mean, std=cfg.data.std)
     e = cfg.evaluation
-    for path, stem in zip(args.images, output_stems(args.images), strict=True):
-        rgb = np.asarray(load_image(path))
+    for path, stem, rgb in readable_images(args.images, unreadable):
         x = transform(image=rgb)["image"].unsqueeze(0).to(device)
         probs = predict_seg(
             model,
@@ -103,7 +124,7 @@ def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out:
         print(f"{path}: {out / f'{stem}_overlay.jpg'} ({', '.join(present)})")
 
 
-def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path) -> None:
+def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path, unreadable: list[str]) -> None:
     from ..det_task import DetTask, detect
 
     task = DetTask(cfg)
@@ -116,8 +137,7 @@ def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out:
     saved = meta.get("classes") if isinstance(meta, dict) else None
     classes = tuple(saved) if isinstance(saved, list) and len(saved) == cfg.model.num_classes else task.classes
     e = cfg.evaluation
-    for path, stem in zip(args.images, output_stems(args.images), strict=True):
-        rgb = np.asarray(load_image(path))
+    for path, stem, rgb in readable_images(args.images, unreadable):
         dets = detect(
             model,
             rgb,
