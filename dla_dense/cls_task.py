@@ -9,13 +9,12 @@ import torch.nn.functional as F
 from timm.data import create_transform
 from torch import nn
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from .config import Config
 from .data.imagefolder import ImageFolderDataset, make_synthetic_imagefolder
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
-from .engine.sampling import data_workers, eval_loader, iter_batches
+from .engine.sampling import eval_batches
 from .errors import DLADenseError
 from .models.classifier import create_classifier
 
@@ -83,12 +82,9 @@ class ClsTask:
         was_training = model.training
         model.eval()
         d = self.cfg.data
-        loader = eval_loader(dataset, dist, num_workers=data_workers(d.num_workers, dist), batch_size=d.val_batch_size)
         counts = torch.zeros(3, dtype=torch.float64)
         k = min(5, self.cfg.model.num_classes)
-        for batch in tqdm(
-            iter_batches(loader), total=len(loader), desc="eval", unit="batch", leave=False, disable=not dist.is_main
-        ):
+        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
             logits = model(batch["image"].to(dist.device)).float().cpu()
             top = logits.topk(k, dim=1).indices
             hit = top == batch["label"].view(-1, 1)

@@ -12,7 +12,6 @@ import torch.distributed as tdist
 from torch import nn
 from torch.utils.data import Dataset
 from torchvision.ops import batched_nms
-from tqdm import tqdm
 
 from .config import Config
 from .data.coco import CocoDetDataset, coco_evaluate, coco_results
@@ -25,7 +24,7 @@ from .data.det_transforms import (
 )
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
-from .engine.sampling import data_workers, eval_loader, iter_batches, keep_sample
+from .engine.sampling import eval_batches, keep_sample
 from .errors import DLADenseError
 from .models.centernet import CenterNet
 from .ops import ctdet_decode, focal_loss, reg_l1_loss
@@ -231,17 +230,10 @@ class DetTask:
         model.eval()
         transform = self.eval_transform()
         detections: dict[int, torch.Tensor] = {}
-        loader = eval_loader(
-            dataset,
-            dist,
-            num_workers=data_workers(self.cfg.data.num_workers, dist),
-            batch_size=None,
-            collate_fn=keep_sample,
+        items = eval_batches(
+            dataset, dist, num_workers=self.cfg.data.num_workers, batch_size=None, collate_fn=keep_sample, unit="img"
         )
-        items = iter_batches(loader)
-        for item in tqdm(
-            items, total=len(loader), desc="eval", unit="img", leave=False, disable=not dist.is_main, mininterval=1.0
-        ):
+        for item in items:
             detections[int(item["image_id"])] = detect(
                 model,
                 item["image"],

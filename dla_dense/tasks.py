@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from .config import Config
 from .data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
@@ -20,7 +19,7 @@ from .data.folder import SegFolderDataset
 from .data.transforms import build_seg_eval_transform, build_seg_train_transform
 from .engine.dist import DistInfo
 from .engine.logging import get_logger
-from .engine.sampling import data_workers, eval_loader, iter_batches
+from .engine.sampling import eval_batches
 from .errors import DLADenseError
 from .evaluation.segmentation import ConfusionMatrix, format_table
 from .inference.segmentation import predict_seg
@@ -179,18 +178,8 @@ class SegTask:
         e, d = self.cfg.evaluation, self.cfg.data
         was_training = model.training
         model.eval()
-        loader = eval_loader(dataset, dist, num_workers=data_workers(d.num_workers, dist), batch_size=d.val_batch_size)
         matrix = ConfusionMatrix(len(self.classes), d.ignore_index)
-        batches = iter_batches(loader)
-        for batch in tqdm(
-            batches,
-            total=len(loader),
-            desc="eval",
-            unit="batch",
-            leave=False,
-            disable=not dist.is_main,
-            mininterval=1.0,
-        ):
+        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
             images = batch["image"].to(dist.device)
             probs = predict_seg(
                 model,

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
+from tqdm import tqdm
 
 from ..errors import DLADenseError
 from .dist import DistInfo
@@ -212,4 +213,31 @@ def eval_loader(
         pin_memory=dist.device.type == "cuda",
         worker_init_fn=worker_init,
         **({} if collate_fn is None else {"collate_fn": collate_fn}),
+    )
+
+
+def eval_batches(
+    dataset: Dataset,
+    dist: DistInfo,
+    *,
+    num_workers: int | None,
+    batch_size: int | None = 1,
+    collate_fn: Any = None,
+    unit: str = "batch",
+) -> Iterator[Any]:
+    """This process's shard of ``dataset`` through :func:`eval_loader` (``num_workers``: ``data.num_workers``, None
+    for the default) and :func:`iter_batches`, under an "eval" progress bar on the main process."""
+    loader = eval_loader(
+        dataset, dist, num_workers=data_workers(num_workers, dist), batch_size=batch_size, collate_fn=collate_fn
+    )
+    return iter(
+        tqdm(
+            iter_batches(loader),
+            total=len(loader),
+            desc="eval",
+            unit=unit,
+            leave=False,
+            disable=not dist.is_main,
+            mininterval=1.0,
+        )
     )
