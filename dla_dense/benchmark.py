@@ -327,11 +327,38 @@ def synthetic_batch(cfg: Config, batch: int, size: tuple[int, int], device: torc
     return (_det_batch if cfg.model.task == "det" else _seg_batch)(cfg, batch, size, device)
 
 
-def _agreement(task: str, out: Any, ref: Any) -> dict[str, float]:
+def _agreement(task: str, runner: _Runner, reference: _Runner, images: Sequence[torch.Tensor] | None) -> dict[str, Any]:
+    """How closely ``runner`` matches ``reference``: on its own benchmark input, or over ``images``.
+
+    seg: the share of pixels with the same argmax; det: the largest difference of the sigmoid heatmaps.
+    """
+    pairs = (
+        [(runner.call(), reference.call())]
+        if images is None
+        else [(runner.predict(x), reference.predict(x)) for x in images]
+    )
+    on = "benchmark input" if images is None else f"{len(images)} validation image(s)"
     if task == "det":
-        diff = (out["hm"].float().sigmoid() - ref["hm"].float().sigmoid()).abs().max()
-        return {"hm_max_abs_diff": float(diff)}
-    return {"argmax_agreement_pct": float((out.argmax(1) == ref.argmax(1)).float().mean() * 100)}
+        diff = max(float((o["hm"].float().sigmoid() - r["hm"].float().sigmoid()).abs().max()) for o, r in pairs)
+        return {"hm_max_abs_diff": diff, "on": on}
+    same = sum(int((o.argmax(1) == r.argmax(1)).sum()) for o, r in pairs)
+    total = sum(r.argmax(1).numel() for _, r in pairs)
+    return {"argmax_agreement_pct": 100 * same / total, "on": on}
+
+
+def validation_images(cfg: Config, count: int, device: torch.device) -> list[torch.Tensor]:
+    """Up to ``count`` normalised images ``[1, 3, H, W]`` of ``cfg``'s segmentation validation set, cropped to
+    multiples of 32 (for agreement on real images)."""
+    task = build_task(cfg)
+    task.prepare()
+    dataset = task.val_set()
+    images = []
+    for i in range(min(count, len(dataset))):
+        x = dataset[i]["image"]
+        h, w = x.shape[-2] // 32 * 32, x.shape[-1] // 32 * 32
+        if h and w:
+            images.append(x[None, :, :h, :w].to(device))
+    return images
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -344,6 +371,7 @@ class _Runner:
     variant: Variant
     call: Callable[[], Any]
     label: str
+    predict: Callable[[torch.Tensor], Any] | None = None  # inference on other images, for agreement
 
 
 def _round_robin(
@@ -361,18 +389,21 @@ def _round_robin(
 
 
 def _infer_runner(base: nn.Module, variant: Variant, x: torch.Tensor, device: torch.device, cfg: Config) -> _Runner:
-    changes_model = variant.fuse or variant.channels_last or variant.compile
+    changes_model = variant.fuse or variant.channels_last or variant.compile or variant.bf16
     model = copy.deepcopy(base) if changes_model else base
     model = prepare_for_inference(
-        model, fuse=variant.fuse, channels_last=variant.channels_last, compile=variant.compile
+        model, fuse=variant.fuse, channels_last=variant.channels_last, compile=variant.compile, bf16=variant.bf16
     )
-    inp = x.contiguous(memory_format=torch.channels_last) if variant.channels_last else x
 
-    def call() -> Any:
+    def prepared(images: torch.Tensor) -> torch.Tensor:
+        return images.contiguous(memory_format=torch.channels_last) if variant.channels_last else images
+
+    def predict(images: torch.Tensor) -> Any:
         with torch.no_grad(), bf16_autocast(device, variant.bf16):
-            return model(inp)
+            return model(images)
 
-    return _Runner(variant, call, variant_label(variant, cfg))
+    inp = prepared(x)
+    return _Runner(variant, lambda: predict(inp), variant_label(variant, cfg), lambda images: predict(prepared(images)))
 
 
 def _train_runner(
@@ -410,8 +441,10 @@ def _measure_mode(
     device: torch.device,
     task: str,
     log: Callable[[str], None],
+    agreement_images: Sequence[torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
-    """Warm up, check agreement (infer), time round-robin, then measure peak memory of each runner.
+    """Warm up, check agreement (infer; on ``agreement_images`` when given), time round-robin, then measure peak
+    memory of each runner.
 
     ``gflops[arch]`` is the work of one image per iteration (forward, or forward + backward for training).
     """
@@ -422,13 +455,11 @@ def _measure_mode(
         for _ in range(warmup):
             _timed(runner.call, device)
         warm[runner.label] = time.perf_counter() - start
-    agreement: dict[str, dict[str, float]] = {}
+    agreement: dict[str, dict[str, Any]] = {}
     if mode == "infer":
-        ref = runners[0].call()
         for runner in runners[1:]:
             if runner.variant.arch == "dla":
-                agreement[runner.label] = _agreement(task, runner.call(), ref)
-        del ref
+                agreement[runner.label] = _agreement(task, runner, runners[0], agreement_images)
     log(f"{mode}: timing {len(runners)} variant(s), {iters} round(s)")
     times = _round_robin(runners, iters, device, conv_peak)
     base_times = times[runners[0].label]
@@ -553,6 +584,7 @@ def run_benchmark(
     warmup: int = 2,
     device: str | None = None,
     checkpoint: str | None = None,
+    agreement_images: int = 8,
     data: bool = False,
     data_batches: int = 10,
     compare_allocator: bool = False,
@@ -566,7 +598,8 @@ def run_benchmark(
     batch ``[train_batch, 3, *train_size]`` of random images and targets). ``compare``: variant names of
     :data:`VARIANTS` run against ``eager`` (None: eager only; empty: :data:`DEFAULT_COMPARE`). Each
     variant gets ``warmup`` untimed iterations, then ``iters`` timed rounds. ``checkpoint`` loads weights
-    into the config's network; without it BatchNorm parameters are randomised (:func:`randomize_bn`).
+    into the config's network; without it BatchNorm parameters are randomised (:func:`randomize_bn`). With a
+    checkpoint, seg agreement is measured on the first ``agreement_images`` validation images.
     ``data`` adds the training input pipeline's throughput, ``compare_allocator`` the eager baseline with and
     without malloc tuning in subprocesses. Like the tools, this tunes the C allocator first
     (:func:`~dla_dense.runtime.tune_malloc`) and records whether it is active.
@@ -637,7 +670,8 @@ def run_benchmark(
     if "infer" in modes:
         runners = [_infer_runner(bases[v.arch], v, images, dev, cfg) for v in variants]
         gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
-        rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, **common)
+        real = validation_images(cfg, agreement_images, dev) if checkpoint and task == "seg" else None
+        rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
         result["infer"] = {"input": [infer_batch, 3, *infer_size], "iters": iters, "warmup": warmup, "variants": rows}
         del runners
     if "train" in modes:
@@ -685,7 +719,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     )
 
 
-def _fmt_agreement(agreement: dict[str, float] | None) -> str:
+def _fmt_agreement(agreement: dict[str, Any] | None) -> str:
     if not agreement:
         return "-"
     if "argmax_agreement_pct" in agreement:
@@ -729,8 +763,11 @@ def format_report(result: dict[str, Any]) -> str:
                 ]
             )
         lines.append(_table(header, rows))
-        if mode == "infer" and result["weights"] == "random" and len(rows) > 1:
+        measured_on = {row["agreement"]["on"] for row in result[mode]["variants"] if row.get("agreement")}
+        if mode == "infer" and result["weights"] == "random" and measured_on:
             lines.append("agreement of random networks (BatchNorm randomised) is indicative only; use --checkpoint")
+        elif mode == "infer" and measured_on:
+            lines.append(f"agreement measured on {', '.join(sorted(measured_on))}")
     if "data" in result:
         d = result["data"]
         lines.append("")

@@ -3,10 +3,13 @@
 import json
 
 import pytest
+import torch
 
 from dla_dense.benchmark import format_report, run_benchmark, select_variants
 from dla_dense.cli.benchmark import main
+from dla_dense.config import load_config
 from dla_dense.errors import DLADenseError
+from dla_dense.tasks import build_model
 
 DET_CONFIG = """
 model = dict(task="det", backbone="dla46_c", num_classes=4, node="conv", head_conv=32)
@@ -100,3 +103,30 @@ def test_cli_bad_target_is_one_line(capsys):
     assert main(["seg:dla35", "--iters", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "dla34" in err[0]
+
+
+SEG_CONFIG = """
+model = dict(task="seg", backbone="dla46_c", num_classes=19, down_ratio=2)
+data = dict(dataset="cityscapes", root={root!r}, synthetic=dict(num_train=2, num_val=3, size=(64, 128), seed=0))
+"""
+
+
+def test_checkpoint_agreement_is_measured_on_validation_images(tmp_path):
+    config = tmp_path / "seg.py"
+    config.write_text(SEG_CONFIG.format(root=str(tmp_path / "city")))
+    model = build_model(load_config(str(config)))
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "model.pth")
+    result = run_benchmark(
+        str(config),
+        modes=("infer",),
+        compare=["fast", "bf16"],
+        infer_size=(64, 64),
+        iters=1,
+        warmup=0,
+        checkpoint=str(tmp_path / "model.pth"),
+        agreement_images=2,
+    )
+    agreement = {r["variant"]: r["agreement"] for r in result["infer"]["variants"]}
+    assert agreement["fast"] == {"argmax_agreement_pct": 100.0, "on": "2 validation image(s)"}
+    assert agreement["bf16"]["on"] == "2 validation image(s)" and agreement["bf16"]["argmax_agreement_pct"] > 90
+    assert "agreement measured on 2 validation image(s)" in format_report(result)

@@ -99,6 +99,20 @@ def test_bf16_autocast_fast_path_agrees_with_float32():
     assert (out.float().argmax(1) == ref.argmax(1)).float().mean() >= 0.99
 
 
+@pytest.mark.parametrize("arch", ["seg", "det"])
+def test_bf16_keeps_the_stem_float32(arch):
+    model = DLASeg("dla34", 5) if arch == "seg" else CenterNet("dla34", 3, node="conv", head_conv=16)
+    fast = prepare_for_inference(model, bf16=True)
+    dtypes = {}
+    for name in ("base.base_layer", "base.level0", "base.level1", "base.level2"):
+        fast.get_submodule(name).register_forward_hook(lambda m, a, o, name=name: dtypes.__setitem__(name, o.dtype))
+    with torch.no_grad(), bf16_autocast("cpu"):
+        fast(torch.randn(1, 3, 64, 64))
+        assert torch.is_autocast_enabled("cpu")  # restored after the stem
+    f32, bf16 = torch.float32, torch.bfloat16
+    assert dtypes == {"base.base_layer": f32, "base.level0": f32, "base.level1": f32, "base.level2": bf16}
+
+
 @pytest.mark.parametrize("name", ["seg", "det-conv"])
 def test_fuse_refuses_training_mode(name):
     model = MODELS[name]().train()

@@ -48,6 +48,13 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--iters", type=int, default=10, help="timed rounds per mode (default: 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed iterations per variant first (default: 2)")
     p.add_argument("--checkpoint", help="weights for the config's network (default: random, BatchNorm randomised)")
+    p.add_argument(
+        "--agreement-images",
+        type=int,
+        default=8,
+        metavar="N",
+        help="with --checkpoint and a seg config: measure agreement on the first N validation images (default: 8)",
+    )
     p.add_argument("--data", action="store_true", help="also measure the training input pipeline (samples/s)")
     p.add_argument("--data-batches", type=int, default=10, help="batches timed for --data (default: 10)")
     p.add_argument(
@@ -73,6 +80,7 @@ def _main(argv: Sequence[str] | None) -> int:
         warmup=args.warmup,
         device=args.device,
         checkpoint=args.checkpoint,
+        agreement_images=args.agreement_images,
         data=args.data,
         data_batches=args.data_batches,
         compare_allocator=args.compare_allocator,

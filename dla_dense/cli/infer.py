@@ -103,7 +103,7 @@ def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out:
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
     model.to(device).eval()
-    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile)
+    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
     transform = build_seg_eval_transform(mean=cfg.data.mean, std=cfg.data.std)
     e = cfg.evaluation
     for path, stem, rgb in readable_images(args.images, unreadable):
@@ -133,7 +133,7 @@ def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out:
     task.adopt_checkpoint_input(extras)
     meta = extras.get("meta")
     model.to(device).eval()
-    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile)
+    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
     saved = meta.get("classes") if isinstance(meta, dict) else None
     classes = tuple(saved) if isinstance(saved, list) and len(saved) == cfg.model.num_classes else task.classes
     e = cfg.evaluation
