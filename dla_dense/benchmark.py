@@ -342,7 +342,7 @@ def _agreement(task: str, runner: _Runner, reference: _Runner, images: Sequence[
         diff = max(float((o["hm"].float().sigmoid() - r["hm"].float().sigmoid()).abs().max()) for o, r in pairs)
         return {"hm_max_abs_diff": diff, "on": on}
     same = sum(int((o.argmax(1) == r.argmax(1)).sum()) for o, r in pairs)
-    total = sum(r.argmax(1).numel() for _, r in pairs)
+    total = sum(r[:, 0].numel() for _, r in pairs)  # pixels: N x H x W of each output
     return {"argmax_agreement_pct": 100 * same / total, "on": on}
 
 
