@@ -93,22 +93,32 @@ def test_sampling_matches_torchvision(config, monkeypatch):
     names = [name for name, t in zip(["x", "offset", "mask", "weight", "bias"], tensors, strict=True) if t is not None]
     for name, grad, expected_grad in zip(names, grads, expected_grads, strict=True):
         _assert_relative_close(grad, expected_grad, tol, name)
+    with torch.no_grad():  # inference gathers the samples instead
+        _assert_relative_close(sampling_deform_conv2d(*tensors, **kwargs), expected, tol, "out without grad")
 
 
-def test_samples_on_and_beyond_the_border_match_torchvision():
+@pytest.mark.parametrize("grad", [True, False], ids=["grid_sample", "gather"])
+def test_samples_on_and_beyond_the_border_match_torchvision(grad):
     """Taps on -1, -0.5, 0, H - 1, H - 0.5 and H (and beyond) give the border pixel no, half or full weight."""
-    h, w = 4, 5
-    x = torch.randn(1, 3, h, w, dtype=torch.float64)
+    h, w = 4, 8  # powers of two: grid_sample's normalised coordinates are exact on integer positions
+    x = torch.randn(1, 3, h, w, dtype=torch.float64, requires_grad=grad)
     weight = torch.randn(2, 3, 1, 1, dtype=torch.float64)
     ys = torch.tensor([-1, -0.5, 0, h - 1, h - 0.5, h, 1.25, -3], dtype=torch.float64)
-    xs = torch.tensor([-1, -0.5, 0, w - 1, w - 0.5, w, 2.5, w + 2, -0.999], dtype=torch.float64)
-    # a 1x1 kernel with padding 2 has an 8x9 output grid; output pixel (i, j) samples (i - 2 + dy, j - 2 + dx)
+    xs = torch.tensor([-1, -0.5, 0, w - 1, w - 0.5, w, 2.5, w + 2, -0.999, 1, 3.5, w - 2], dtype=torch.float64)
+    # a 1x1 kernel with padding 2 has an 8x12 output grid; output pixel (i, j) samples (i - 2 + dy, j - 2 + dx)
     target_y, target_x = torch.meshgrid(ys, xs, indexing="ij")
-    base_y, base_x = torch.meshgrid(torch.arange(8.0) - 2, torch.arange(9.0) - 2, indexing="ij")
+    base_y, base_x = torch.meshgrid(torch.arange(8.0) - 2, torch.arange(12.0) - 2, indexing="ij")
     offset = torch.stack((target_y - base_y, target_x - base_x))[None]
+    offset.requires_grad_(grad)
     expected = deform_conv2d(x, offset, weight, padding=2)
     out = sampling_deform_conv2d(x, offset, None, weight, None, padding=2)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    if grad:  # the derivatives on the border too
+        cotangent = torch.randn_like(out)
+        grads = torch.autograd.grad(out, (x, offset), cotangent)
+        for actual, wanted in zip(grads, torch.autograd.grad(expected, (x, offset), cotangent), strict=True):
+            torch.testing.assert_close(actual, wanted, rtol=0, atol=1e-12)
+    out, expected = out.detach(), expected.detach()
     for i in (0, 5, 7):
         assert not out[..., i, :].any()
     for j in (0, 5, 7):
@@ -117,13 +127,23 @@ def test_samples_on_and_beyond_the_border_match_torchvision():
     torch.testing.assert_close(out[..., 4, 4], 0.25 * out[..., 3, 3], rtol=0, atol=1e-12)
 
 
-def test_no_grad_and_empty_batch():
+def test_gather_without_grad_and_empty_batch(monkeypatch):
+    """Without gradients the samples are gathered (not ``grid_sample``d); an empty batch works through both."""
+    calls = []
+    monkeypatch.setattr(dcn, "_grid_sample_deform_conv2d", lambda *a, **k: calls.append("grid_sample"))
     tensors, kwargs = _inputs(dtype=torch.float32)
     with torch.no_grad():
         out = sampling_deform_conv2d(*tensors, **kwargs)
-    torch.testing.assert_close(out, sampling_deform_conv2d(*tensors, **kwargs), rtol=0, atol=0)
+    frozen = [t.detach() if t is not None else None for t in tensors]
+    torch.testing.assert_close(sampling_deform_conv2d(*frozen, **kwargs), out, rtol=0, atol=0)
+    assert not calls
+    sampling_deform_conv2d(*tensors, **kwargs)
+    assert calls == ["grid_sample"]
+    monkeypatch.undo()
     empty = [t[:0] if t is not None and i < 3 else t for i, t in enumerate(tensors)]
     assert sampling_deform_conv2d(*empty, **kwargs).shape == _torchvision(*empty, **kwargs).shape == (0, 6, 7, 6)
+    with torch.no_grad():
+        assert sampling_deform_conv2d(*empty, **kwargs).shape == (0, 6, 7, 6)
 
 
 @pytest.mark.parametrize("band_bytes", [dcn.BAND_BYTES, 2000])
@@ -137,6 +157,10 @@ def test_channels_last_input_gives_channels_last_output(band_bytes, monkeypatch)
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
     for grad, expected_grad in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(grad, expected_grad, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        out = sampling_deform_conv2d(x, *tensors[1:], **kwargs)
+    assert out.is_contiguous(memory_format=torch.channels_last) and not out.is_contiguous()
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_bf16_autocast_runs_and_is_close():
@@ -150,6 +174,10 @@ def test_bf16_autocast_runs_and_is_close():
     _assert_relative_close(out.float(), expected, 3e-2)
     out.float().square().sum().backward()
     assert all(t.grad.dtype == torch.float32 and t.grad.isfinite().all() for t in tensors)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = sampling_deform_conv2d(x.bfloat16(), offset.bfloat16(), mask.bfloat16(), weight, bias, **kwargs)
+    assert out.dtype == torch.bfloat16
+    _assert_relative_close(out.float(), expected, 3e-2)
 
 
 def test_module_gives_the_same_output_through_both_implementations(monkeypatch):

@@ -133,14 +133,136 @@ def sampling_deform_conv2d(
     padding: IntPair = 0,
     dilation: IntPair = 1,
 ) -> torch.Tensor:
-    """:func:`modulated_deform_conv2d` from ``grid_sample`` and matrix products; ``[N, C, H, W] -> [N, O, Ho, Wo]``.
+    """:func:`modulated_deform_conv2d` from bilinear sampling and matrix products; ``[N, C, H, W] -> [N, O, Ho, Wo]``.
+
+    Without gradients (inference), the samples are gathered with ``embedding_bag`` from a channels-last copy of
+    ``x``; with gradients, they come from ``grid_sample``, whose backward is the faster of the two. Sampling
+    runs in float32 or wider; the product, like a conv, in the weight's dtype or autocast's. The result is
+    channels-last when ``x`` is.
+    """
+    tensors = (x, offset, mask, weight, bias)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        return _grid_sample_deform_conv2d(*tensors, stride=stride, padding=padding, dilation=dilation)
+    return _gather_deform_conv2d(*tensors, stride=stride, padding=padding, dilation=dilation)
+
+
+def _floor_and_fraction(position: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample positions on an axis of ``size`` pixels -> the first of the two pixels they fall between (clamped to
+    ``[-1, size - 1]``, the zero border of the gather table) and the fraction past it (in ``[0, 1)`` inside)."""
+    first = position.floor().clamp_(-1, size - 1)
+    return first, position - first
+
+
+def _gather_deform_conv2d(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    mask: torch.Tensor | None,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    *,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> torch.Tensor:
+    """:func:`sampling_deform_conv2d` without gradients: ``embedding_bag`` and matrix products.
+
+    The table is ``x`` channels-last with a zero border, one row of ``C / G`` channels per pixel and offset
+    group. Each tap of each output pixel is a bag of its four bilinear corners, weighted by the bilinear
+    weights times the mask (zero for corners beyond the border), so one ``embedding_bag`` call per band of
+    output rows gives the columns ``[R * Wo, K * C]`` (pixel-major) of an im2col convolution, which one
+    product per weight group writes into the output.
+    """
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    n, channels, h, w = x.shape
+    out_channels, group_channels, kh, kw = weight.shape
+    taps, (ho, wo) = kh * kw, offset.shape[-2:]
+    offset_groups = offset.shape[1] // (2 * taps)
+    groups = channels // group_channels
+    per_offset_group = channels // offset_groups
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    table = F.pad(x.to(dtype).permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1)).view(-1, per_offset_group)
+    arange = functools.partial(torch.arange, device=x.device, dtype=dtype)
+    offset = offset.to(dtype).permute(0, 2, 3, 1).contiguous().view(n, ho, wo, offset_groups, taps, 2)
+    rows = (arange(ho) * stride[0] - padding[0]).view(ho, 1, 1, 1) + (arange(kh) * dilation[0]).repeat_interleave(kw)
+    cols = (arange(wo) * stride[1] - padding[1]).view(wo, 1, 1) + (arange(kw) * dilation[1]).repeat(kh)
+    y, x_pos = offset[..., 0] + rows, offset[..., 1] + cols  # [N, Ho, Wo, G, K]
+    row, frac_y = _floor_and_fraction(y, h)
+    col, frac_x = _floor_and_fraction(x_pos, w)
+    scale = ((y >= -1) & (y < h) & (x_pos >= -1) & (x_pos < w)).to(dtype)  # both corners outside: no sample
+    if mask is not None:
+        scale.mul_(mask.to(dtype).permute(0, 2, 3, 1).reshape(scale.shape))
+    low_y = scale - frac_y.mul_(scale)  # frac_y becomes the weight of the lower row
+    low_x = 1 - frac_x
+    # [N * Ho * Wo * G * K, 4] corners (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1); one contiguous op per corner
+    weights = torch.stack((low_y * low_x, low_y * frac_x, frac_y * low_x, frac_y.mul_(frac_x)), dim=-1).view(-1, 4)
+    row_stride = (w + 2) * offset_groups
+    first = row.add_(arange(n).view(n, 1, 1, 1, 1) * (h + 2) + 1).mul_(w + 2).add_(col).add_(1).long()
+    first = first.mul_(offset_groups).add_(torch.arange(offset_groups, device=x.device).view(-1, 1))
+    corners = (first, first + offset_groups, first + row_stride, first + row_stride + offset_groups)
+    index = torch.stack(corners, dim=-1).view(-1, 4)
+    del row, col, first, corners, low_y, low_x, scale, y, x_pos
+    product_dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else None
+    product_dtype = product_dtype or weight.dtype
+    # weight [groups, O / groups, K * C / groups] in (tap, channel) order, like the columns
+    weight = weight.to(product_dtype).view(groups, out_channels // groups, group_channels, taps).transpose(2, 3)
+    weight = weight.reshape(groups, out_channels // groups, taps * group_channels)
+    if bias is not None:
+        bias = bias.to(product_dtype).view(groups, -1, 1)
+    if channels_last:  # [N, Ho * Wo, groups, O / groups], products [groups, P, O / groups]
+        out = x.new_empty(n, ho * wo, groups, out_channels // groups, dtype=product_dtype)
+    else:  # [N, groups, O / groups, Ho * Wo], products [groups, O / groups, P]
+        out = x.new_empty(n, groups, out_channels // groups, ho * wo, dtype=product_dtype)
+    bags = offset_groups * taps  # per output pixel
+    band = max(1, BAND_BYTES // (channels * taps * table.element_size()))  # output pixels per band
+    for image in range(n):
+        for start in range(0, ho * wo, band):
+            stop = min(start + band, ho * wo)
+            first_bag = (image * ho * wo + start) * bags
+            samples = F.embedding_bag(
+                index[first_bag : first_bag + (stop - start) * bags],
+                table,
+                per_sample_weights=weights[first_bag : first_bag + (stop - start) * bags],
+                mode="sum",
+            )  # [P * G * K, C / G] -> columns [groups, P, K * C / groups]
+            columns = samples.view(-1, offset_groups, taps, per_offset_group).transpose(1, 2)
+            columns = columns.reshape(-1, taps, groups, group_channels).permute(2, 0, 1, 3)
+            columns = columns.reshape(groups, stop - start, -1).to(product_dtype)
+            if channels_last:
+                target = out[image, start:stop].transpose(0, 1)
+                if bias is None:
+                    torch.bmm(columns, weight.transpose(1, 2), out=target)
+                else:
+                    torch.baddbmm(bias.transpose(1, 2), columns, weight.transpose(1, 2), out=target)
+            else:
+                target = out[image, :, :, start:stop]
+                if bias is None:
+                    torch.bmm(weight, columns.transpose(1, 2), out=target)
+                else:
+                    torch.baddbmm(bias, weight, columns.transpose(1, 2), out=target)
+    if channels_last:
+        return out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)
+    return out.view(n, out_channels, ho, wo)
+
+
+def _grid_sample_deform_conv2d(
+    x: torch.Tensor,
+    offset: torch.Tensor,
+    mask: torch.Tensor | None,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    *,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> torch.Tensor:
+    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and matrix products, ``[N, C, H, W] -> [N, O, Ho, Wo]``.
 
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
     grid, not copied): cache-sized blocks sample faster and spread over threads. The mask scales the samples,
     which are then the columns ``[groups, C / groups * K, R * Wo]`` of an im2col convolution with ``weight`` as
-    it is stored. Sampling runs in float32 or wider; the product, like a conv, in the weight's dtype or
-    autocast's. The result is channels-last when ``x`` is.
+    it is stored.
     """
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     n, channels, h, w = x.shape
