@@ -256,7 +256,7 @@ def _grid_sample_deform_conv2d(
     padding: IntPair = 0,
     dilation: IntPair = 1,
 ) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and matrix products, ``[N, C, H, W] -> [N, O, Ho, Wo]``.
+    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and products, ``[N, C, H, W] -> [N, O, Ho, Wo]``.
 
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
