@@ -9,8 +9,9 @@ checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2
 
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d``. Fast on CUDA, slow on CPU; ONNX export maps it
   to ``DeformConv``.
-* ``"sampling"``: :func:`sampling_deform_conv2d`, built from ``grid_sample`` (all taps of many output pixels
-  in one call) and matrix products; autograd provides every gradient. Several times faster on CPU.
+* ``"sampling"``: :func:`sampling_deform_conv2d`, bilinear samples of all taps of many output pixels at once
+  (gathered with ``embedding_bag`` for inference, from ``grid_sample`` when gradients are needed) and
+  matrix products; autograd provides every gradient. Several times faster on CPU.
 
 ``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export`` and
 ONNX export, so that graphs keep ``DeformConv``), ``"sampling"`` elsewhere. The environment variable
@@ -201,14 +202,14 @@ def _gather_deform_conv2d(
     first = first.mul_(offset_groups).add_(torch.arange(offset_groups, device=x.device).view(-1, 1))
     corners = (first, first + offset_groups, first + row_stride, first + row_stride + offset_groups)
     index = torch.stack(corners, dim=-1).view(-1, 4)
-    del row, col, first, corners, low_y, low_x, scale, y, x_pos
+    del row, col, first, corners, low_y, low_x, scale, y, x_pos  # freed before the products
     product_dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else None
     product_dtype = product_dtype or weight.dtype
     # weight [groups, O / groups, K * C / groups] in (tap, channel) order, like the columns
     weight = weight.to(product_dtype).view(groups, out_channels // groups, group_channels, taps).transpose(2, 3)
     weight = weight.reshape(groups, out_channels // groups, taps * group_channels)
-    if bias is not None:
-        bias = bias.to(product_dtype).view(groups, -1, 1)
+    bias = weight.new_zeros(out_channels) if bias is None else bias.to(product_dtype)
+    bias = bias.view(groups, -1, 1)
     if channels_last:  # [N, Ho * Wo, groups, O / groups], products [groups, P, O / groups]
         out = x.new_empty(n, ho * wo, groups, out_channels // groups, dtype=product_dtype)
     else:  # [N, groups, O / groups, Ho * Wo], products [groups, O / groups, P]
@@ -230,16 +231,9 @@ def _gather_deform_conv2d(
             columns = columns.reshape(groups, stop - start, -1).to(product_dtype)
             if channels_last:
                 target = out[image, start:stop].transpose(0, 1)
-                if bias is None:
-                    torch.bmm(columns, weight.transpose(1, 2), out=target)
-                else:
-                    torch.baddbmm(bias.transpose(1, 2), columns, weight.transpose(1, 2), out=target)
+                torch.baddbmm(bias.transpose(1, 2), columns, weight.transpose(1, 2), out=target)
             else:
-                target = out[image, :, :, start:stop]
-                if bias is None:
-                    torch.bmm(weight, columns.transpose(1, 2), out=target)
-                else:
-                    torch.baddbmm(bias, weight, columns.transpose(1, 2), out=target)
+                torch.baddbmm(bias, weight, columns.transpose(1, 2), out=out[image, :, :, start:stop])
     if channels_last:
         return out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)
     return out.view(n, out_channels, ho, wo)
@@ -262,7 +256,9 @@ def _grid_sample_deform_conv2d(
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
     grid, not copied): cache-sized blocks sample faster and spread over threads. The mask scales the samples,
     which are then the columns ``[groups, C / groups * K, R * Wo]`` of an im2col convolution with ``weight`` as
-    it is stored.
+    it is stored. On a sample position that is exactly an integer, the derivative by the offset is the one from
+    above (as torchvision's) where the side is a power of two; on other sides ``grid_sample``'s normalised
+    coordinate may round below the integer and give the derivative from below.
     """
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
     n, channels, h, w = x.shape
