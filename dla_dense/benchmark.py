@@ -51,6 +51,8 @@ from .tasks import build_model, build_task
 MODES = ("infer", "train")
 DEFAULT_INFER_SIZE = {"seg": (512, 1024), "det": (512, 512)}
 DEFAULT_NUM_CLASSES = {"seg": 19, "det": 80}
+#: Peak memory is the median of this many measured calls per variant.
+MEMORY_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -444,7 +446,7 @@ def _measure_mode(
     agreement_images: Sequence[torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
     """Warm up, check agreement (infer; on ``agreement_images`` when given), time round-robin, then measure peak
-    memory of each runner.
+    memory of each runner (median of :data:`MEMORY_ROUNDS` round-robin rounds).
 
     ``gflops[arch]`` is the work of one image per iteration (forward, or forward + backward for training).
     """
@@ -485,8 +487,13 @@ def _measure_mode(
             }
         )
     log(f"{mode}: measuring peak memory")
+    peaks: dict[str, list[float]] = {runner.label: [] for runner in runners}
+    for _ in range(MEMORY_ROUNDS):  # round-robin like the timing: what one variant leaves in the heap varies
+        for runner in runners:
+            peaks[runner.label].append(probe.measure(runner.call))
     for runner, row in zip(runners, rows, strict=True):
-        row["peak_mem_mb"] = probe.measure(runner.call)
+        row["peak_mem_samples_mb"] = peaks[runner.label]
+        row["peak_mem_mb"] = statistics.median(peaks[runner.label])
     base_mem = rows[0]["peak_mem_mb"]
     for row in rows:
         row["peak_mem_ratio"] = row["peak_mem_mb"] / base_mem if base_mem else None

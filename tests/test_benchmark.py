@@ -1,11 +1,12 @@
 """tools/benchmark.py on tiny inputs: structure of the result, table and JSON (never timings)."""
 
 import json
+import statistics
 
 import pytest
 import torch
 
-from dla_dense.benchmark import format_report, run_benchmark, select_variants
+from dla_dense.benchmark import MEMORY_ROUNDS, format_report, run_benchmark, select_variants
 from dla_dense.cli.benchmark import main
 from dla_dense.config import load_config
 from dla_dense.errors import DLADenseError
@@ -33,6 +34,8 @@ def _check_rows(section: dict, names: list[str], iters: int) -> None:
         assert row["ms"]["min"] <= row["ms"]["q1"] <= row["ms"]["median"] <= row["ms"]["q3"] <= row["ms"]["max"]
         assert row["images_per_s"] > 0 and row["speedup"]["median"] > 0 and row["gflops_per_s"] > 0
         assert row["peak_fraction"] > 0 and row["peak_mem_mb"] >= 0
+        assert len(row["peak_mem_samples_mb"]) == MEMORY_ROUNDS
+        assert row["peak_mem_mb"] == statistics.median(row["peak_mem_samples_mb"])
     assert rows[0]["ratios"] == [1.0] * iters
 
 
