@@ -175,7 +175,7 @@ def load_label(path: Path, *, image_path: Path, image_size: tuple[int, int]) -> 
         with Image.open(path) as img:
             img.load()
             mode, size = img.mode, img.size
-            label = np.asarray(img) if mode in ("L", "P") else None
+            label = np.array(img) if mode in ("L", "P") else None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DLADenseError(f"cannot read label '{path}': not a valid image file ({e})") from None
     if label is None:
