@@ -142,9 +142,10 @@ def sampling_deform_conv2d(
     channels-last when ``x`` is.
     """
     tensors = (x, offset, mask, weight, bias)
+    conv = (_pair(stride), _pair(padding), _pair(dilation))
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        return _grid_sample_deform_conv2d(*tensors, stride=stride, padding=padding, dilation=dilation)
-    return _gather_deform_conv2d(*tensors, stride=stride, padding=padding, dilation=dilation)
+        return _grid_sample_deform_conv2d(*tensors, conv)
+    return _gather_deform_conv2d(*tensors, conv)
 
 
 def _floor_and_fraction(position: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,12 +161,10 @@ def _gather_deform_conv2d(
     mask: torch.Tensor | None,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    *,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
+    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
 ) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` without gradients: ``embedding_bag`` and matrix products.
+    """:func:`sampling_deform_conv2d` without gradients: ``embedding_bag`` and matrix products; ``conv`` is
+    ``(stride, padding, dilation)`` as pairs.
 
     The table is ``x`` channels-last with a zero border, one row of ``C / G`` channels per pixel and offset
     group. Each tap of each output pixel is a bag of its four bilinear corners, weighted by the bilinear
@@ -173,7 +172,7 @@ def _gather_deform_conv2d(
     output rows gives the columns ``[R * Wo, K * C]`` (pixel-major) of an im2col convolution, which one
     product per weight group writes into the output.
     """
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, padding, dilation = conv
     n, channels, h, w = x.shape
     out_channels, group_channels, kh, kw = weight.shape
     taps, (ho, wo) = kh * kw, offset.shape[-2:]
@@ -245,12 +244,10 @@ def _grid_sample_deform_conv2d(
     mask: torch.Tensor | None,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    *,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
+    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
 ) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and products, ``[N, C, H, W] -> [N, O, Ho, Wo]``.
+    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and products, ``[N, C, H, W] -> [N, O, Ho, Wo]``;
+    ``conv`` is ``(stride, padding, dilation)`` as pairs.
 
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
@@ -260,7 +257,7 @@ def _grid_sample_deform_conv2d(
     above (as torchvision's) where the side is a power of two; on other sides ``grid_sample``'s normalised
     coordinate may round below the integer and give the derivative from below.
     """
-    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    stride, padding, dilation = conv
     n, channels, h, w = x.shape
     out_channels, group_channels, kh, kw = weight.shape
     taps, (ho, wo) = kh * kw, offset.shape[-2:]
