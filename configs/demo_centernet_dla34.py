@@ -11,9 +11,9 @@ data = dict(
     coco_ann_file="annotations/instances_{split}.json",
     coco_img_dir="images/{split}",
     crop_size=(128, 128),
-    scale_range=(0.6, 1.4),
+    crop_scale_range=(0.6, 1.4),
     hflip=True,
-    color_jitter=0.4,
+    color_aug=True,
     batch_size=16,
     num_workers=0,
 )

@@ -6,7 +6,7 @@ data = dict(
     root="data/demo_shapes",
     synthetic=dict(num_train=40, num_val=12, size=64, seed=0),
     crop_size=(64, 64),
-    scale_range=(0.6, 1.0),
+    area_range=(0.6, 1.0),
     color_jitter=0.2,
     batch_size=16,
     val_batch_size=32,

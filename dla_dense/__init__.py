@@ -1,16 +1,18 @@
 """dla_dense: dense prediction and classification on Deep Layer Aggregation backbones."""
 
+from torch import nn
+
 from .backbones import DLA_MODELS, DLABackbone, create_backbone, list_models
-from .checkpoint import load_checkpoint
-from .config import load_config
+from .config import Config, load_config
 from .errors import DLADenseError
 from .models.classifier import classify, create_classifier, imagenet_labels
+from .weights import load_checkpoint
 
 __version__ = "0.1.0"
 
 
-def build_model(cfg):
-    """The model a :class:`~dla_dense.config.Config` describes (segmentation, detection or classification)."""
+def build_model(cfg: Config) -> nn.Module:
+    """The network a :class:`~dla_dense.config.Config` describes, built by its task (``dla_dense.tasks.TASKS``)."""
     from .tasks import build_model as _build_model
 
     return _build_model(cfg)

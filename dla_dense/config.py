@@ -29,50 +29,30 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass
 class ModelConfig:
-    """What network to build."""
+    """What network to build: the keys every task has (each task's schema adds its own)."""
 
-    task: Literal["seg", "det", "cls"] = "seg"
+    task: str = "seg"
     backbone: str = "dla34"
     num_classes: int = 19
     pretrained: bool | str = False
-    down_ratio: int = 2
     frozen_stages: int = -1
     norm_eval: bool = False
-    node: Literal["dcn", "conv"] = "dcn"
-    head_conv: int = 256
-    hm_weight: float = 1.0
-    wh_weight: float = 0.1
-    off_weight: float = 1.0
 
 
 @dataclass
 class DataConfig:
-    """Where the data is and how training samples are augmented."""
+    """Where the data is, how it is read and batched: the keys every task has."""
 
-    dataset: Literal["cityscapes", "folder", "imagefolder", "coco"] = "cityscapes"
-    root: str = "data/cityscapes"
+    dataset: str = ""
+    root: str = "data"
     synthetic: dict[str, Any] | None = None
     train_split: str = "train"
     val_split: str = "val"
     classes: tuple[str, ...] | None = None
-    palette: tuple[tuple[int, int, int], ...] | None = None
-    img_dir: str = "images"
-    ann_dir: str = "labels"
-    img_suffix: str = ".png"
-    ann_suffix: str = ".png"
-    coco_ann_file: str = "annotations/instances_{split}.json"
-    coco_img_dir: str = "images/{split}"
-    max_objs: int = 128
-    radius_mode: Literal["centernet", "corrected"] = "centernet"
-    bgr: bool = False
     crop_size: tuple[int, int] = (512, 1024)
-    scale_range: tuple[float, float] | None = (0.5, 2.0)
-    rotate: float = 10.0
-    color_jitter: float = 0.3
     hflip: bool = True
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
-    ignore_index: int = 255
     batch_size: int = 8
     val_batch_size: int = 1
     num_workers: int | None = None
@@ -120,17 +100,7 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    """How images are predicted at validation and test time."""
-
-    mode: Literal["whole", "slide"] = "whole"
-    crop_size: tuple[int, int] | None = None
-    stride: tuple[int, int] | None = None
-    scales: tuple[float, ...] = (1.0,)
-    flip: bool = False
-    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-    input_size: tuple[int, int] | None = None
-    max_dets: int = 100
-    nms_iou: float = 0.5
+    """How images are predicted at validation and test time (the keys are the task's)."""
 
 
 @dataclass
@@ -169,13 +139,40 @@ SECTIONS: dict[str, type] = {
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
-    """Read config file ``path``, apply ``"section.key=value"`` overrides, validate, return a :class:`Config`."""
+    """Read config file ``path``, apply ``"section.key=value"`` overrides, validate, return a :class:`Config`.
+
+    ``model.task`` picks the task of :data:`dla_dense.tasks.TASKS`, whose schemas validate ``model``, ``data``
+    and ``evaluation``; ``optim`` and ``train`` are the same for every task.
+    """
     path = Path(path)
     raw = _read(path, seen=())
-    for item in overrides:
-        _apply_override(raw, item)
-    sections = {name: _build_section(name, raw.get(name, {}), path) for name in SECTIONS}
+    parsed = [_parse_override(item) for item in overrides]
+    for _, section, name, value in parsed:
+        if (section, name) == ("model", "task"):
+            raw.setdefault("model", {})["task"] = value
+    schemas = task_schemas(raw.get("model", {}).get("task", ModelConfig.task), path)
+    for item, section, name, value in parsed:
+        _check_key(schemas[section], section, name, f"override '{item}'")
+        raw.setdefault(section, {})[name] = value
+    sections = {name: _build_section(name, schemas[name], raw.get(name, {}), path) for name in SECTIONS}
     return Config(**sections, name=path.stem, path=str(path))
+
+
+def task_schemas(task: object, path: str | Path = "<config>") -> dict[str, type]:
+    """The schema of each section for ``task``: the task's own ``model``/``data``/``evaluation`` dataclasses."""
+    from .tasks import TASKS
+
+    if task not in TASKS:
+        raise DLADenseError(f"config '{path}': model.task={task!r} is not a task; use one of {', '.join(TASKS)}")
+    return {**SECTIONS, **TASKS[task].schemas}
+
+
+def default_config(task: str, name: str = "config", **model: Any) -> Config:
+    """The default :class:`Config` of ``task``, with ``model`` keys set (for model specs such as ``seg:dla34``)."""
+    schemas = task_schemas(task)
+    sections = {section: schema() for section, schema in schemas.items()}
+    sections["model"] = schemas["model"](task=task, **model)
+    return Config(**sections, name=name)
 
 
 def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
@@ -216,31 +213,37 @@ def _suggest(key: str, choices: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(choices)})"
 
 
-def _apply_override(raw: dict[str, dict[str, Any]], item: str) -> None:
+def _parse_override(item: str) -> tuple[str, str, str, Any]:
+    """``"section.key=value"`` -> ``(item, section, key, value)``, the value parsed as a Python literal."""
     key, sep, text = item.partition("=")
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or not name:
         raise DLADenseError(f"override '{item}' is not of the form section.key=value (e.g. optim.lr=0.01)")
     if section not in SECTIONS:
         raise DLADenseError(f"override '{item}': unknown section '{section}'{_suggest(section, SECTIONS)}")
-    fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
-    if name not in fields:
-        raise DLADenseError(f"override '{item}': unknown key '{key}'{_suggest(name, fields)}")
     try:
         value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError):
         value = text.strip()
-    raw.setdefault(section, {})[name] = value
+    return item, section, name, value
 
 
-def _build_section(section: str, values: Mapping[str, Any], path: Path) -> Any:
-    schema = SECTIONS[section]
+def _check_key(schema: type, section: str, key: str, where: str) -> None:
+    """Raise for a key that ``schema`` lacks: the new name of a renamed key, else the closest known key."""
+    fields = [f.name for f in dataclasses.fields(schema)]
+    if key in fields:
+        return
+    renamed = getattr(schema, "RENAMED", {})
+    if key in renamed:
+        raise DLADenseError(f"{where}: '{section}.{key}' is now '{section}.{renamed[key]}' in {schema.TASK} configs")
+    raise DLADenseError(f"{where}: unknown key '{section}.{key}'{_suggest(key, fields)}")
+
+
+def _build_section(section: str, schema: type, values: Mapping[str, Any], path: Path) -> Any:
     hints = typing.get_type_hints(schema)
-    fields = {f.name for f in dataclasses.fields(schema)}
     checked = {}
     for key, value in values.items():
-        if key not in fields:
-            raise DLADenseError(f"config '{path}': unknown key '{section}.{key}'{_suggest(key, fields)}")
+        _check_key(schema, section, key, f"config '{path}'")
         ok, converted = _convert(value, hints[key])
         if not ok:
             raise DLADenseError(

@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .errors import DLADenseError
-from .models.centernet import CenterNet, CenterNetTupleOutputs
 
 
 def export_onnx(
     model: nn.Module,
     path: str | os.PathLike,
     *,
+    output_names: Sequence[str] = ("logits",),
     input_size: tuple[int, int] = (512, 512),
     opset: int = 19,
     check: bool = True,
 ) -> float | None:
     """Export ``model`` (eval mode) for ``[1, 3, *input_size]`` images to ``path`` with torch's dynamo exporter.
 
-    A detector's outputs become the tuple ``(hm, wh, reg)``; deformable nodes map to ONNX ``DeformConv``
-    (opset 19+). With ``check``, onnxruntime runs the file and the largest absolute difference from PyTorch
-    is returned.
+    ``model`` returns a tensor or a tuple of tensors named ``output_names`` (a task's ``export_outputs`` gives
+    both, e.g. a detector's ``(hm, wh, reg)``); deformable nodes map to ONNX ``DeformConv`` (opset 19+). With
+    ``check``, onnxruntime runs the file and the largest absolute difference from PyTorch is returned.
     """
     try:
         import onnxscript  # noqa: F401
@@ -32,9 +33,7 @@ def export_onnx(
         raise DLADenseError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
     if input_size[0] % 32 or input_size[1] % 32:
         raise DLADenseError(f"input size {input_size[0]}x{input_size[1]} is not a multiple of 32")
-    model = model.eval()
-    wrapper = CenterNetTupleOutputs(model) if isinstance(model, CenterNet) else model
-    names = list(wrapper.output_names) if isinstance(wrapper, CenterNetTupleOutputs) else ["logits"]
+    wrapper = model.eval()
     x = torch.randn(1, 3, *input_size)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +42,7 @@ def export_onnx(
         (x,),
         str(path),
         input_names=["images"],
-        output_names=names,
+        output_names=list(output_names),
         opset_version=opset,
         dynamo=True,
         verbose=False,

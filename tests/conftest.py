@@ -1,4 +1,4 @@
-"""Test-wide settings: never touch the network or a user's model cache."""
+"""Test-wide settings (never touch the network or a user's model cache) and the shared fixtures."""
 
 import os
 import tempfile
@@ -9,8 +9,31 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from support import ROOT, run_tool, write_tiny_config  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    """The repository root (tools/, configs/)."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def tool():
+    """``tool(name, *args, timeout=300)``: run ``tools/<name>.py`` in a subprocess (offline, one thread)."""
+    return run_tool
+
+
+@pytest.fixture
+def tiny_config(tmp_path):
+    """``tiny_config(task, **changes)``: a tiny config file of ``task`` in ``tmp_path``, data under it."""
+
+    def make(task: str, name: str | None = None, **changes):
+        return write_tiny_config(tmp_path / (name or f"tiny_{task}.py"), task, tmp_path / f"data_{task}", **changes)
+
+    return make

@@ -5,7 +5,8 @@ import pytest
 from dla_dense import DLADenseError
 from dla_dense.config import load_config
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.py"))
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = sorted(CONFIGS_DIR.glob("*.py"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -62,3 +63,50 @@ def test_dump_round_trips(tmp_path):
     cfg = load_config(CONFIGS[0], ["optim.lr=0.123"])
     again = load_config(cfg.dump(tmp_path / "resolved.py"))
     assert again.to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        ("", ["model.down_ratio=4"], None),
+        (
+            "model = dict(task='det')\ndata = dict(scale_range=(0.6, 1.4))\n",
+            [],
+            r"'data.scale_range' is now 'data.crop_scale_range' in det configs",
+        ),
+        (
+            "model = dict(task='det')\n",
+            ["data.color_jitter=0.4"],
+            r"'data.color_jitter' is now 'data.color_aug' in det configs",
+        ),
+        (
+            "model = dict(task='cls')\ndata = dict(scale_range=(0.08, 1.0))\n",
+            [],
+            r"'data.scale_range' is now 'data.area_range' in cls configs",
+        ),
+        ("model = dict(task='seg', node='dcn')\n", [], r"unknown key 'model.node' \(known: task, backbone"),
+        ("model = dict(task='seg')\nevaluation = dict(max_dets=10)\n", [], r"unknown key 'evaluation.max_dets'"),
+        ("model = dict(task='pose')\n", [], r"model.task='pose' is not a task; use one of seg, det, cls"),
+        (
+            "model = dict(task='det')\n",
+            ["model.task=seg", "model.node=conv"],
+            r"override 'model.node=conv': unknown key",
+        ),
+    ],
+)
+def test_each_task_validates_its_own_keys(tmp_path, text, overrides, message):
+    path = CONFIGS_DIR / "demo_centernet_dla34.py" if message is None else _write(tmp_path, text)
+    message = message or r"override 'model.down_ratio=4': unknown key 'model.down_ratio' \(known: task, backbone"
+    with pytest.raises(DLADenseError, match=message) as err:
+        load_config(path, overrides)
+    assert "\n" not in str(err.value)
+
+
+def test_each_key_has_one_meaning_per_task():
+    det = load_config(CONFIGS_DIR / "demo_centernet_dla34.py")
+    assert det.data.crop_scale_range == (0.6, 1.4) and det.data.color_aug is True
+    cls = load_config(CONFIGS_DIR / "demo_cls_dla46_c.py")
+    assert cls.data.area_range == (0.6, 1.0) and cls.data.color_jitter == 0.2
+    seg = load_config(CONFIGS_DIR / "demo_dla34.py")
+    assert seg.data.scale_range == (0.75, 1.5) and seg.data.color_jitter == 0.2
+    assert not hasattr(det.data, "scale_range") and not hasattr(seg.model, "node")

@@ -1,3 +1,4 @@
+import logging
 import pickle
 import time
 from pathlib import Path
@@ -7,8 +8,10 @@ import timm
 import torch
 from huggingface_hub import constants
 from safetensors.torch import save_file
+from support import assert_state_equal, random_state
 
-from dla_dense import DLADenseError, create_backbone, create_classifier
+from dla_dense import DLADenseError, create_backbone, create_classifier, load_checkpoint
+from dla_dense.models import DLASeg
 from dla_dense.weights import read_state_dict
 
 
@@ -166,3 +169,77 @@ def test_hub_weights_are_taken_from_the_cache(tmp_path, monkeypatch, dla34_state
 def test_invalid_pretrained_value():
     with pytest.raises(DLADenseError, match="pretrained must be False, True or a path"):
         create_backbone("dla34", pretrained=3)
+
+
+def test_own_checkpoints_load_and_return_their_other_entries(tmp_path):
+    source = DLASeg("dla34", 4)
+    state = random_state(source)
+    path = tmp_path / "iter_000100.pth"
+    meta = {"config": "configs/demo_dla34.py", "classes": ["a", "b", "c", "d"]}
+    torch.save({"model": state, "optimizer": {"state": {}}, "iteration": 100, "meta": meta}, path)
+    model = DLASeg("dla34", 4)
+    assert load_checkpoint(model, path) == {"optimizer": {"state": {}}, "iteration": 100, "meta": meta}
+    assert_state_equal(model, state)
+
+    for bare in (tmp_path / "bare.pth", tmp_path / "bare.safetensors"):
+        if bare.suffix == ".pth":
+            torch.save(source.state_dict(), bare)
+        else:
+            save_file(source.state_dict(), str(bare))
+        model = DLASeg("dla34", 4)
+        assert load_checkpoint(model, bare) == {}
+        assert_state_equal(model, source.state_dict())
+
+
+def test_imagenet_backbone_weights_load_into_base(tmp_path):
+    imagenet = timm.create_model("dla34")
+    path = tmp_path / "dla34-ba72cf86.pth"
+    torch.save(imagenet.state_dict(), path)
+    model = DLASeg("dla34", 19)
+    decoder = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("base.")}
+    assert load_checkpoint(model, path) == {}
+    assert_state_equal(model.base, {k: v for k, v in imagenet.state_dict().items() if not k.startswith("fc.")})
+    assert_state_equal(model, decoder)
+
+
+def test_other_class_count_lists_the_mismatch_and_loads_the_rest_non_strict(tmp_path, caplog):
+    source = DLASeg("dla34", 21)
+    path = tmp_path / "voc.pth"
+    torch.save(source.state_dict(), path)
+    model = DLASeg("dla34", 19)
+    with pytest.raises(DLADenseError) as err:
+        load_checkpoint(model, path)
+    message = str(err.value)
+    assert f"checkpoint '{path}' does not fit DLASeg(dla34, 19 classes, down_ratio=2): 3 shape mismatches" in message
+    assert "fc.0.weight: file [21, 32, 1, 1] vs model [19, 32, 1, 1]" in message
+    assert "strict=False" in message and "\n" not in message
+
+    fc_before = model.fc[0].weight.clone()
+    with caplog.at_level(logging.WARNING, logger="dla_dense.weights"):
+        assert load_checkpoint(model, path, strict=False) == {}
+    assert "3 shape mismatches (fc.0.bias: file [21] vs model [19]" in caplog.text
+    torch.testing.assert_close(model.fc[0].weight, fc_before, rtol=0, atol=0)
+    assert_state_equal(model, {k: v for k, v in source.state_dict().items() if not k.startswith(("fc.", "up."))})
+
+
+def test_other_backbone_lists_the_mismatch(tmp_path):
+    path = tmp_path / "dla46_c.pth"
+    torch.save(DLASeg("dla46_c", 19).state_dict(), path)
+    with pytest.raises(DLADenseError, match=r"does not fit DLASeg\(dla34.*missing \(.*unexpected \(.*shape mismatch"):
+        load_checkpoint(DLASeg("dla34", 19), path)
+
+
+def test_files_that_are_not_checkpoints(tmp_path):
+    model = DLASeg("dla34", 19)
+    junk = tmp_path / "notes.pth"
+    junk.write_text("not a checkpoint")
+    with pytest.raises(DLADenseError, match="not a PyTorch checkpoint"):
+        load_checkpoint(model, junk)
+    no_state = tmp_path / "config.pth"
+    torch.save({"lr": 0.01}, no_state)
+    with pytest.raises(DLADenseError, match="holds no state dict"):
+        load_checkpoint(model, no_state)
+    unrelated = tmp_path / "unrelated.pth"
+    torch.save({"encoder.weight": torch.zeros(3)}, unrelated)
+    with pytest.raises(DLADenseError, match="does not fit"):
+        load_checkpoint(model, unrelated, strict=False)

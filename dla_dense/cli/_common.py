@@ -24,3 +24,11 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def check_task(found: str, wanted: str | None, config: str, verb: str) -> None:
+    """Refuse a config of task ``found`` in a command restricted to task ``wanted`` (None: any task)."""
+    if wanted is not None and found != wanted:
+        raise DLADenseError(
+            f"{config} is a {found!r} config; use tools/{verb}_{found}.py or tools/{verb}.py, which take any task"
+        )

@@ -1,4 +1,4 @@
-"""The command line shared by the training tools (``train_seg.py``, ``train_cls.py``)."""
+"""The command line shared by the training tools (``train.py`` and its task-restricted forms ``train_seg.py``, ...)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from ..config import load_config
 from ..engine.logging import get_logger
 from ..engine.trainer import train
-from ..errors import DLADenseError
-from ..tasks import build_task
+from ._common import check_task
 
 
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -38,8 +37,11 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
-def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task: str) -> int:
-    """Parse arguments, train, draw the training curves; returns the exit status."""
+def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task: str | None = None) -> int:
+    """Parse arguments, train, draw the training curves; returns the exit status.
+
+    ``task``: the only task this command trains (``train_seg.py``), or None for any (``train.py``).
+    """
     args = build_parser(prog, description).parse_args(argv)
     overrides = list(args.cfg_options)
     if args.seed is not None:
@@ -47,9 +49,8 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
     if args.amp is not None:
         overrides.append(f"train.amp={args.amp!r}")
     cfg = load_config(args.config, overrides)
-    if cfg.model.task != task:
-        raise DLADenseError(f"{args.config} is a {cfg.model.task!r} config; use tools/train_{cfg.model.task}.py")
-    result = train(cfg, build_task, work_dir=args.work_dir, resume=args.resume, device=args.device)
+    check_task(cfg.model.task, task, args.config, "train")
+    result = train(cfg, work_dir=args.work_dir, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:
         logger = get_logger()
         if not result.interrupted:

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..benchmark import DEFAULT_COMPARE, MODES, VARIANTS, format_report, run_benchmark
+from ..benchmark import MODES, VARIANTS, format_report, run_benchmark
+from ..tasks import TASKS
 from ._common import run
 
 
@@ -26,7 +27,8 @@ def _main(argv: Sequence[str] | None) -> int:
         nargs="*",
         metavar="VARIANT",
         help=f"variants to run against eager: {', '.join(v for v in VARIANTS if v != 'eager')}; bare --compare "
-        f"runs {' '.join(DEFAULT_COMPARE['seg'])} (seg) or {' '.join(DEFAULT_COMPARE['det'])} (det)",
+        "runs "
+        + " or ".join(f"{' '.join(t.benchmark_compare)} ({n})" for n, t in TASKS.items() if t.benchmark_input_size),
     )
     p.add_argument(
         "--input-size",

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..checkpoint import load_checkpoint
 from ..config import load_config
 from ..export import export_onnx
-from ..tasks import build_model
+from ..tasks import build_task
+from ..weights import load_checkpoint
 from ._common import run
 
 
@@ -26,9 +26,12 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     args = p.parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    model = build_model(cfg)
+    task = build_task(cfg)
+    model = task.build_model()
     load_checkpoint(model, args.checkpoint)
-    diff = export_onnx(model, args.out, input_size=tuple(args.input_size), opset=args.opset, check=not args.no_check)
+    module, names = task.export_outputs(model.eval())
+    size = tuple(args.input_size)
+    diff = export_onnx(module, args.out, output_names=names, input_size=size, opset=args.opset, check=not args.no_check)
     check = "" if diff is None else f"; onnxruntime vs PyTorch max abs diff {diff:.2e}"
     print(f"wrote {args.out}{check}")
     return 0

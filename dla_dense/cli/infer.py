@@ -1,4 +1,4 @@
-"""``python tools/infer.py CONFIG CHECKPOINT IMAGE...``: segmentation overlays or detection boxes."""
+"""``python tools/infer.py CONFIG CHECKPOINT IMAGE...``: the task's pictures of each image (overlays, boxes)."""
 
 from __future__ import annotations
 
@@ -9,27 +9,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
-from torchvision.utils import draw_bounding_boxes
 
-from ..checkpoint import load_checkpoint
-from ..config import Config, load_config
+from ..config import load_config
 from ..data.images import load_image
-from ..data.transforms import build_seg_eval_transform
 from ..engine.dist import resolve_device
 from ..errors import DLADenseError
 from ..inference.fast import bf16_autocast, prepare_for_inference
-from ..inference.segmentation import predict_seg
-from ..tasks import SegTask
-from ..visualize import colorize, overlay
+from ..tasks import TASKS, build_task
+from ..weights import load_checkpoint
 from ._common import run
 
 
 def _main(argv: Sequence[str] | None) -> int:
     p = argparse.ArgumentParser(
         prog="infer.py",
-        description="Run a trained model on images: segmentation overlays and colour maps, or detection boxes "
-        "with class names and scores.",
+        description="Run a trained model on images and draw its predictions: "
+        + "; ".join(f"{name}: {task_cls.infer_output}" for name, task_cls in TASKS.items() if task_cls.infer_output)
+        + ".",
     )
     p.add_argument("config", help="the config the model was trained with")
     p.add_argument("checkpoint", help="model checkpoint")
@@ -54,16 +50,21 @@ def _main(argv: Sequence[str] | None) -> int:
         )
     cfg = load_config(args.config, args.cfg_options)
     device = resolve_device(args.device)
+    task = build_task(cfg)
+    if not task.infer_output:
+        raise task.no_inference()
+    model = task.build_model()
+    task.adopt_checkpoint(load_checkpoint(model, args.checkpoint))
+    model.to(device).eval()
     out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
     out.mkdir(parents=True, exist_ok=True)
+    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
+    drawing = {"opacity": args.opacity, "score_thr": args.score_thr}
     unreadable: list[str] = []
     with bf16_autocast(device, args.bf16):
-        if cfg.model.task == "det":
-            _infer_det(cfg, args, device, out, unreadable)
-        elif cfg.model.task == "seg":
-            _infer_seg(cfg, args, device, out, unreadable)
-        else:
-            raise DLADenseError(f"{args.config} is a classification config; use tools/classify.py for images")
+        for path, stem, rgb in readable_images(args.images, unreadable):
+            prediction = task.predict(model, rgb, tta=args.tta)
+            print(f"{path}: {task.draw(rgb, prediction, out, stem, drawing)}")
     if unreadable:
         raise DLADenseError(
             f"{len(unreadable)} of {len(args.images)} image(s) could not be read and were skipped (the others "
@@ -96,65 +97,6 @@ def output_stems(paths: Sequence[str]) -> list[str]:
         seen.add(stem)
         stems.append(stem)
     return stems
-
-
-def _infer_seg(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path, unreadable: list[str]) -> None:
-    task = SegTask(cfg)
-    model = task.build_model()
-    load_checkpoint(model, args.checkpoint)
-    model.to(device).eval()
-    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
-    transform = build_seg_eval_transform(mean=cfg.data.mean, std=cfg.data.std)
-    e = cfg.evaluation
-    for path, stem, rgb in readable_images(args.images, unreadable):
-        x = transform(image=rgb)["image"].unsqueeze(0).to(device)
-        probs = predict_seg(
-            model,
-            x,
-            mode=e.mode,
-            crop_size=e.crop_size,
-            stride=e.stride,
-            scales=e.tta_scales if args.tta else e.scales,
-            flip=e.flip or args.tta,
-        )
-        pred = probs.argmax(1)[0].cpu().numpy()
-        overlay(rgb, pred, task.palette, alpha=args.opacity).save(out / f"{stem}_overlay.jpg", quality=90)
-        Image.fromarray(colorize(pred, task.palette)).save(out / f"{stem}_pred.png")
-        present = [task.classes[c] for c in np.unique(pred)]
-        print(f"{path}: {out / f'{stem}_overlay.jpg'} ({', '.join(present)})")
-
-
-def _infer_det(cfg: Config, args: argparse.Namespace, device: torch.device, out: Path, unreadable: list[str]) -> None:
-    from ..det_task import DetTask, detect
-
-    task = DetTask(cfg)
-    model = task.build_model()
-    extras = load_checkpoint(model, args.checkpoint)
-    task.adopt_checkpoint_input(extras)
-    meta = extras.get("meta")
-    model.to(device).eval()
-    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
-    saved = meta.get("classes") if isinstance(meta, dict) else None
-    classes = tuple(saved) if isinstance(saved, list) and len(saved) == cfg.model.num_classes else task.classes
-    e = cfg.evaluation
-    for path, stem, rgb in readable_images(args.images, unreadable):
-        dets = detect(
-            model,
-            rgb,
-            transform=task.eval_transform(),
-            scales=e.tta_scales if args.tta else e.scales,
-            flip=e.flip or args.tta,
-            max_dets=e.max_dets,
-            nms_iou=e.nms_iou,
-        )
-        dets = dets[dets[:, 4] >= args.score_thr]
-        labels = [f"{classes[int(c)]} {s:.2f}" for s, c in zip(dets[:, 4].tolist(), dets[:, 5].tolist(), strict=True)]
-        drawn = rgb
-        if len(dets):
-            boxes = draw_bounding_boxes(torch.from_numpy(rgb).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
-            drawn = boxes.permute(1, 2, 0).numpy()
-        Image.fromarray(drawn).save(out / f"{stem}_boxes.jpg", quality=90)
-        print(f"{path}: {out / f'{stem}_boxes.jpg'} ({len(dets)} boxes with score >= {args.score_thr})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

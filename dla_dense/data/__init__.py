@@ -2,10 +2,10 @@
 
 from .centernet_targets import centernet_targets
 from .cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, ID_TO_TRAIN_ID, CityscapesSegDataset
-from .coco import CocoDetDataset, coco_evaluate, coco_results
+from .coco import CocoDetDataset
 from .folder import SegFolderDataset, default_palette
 from .images import load_image, sample_image_path
-from .synthetic import SYNTHETIC_CLASSES, make_synthetic_cityscapes, synthetic_cityscapes_exists
+from .synthetic.cityscapes import SYNTHETIC_CLASSES, make_synthetic_cityscapes, synthetic_cityscapes_exists
 from .transforms import build_seg_eval_transform, build_seg_train_transform
 
 __all__ = [
@@ -19,8 +19,6 @@ __all__ = [
     "build_seg_eval_transform",
     "build_seg_train_transform",
     "centernet_targets",
-    "coco_evaluate",
-    "coco_results",
     "default_palette",
     "load_image",
     "make_synthetic_cityscapes",

@@ -1,8 +1,8 @@
-"""COCO-format detection data (``instances_*.json`` + an image folder) and COCO box AP through pycocotools.
+"""COCO-format detection data (``instances_*.json`` + an image folder), read through pycocotools.
 
 Any category set works: categories map to contiguous labels ``0..C-1`` in category-id order (or in the
-order of ``classes``). Boxes are x1, y1, x2, y2 in input-image pixels; predictions go back to COCO results
-(xywh, original category ids) with :func:`coco_results` and are scored by :func:`coco_evaluate`.
+order of ``classes``). Boxes are x1, y1, x2, y2 in input-image pixels; scoring is in
+:mod:`dla_dense.evaluation.coco`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
@@ -28,8 +26,6 @@ from .images import load_image
 
 logger = logging.getLogger(__name__)
 
-#: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], -1 = undefined).
-COCO_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 
 _REQUIRED_KEYS = ("images", "annotations", "categories")
 _ENTRY_KEYS = {
@@ -244,108 +240,3 @@ class CocoDetDataset(Dataset):
             "name": self.file_names[index],
         }
         return self.transform(item) if self.transform is not None else item
-
-
-def _as_numpy(x: Any) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu()
-    return np.asarray(x)
-
-
-def coco_results(detections: Mapping[int, Any], dataset: CocoDetDataset) -> list[dict[str, Any]]:
-    """COCO results dicts ``{"image_id", "category_id", "bbox": [x, y, w, h], "score"}`` from detections.
-
-    ``detections`` maps an image id to either ``{"boxes": [K, 4], "scores": [K], "labels": [K]}`` or an array
-    ``[K, 6]`` (x1, y1, x2, y2, score, label), boxes in input-image pixels and labels in ``[0, C)``
-    (numpy or torch). Labels become the dataset's original category ids.
-    """
-    results = []
-    for image_id, det in detections.items():
-        if isinstance(det, Mapping):
-            boxes, scores, labels = (_as_numpy(det[key]) for key in ("boxes", "scores", "labels"))
-        else:
-            arr = _as_numpy(det).reshape(-1, 6)
-            boxes, scores, labels = arr[:, :4], arr[:, 4], arr[:, 5]
-        boxes = boxes.reshape(-1, 4).astype(np.float64)
-        scores = scores.reshape(-1).astype(np.float64)
-        labels = labels.reshape(-1).astype(np.int64)
-        if not len(boxes) == len(scores) == len(labels):
-            raise ValueError(
-                f"coco_results: image {image_id} has {len(boxes)} boxes, {len(scores)} scores, {len(labels)} labels"
-            )
-        if labels.size and (labels.min() < 0 or labels.max() >= len(dataset.cat_ids)):
-            raise ValueError(f"coco_results: image {image_id} has labels outside [0, {len(dataset.cat_ids)})")
-        for (x1, y1, x2, y2), score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True):
-            results.append(
-                {
-                    "image_id": int(image_id),
-                    "category_id": dataset.cat_ids[label],
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": score,
-                }
-            )
-    return results
-
-
-def _empty_results(gt: COCO) -> COCO:
-    res = COCO()
-    res.dataset = {
-        "images": list(gt.dataset["images"]),
-        "categories": list(gt.dataset["categories"]),
-        "annotations": [],
-    }
-    with contextlib.redirect_stdout(io.StringIO()):
-        res.createIndex()
-    return res
-
-
-def _format_table(names: Sequence[str], values: Sequence[float]) -> str:
-    width = max([len("class"), *(len(n) for n in names)])
-    lines = [f"{'class':<{width}}  AP", f"{'-' * width}  ------"]
-    lines += [
-        f"{name:<{width}}  {'-' if ap < 0 else f'{100 * ap:6.2f}'}" for name, ap in zip(names, values, strict=True)
-    ]
-    return "\n".join(lines)
-
-
-def coco_evaluate(dataset_or_ann_file: CocoDetDataset | str | os.PathLike, results: list[dict]) -> dict[str, Any]:
-    """Box AP of COCO ``results`` (see :func:`coco_results`) against the ground truth, with COCOeval.
-
-    Returns the 12 COCOeval numbers under :data:`COCO_METRICS` (fractions, -1 where undefined), ``per_class``
-    ``{name: AP@[.5:.95]}`` (-1 for a class without ground truth) and ``table``, the COCOeval summary followed
-    by the per-class AP table. An empty ``results`` list scores 0.
-    """
-    if isinstance(dataset_or_ann_file, CocoDetDataset):
-        gt = dataset_or_ann_file.coco
-        cat_ids = list(dataset_or_ann_file.cat_ids)
-        names = list(dataset_or_ann_file.classes)
-        source = dataset_or_ann_file.ann_file
-    else:
-        source = Path(dataset_or_ann_file)
-        gt = load_coco_json(source)
-        cats = sorted(gt.dataset["categories"], key=lambda cat: cat["id"])
-        cat_ids = [cat["id"] for cat in cats]
-        names = [str(cat["name"]) for cat in cats]
-    unknown = {r["image_id"] for r in results} - set(gt.imgs)
-    if unknown:
-        raise ValueError(f"coco_evaluate: results for image ids not in '{source}': {sorted(unknown)[:5]}")
-    with contextlib.redirect_stdout(io.StringIO()):
-        dt = gt.loadRes([dict(r) for r in results]) if results else _empty_results(gt)
-    evaluator = COCOeval(gt, dt, iouType="bbox")
-    evaluator.params.catIds = cat_ids
-    summary = io.StringIO()
-    with contextlib.redirect_stdout(summary):
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    metrics: dict[str, Any] = {name: float(v) for name, v in zip(COCO_METRICS, evaluator.stats, strict=True)}
-    precision = evaluator.eval["precision"]  # [T, R, K, A, M]
-    per_class = []
-    evaluated = list(evaluator.params.catIds)
-    for cat_id in cat_ids:
-        p = precision[:, :, evaluated.index(cat_id), 0, -1]
-        p = p[p > -1]
-        per_class.append(float(p.mean()) if p.size else -1.0)
-    metrics["per_class"] = dict(zip(names, per_class, strict=True))
-    metrics["table"] = summary.getvalue().rstrip() + "\n\n" + _format_table(names, per_class)
-    return metrics

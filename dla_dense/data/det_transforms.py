@@ -68,7 +68,7 @@ def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
-def _affine_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+def affine_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Map x1y1x2y2 boxes [M, 4] through an axis-aligned affine ``matrix`` (both corners)."""
     return affine_points(boxes.reshape(-1, 2, 2), matrix).reshape(-1, 4)
 
@@ -186,7 +186,7 @@ class CenterNetTrainTransform:
 
         trans_output = get_affine_transform(center, scale, (out_w, out_h))
         targets = centernet_targets(
-            _affine_boxes(boxes, trans_output).astype(np.float32),
+            affine_boxes(boxes, trans_output).astype(np.float32),
             labels,
             output_size=(out_h, out_w),
             num_classes=self.num_classes,
@@ -204,7 +204,8 @@ class CenterNetEvalTransform:
     ``(w | pad) + 1`` around its centre (``keep_res``, the reference's test default for COCO with pad 31).
 
     Returns ``{"image": float32 [3, H, W] normalised, "meta": {"c": [2], "s": [2], "out_height", "out_width",
-    "input_height", "input_width"}, "image_id"}``; :func:`transform_preds` maps decoded boxes back with ``meta``.
+    "input_height", "input_width"}, "image_id"}``; :func:`~dla_dense.inference.detection.transform_preds` maps
+    decoded boxes back with ``meta``.
     """
 
     def __init__(
@@ -247,26 +248,3 @@ class CenterNetEvalTransform:
         }
         image_tensor = _normalize(inp.astype(np.float32) / 255.0, self.mean, self.std, self.bgr)
         return {"image": image_tensor, "meta": meta, "image_id": item["image_id"]}
-
-
-def transform_preds(
-    boxes: np.ndarray | torch.Tensor, meta: Mapping[str, Any], down_ratio: int | None = None
-) -> np.ndarray:
-    """Map boxes [K, 4] (x1, y1, x2, y2) from output-map coordinates back to original image pixels through
-    the inverse test affine (CenterNet's ``ctdet_post_process``); returns float32 [K, 4].
-
-    ``meta`` is one image's meta from :class:`CenterNetEvalTransform` (numpy, tensors or numbers). The map size
-    is ``meta["out_width"/"out_height"]``, or the input size ``// down_ratio`` when ``down_ratio`` is given (a
-    model whose stride differs from the transform's ``down_ratio``).
-    """
-    if isinstance(boxes, torch.Tensor):
-        boxes = boxes.detach().cpu().numpy()
-    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    if down_ratio is None:
-        out_w, out_h = int(meta["out_width"]), int(meta["out_height"])
-    else:
-        out_w, out_h = int(meta["input_width"]) // down_ratio, int(meta["input_height"]) // down_ratio
-    center = np.asarray(meta["c"], dtype=np.float64)
-    scale = np.asarray(meta["s"], dtype=np.float64)
-    trans = get_affine_transform(center, scale, (out_w, out_h), inverse=True)
-    return _affine_boxes(boxes, trans).astype(np.float32)

@@ -1,33 +1,24 @@
-"""The training loop shared by every task: iterations, AMP, checkpoints, resume, validation, DDP."""
+"""The training loop shared by every task: :class:`Trainer` (iterations, AMP, resume, DDP) and :func:`train`."""
 
 from __future__ import annotations
 
 import contextlib
-import math
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
+from torch.utils.data import DataLoader
 
 from ..config import Config
 from ..errors import DLADenseError
 from ..weights import mismatch_listing, shape_mismatches
-from .checkpoint import (
-    last_checkpoint,
-    load_training_state,
-    prune_checkpoints,
-    remove_stale_temp_files,
-    save_checkpoint,
-    write_last_pointer,
-)
+from .checkpoint import last_checkpoint, load_training_state, remove_stale_temp_files
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
-from .logging import MetricsWriter, setup_logger
+from .hooks import Hook, default_hooks
+from .logging import MetricsWriter, get_logger, setup_logger
 from .optim import build_optimizer, build_scheduler
 from .sampling import (
     BadSamples,
@@ -40,25 +31,8 @@ from .sampling import (
     worker_init,
 )
 
-
-class Task(Protocol):
-    """What the loop needs from a task (segmentation, classification)."""
-
-    metric: str
-
-    def prepare(self) -> None: ...
-
-    def build_model(self) -> nn.Module: ...
-
-    def train_set(self) -> Dataset: ...
-
-    def val_set(self) -> Dataset: ...
-
-    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> torch.Tensor: ...
-
-    def evaluate(self, model: nn.Module, dataset: Dataset, dist: DistInfo) -> dict[str, float]: ...
-
-    def meta(self) -> dict[str, Any]: ...
+if TYPE_CHECKING:
+    from ..tasks.base import Task
 
 
 @dataclass
@@ -126,180 +100,209 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def train(
     cfg: Config,
-    task_factory,
     *,
     work_dir: str | Path | None = None,
     resume: str | None = None,
     device: str | None = None,
 ) -> TrainResult:
-    """Train ``task_factory(cfg)`` for ``cfg.train.max_iters`` iterations in ``work_dir``.
+    """Train the task of ``cfg`` for ``cfg.train.max_iters`` iterations in ``work_dir``.
 
     ``resume``: None (fresh run), ``"auto"`` (the work dir's last checkpoint, if any) or a checkpoint
     path. Works alone or under ``torchrun`` (one process per device).
     """
+    from ..tasks import build_task
+
     dist = init_distributed(device)
     try:
-        return _train(cfg, task_factory, dist, work_dir, resume)
+        work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
+        if dist.is_main:
+            work_dir.mkdir(parents=True, exist_ok=True)
+        barrier()
+        logger = setup_logger(work_dir, main=dist.is_main)
+        if dist.is_main:
+            for stale in remove_stale_temp_files(work_dir):
+                logger.warning(f"removed '{stale}', a checkpoint left half-written by an interrupted run")
+        torch.manual_seed(cfg.train.seed)
+        if cfg.train.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        task = build_task(cfg)
+        if dist.is_main:
+            task.prepare()
+        barrier()
+        trainer = Trainer(cfg, task, dist, work_dir)
+        checkpoint = _resume_path(resume, work_dir)
+        if checkpoint is not None:
+            trainer.resume(checkpoint)
+        return trainer.train()
     finally:
         cleanup_distributed()
 
 
-def _train(cfg: Config, task_factory, dist: DistInfo, work_dir, resume) -> TrainResult:
-    tc = cfg.train
-    work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
-    if dist.is_main:
-        work_dir.mkdir(parents=True, exist_ok=True)
-    barrier()
-    logger = setup_logger(work_dir, main=dist.is_main)
-    if dist.is_main:
-        for stale in remove_stale_temp_files(work_dir):
-            logger.warning(f"removed '{stale}', a checkpoint left half-written by an interrupted run")
-    torch.manual_seed(tc.seed)
-    if tc.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    task = task_factory(cfg)
-    if dist.is_main:
-        task.prepare()
-    barrier()
-    train_set, val_set = task.train_set(), task.val_set()
-    model = task.build_model().to(dist.device)
-    if tc.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    if tc.sync_bn and dist.distributed:
-        if dist.device.type == "cuda":
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        else:
-            logger.warning("train.sync_bn is ignored on CPU: PyTorch's SyncBatchNorm needs CUDA devices")
-    optimizer = build_optimizer(model.parameters(), cfg.optim)
-    scheduler = build_scheduler(optimizer, cfg.optim, tc.max_iters)
-    amp = resolve_amp(dist.device, tc.amp)
-    if tc.amp == "auto":
-        logger.info("train.amp=auto: mixed precision %s on %s", amp, dist.device)
-    scaler = torch.amp.GradScaler(dist.device.type, enabled=amp == "fp16")
-    start_iter, best = 0, {}
+class Trainer:
+    """Holds a run's model, optimizer, scheduler, gradient scaler, iteration, best metric and work dir, and
+    runs the iterations; :mod:`~dla_dense.engine.hooks` log, validate and checkpoint around each one.
 
-    checkpoint = _resume_path(resume, work_dir)
-    if checkpoint is not None:
+    One iteration (:meth:`run_step`): the task's loss terms under autocast, their weighted sum, backward
+    (skipped, or the run stopped, when the sum is not finite), gradient clipping, optimizer and scheduler
+    step. Batches come from :class:`~dla_dense.engine.sampling.DrawSampler`, so a resumed run draws exactly
+    the samples the uninterrupted one would have.
+    """
+
+    def __init__(
+        self, cfg: Config, task: Task, dist: DistInfo, work_dir: Path, hooks: list[Hook] | None = None
+    ) -> None:
+        tc = cfg.train
+        self.cfg, self.task, self.dist, self.work_dir = cfg, task, dist, Path(work_dir)
+        self.logger = get_logger()
+        self.max_iters = tc.max_iters
+        self.iteration, self.best, self.metrics = 0, {}, {}
+        self.losses: dict[str, float] = {}
+        self.stopping = False
+        self.writer: MetricsWriter | None = None
+        self.hooks = default_hooks(tc) if hooks is None else hooks
+        self.train_set, self.val_set = task.train_set(), task.val_set()
+        model = task.build_model().to(dist.device)
+        if tc.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if tc.sync_bn and dist.distributed:
+            if dist.device.type == "cuda":
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            else:
+                self.logger.warning("train.sync_bn is ignored on CPU: PyTorch's SyncBatchNorm needs CUDA devices")
+        self.unwrapped = model
+        self.model = model
+        self.optimizer = build_optimizer(model.parameters(), cfg.optim)
+        self.scheduler = build_scheduler(self.optimizer, cfg.optim, tc.max_iters)
+        self.amp = resolve_amp(dist.device, tc.amp)
+        if tc.amp == "auto":
+            self.logger.info("train.amp=auto: mixed precision %s on %s", self.amp, dist.device)
+        self.scaler = torch.amp.GradScaler(dist.device.type, enabled=self.amp == "fp16")
+
+    def resume(self, checkpoint: Path) -> None:
+        """Continue from the full training state in ``checkpoint`` (weights, optimizer, scheduler, scaler, RNG)."""
         state = load_training_state(checkpoint)
-        _check_resumable(model, state, checkpoint)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        _check_resumable(self.unwrapped, state, checkpoint)
+        self.unwrapped.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
+            self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
-        start_iter, best = int(state["iteration"]), dict(state.get("best", {}))
-        logger.info(f"resumed from {checkpoint} at iteration {start_iter}")
-    if dist.distributed:
-        model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None
+        self.iteration, self.best = int(state["iteration"]), dict(state.get("best", {}))
+        self.logger.info(f"resumed from {checkpoint} at iteration {self.iteration}")
+
+    def meta(self) -> dict[str, Any]:
+        """The task's meta plus the resolved config, stored in every checkpoint."""
+        return {**self.task.meta(), "config": self.cfg.to_dict(), "config_name": self.cfg.name}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The full training state that :meth:`resume` continues from."""
+        return {
+            "model": self.unwrapped.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "iteration": self.iteration,
+            "best": self.best,
+            "rng": {"torch": torch.get_rng_state()},
+            "meta": self.meta(),
+        }
+
+    def _loader(self) -> DataLoader:
+        cfg, dist = self.cfg, self.dist
+        num_workers = data_workers(cfg.data.num_workers, dist)
+        before_workers(num_workers)
+        sampler = DrawSampler(
+            batch_size=cfg.data.batch_size,
+            start_iter=self.iteration,
+            max_iters=self.max_iters,
+            rank=dist.rank,
+            world_size=dist.world_size,
+        )
+        draws = SeededDraws(
+            self.train_set,
+            cfg.train.seed,
+            on_bad_sample=cfg.data.on_bad_sample,
+            max_bad_fraction=cfg.data.max_bad_fraction,
+        )
+        return DataLoader(
+            draws,
+            batch_size=cfg.data.batch_size,
+            sampler=sampler,
+            collate_fn=collate_draws,
+            num_workers=num_workers,
+            pin_memory=dist.device.type == "cuda",
+            drop_last=True,
+            worker_init_fn=worker_init,
         )
 
-    num_workers = data_workers(cfg.data.num_workers, dist)
-    before_workers(num_workers)
-    sampler = DrawSampler(
-        batch_size=cfg.data.batch_size,
-        start_iter=start_iter,
-        max_iters=tc.max_iters,
-        rank=dist.rank,
-        world_size=dist.world_size,
-    )
-    loader = DataLoader(
-        SeededDraws(
-            train_set, tc.seed, on_bad_sample=cfg.data.on_bad_sample, max_bad_fraction=cfg.data.max_bad_fraction
-        ),
-        batch_size=cfg.data.batch_size,
-        sampler=sampler,
-        collate_fn=collate_draws,
-        num_workers=num_workers,
-        pin_memory=dist.device.type == "cuda",
-        drop_last=True,
-        worker_init_fn=worker_init,
-    )
-    if dist.is_main:
-        cfg.dump(work_dir / "config.py")
-    metrics_writer = MetricsWriter(work_dir, tensorboard=tc.tensorboard) if dist.is_main else None
-    bad_samples = BadSamples(len(train_set), cfg.data.max_bad_fraction, logger)
-    logger.info(
-        f"training {cfg.name}: {len(train_set)} train / {len(val_set)} val images, {tc.max_iters} iterations "
-        f"of batch {cfg.data.batch_size} x {dist.world_size} process(es) on {dist.device}, work dir {work_dir}"
-    )
-    result = TrainResult(iteration=start_iter, work_dir=work_dir, best=best)
-    bar = tqdm(
-        total=tc.max_iters,
-        initial=start_iter,
-        desc="train",
-        unit="it",
-        dynamic_ncols=True,
-        disable=not dist.is_main,
-        mininterval=1.0,
-    )
-    window: list[float] = []
-    tick = time.perf_counter()
-    with _StopSignals() as stop, bar:
-        iteration = start_iter
-        for batch, skipped in iter_batches(loader):
-            bad_samples.update(skipped)
-            model.train()
-            with autocast(dist.device, amp):
-                loss = task.loss(model, batch, dist.device)
-            optimizer.zero_grad(set_to_none=True)
-            if not torch.isfinite(loss).item():
-                if tc.on_nan == "stop":
-                    last = last_checkpoint(work_dir)
-                    kept = f"the last good checkpoint is '{last}'" if last else "no checkpoint was written yet"
-                    raise DLADenseError(
-                        f"loss became {loss.item()} at iteration {iteration + 1}; training stopped and {kept}. "
-                        "Lower optim.lr, set optim.clip_grad_norm, or set train.on_nan=skip"
-                    )
-                logger.warning(f"iteration {iteration + 1}: loss is {loss.item()}, step skipped")
-            else:
-                scaler.scale(loss).backward()
-                if cfg.optim.clip_grad_norm:
-                    scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.clip_grad_norm)
-                scaler.step(optimizer)
-                scaler.update()
-            scheduler.step()
-            iteration += 1
-            window.append(loss.item())
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False)
-            if iteration % tc.log_interval == 0 or iteration == tc.max_iters:
-                elapsed = time.perf_counter() - tick
-                values = {
-                    "loss": sum(window) / len(window),
-                    "lr": scheduler.get_last_lr()[0],
-                    "time": elapsed / len(window),
-                }
-                eta = values["time"] * (tc.max_iters - iteration)
-                logger.info(
-                    f"iter {iteration}/{tc.max_iters}  loss {values['loss']:.4f}  lr {values['lr']:.3e}  "
-                    f"{values['time']:.2f} s/it  eta {_hms(eta)}"
+    def run_step(self, batch: dict[str, Any]) -> None:
+        """One iteration on ``batch``; ``self.losses`` gets the weighted total ``loss`` and every term."""
+        self.model.train()
+        with autocast(self.dist.device, self.amp):
+            terms = self.task.loss(self.model, batch, self.dist.device)
+        loss = self.task.total_loss(terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss).item():
+            if self.cfg.train.on_nan == "stop":
+                last = last_checkpoint(self.work_dir)
+                kept = f"the last good checkpoint is '{last}'" if last else "no checkpoint was written yet"
+                raise DLADenseError(
+                    f"loss became {loss.item()} at iteration {self.iteration + 1}; training stopped and {kept}. "
+                    "Lower optim.lr, set optim.clip_grad_norm, or set train.on_nan=skip"
                 )
-                if metrics_writer:
-                    metrics_writer.write("train", iteration, values)
-                window, tick = [], time.perf_counter()
-            stopping = broadcast_flag(stop.received is not None) if dist.distributed else stop.received is not None
-            if iteration % tc.val_interval == 0 or iteration == tc.max_iters:
-                result.metrics = task.evaluate(_unwrap(model), val_set, dist)
-                best = _track_best(result.metrics, best, iteration, task, cfg, work_dir, model, dist, logger)
-                if metrics_writer:
-                    metrics_writer.write("val", iteration, result.metrics)
-            if iteration % tc.checkpoint_interval == 0 or iteration == tc.max_iters or stopping:
-                _save(work_dir, dist, model, optimizer, scheduler, scaler, iteration, best, task, cfg)
-            result.iteration, result.best = iteration, best
-            if stopping:
-                result.interrupted = True
-                logger.warning(
-                    f"stopped by {stop.received or 'a signal on another process'} at iteration {iteration}; "
-                    f"checkpoint saved, continue with --resume"
-                )
-                break
-    if metrics_writer:
-        metrics_writer.close()
-    barrier()
-    return result
+            self.logger.warning(f"iteration {self.iteration + 1}: loss is {loss.item()}, step skipped")
+        else:
+            self.scaler.scale(loss).backward()
+            if self.cfg.optim.clip_grad_norm:
+                self.scaler.unscale_(self.optimizer)
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_grad_norm)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        self.scheduler.step()
+        self.losses = {"loss": loss.item(), **{name: value.item() for name, value in terms.items()}}
+
+    def train(self) -> TrainResult:
+        """Iterate to ``max_iters`` (or until SIGINT/SIGTERM, after a checkpoint); returns how the run ended."""
+        if self.dist.distributed:
+            self.model = nn.parallel.DistributedDataParallel(
+                self.unwrapped, device_ids=[self.dist.local_rank] if self.dist.device.type == "cuda" else None
+            )
+        loader = self._loader()
+        if self.dist.is_main:
+            self.cfg.dump(self.work_dir / "config.py")
+        bad_samples = BadSamples(len(self.train_set), self.cfg.data.max_bad_fraction, self.logger)
+        self.logger.info(
+            f"training {self.cfg.name}: {len(self.train_set)} train / {len(self.val_set)} val images, "
+            f"{self.max_iters} iterations of batch {self.cfg.data.batch_size} x {self.dist.world_size} "
+            f"process(es) on {self.dist.device}, work dir {self.work_dir}"
+        )
+        result = TrainResult(iteration=self.iteration, work_dir=self.work_dir, best=self.best)
+        with _StopSignals() as stop:
+            for hook in self.hooks:
+                hook.before_train(self)
+            try:
+                for batch, skipped in iter_batches(loader):
+                    bad_samples.update(skipped)
+                    self.run_step(batch)
+                    self.iteration += 1
+                    received = stop.received is not None
+                    self.stopping = broadcast_flag(received) if self.dist.distributed else received
+                    for hook in self.hooks:
+                        hook.after_step(self)
+                    if self.stopping:
+                        result.interrupted = True
+                        self.logger.warning(
+                            f"stopped by {stop.received or 'a signal on another process'} at iteration "
+                            f"{self.iteration}; checkpoint saved, continue with --resume"
+                        )
+                        break
+            finally:
+                for hook in self.hooks:
+                    hook.after_train(self)
+        result.iteration, result.best, result.metrics = self.iteration, self.best, self.metrics
+        barrier()
+        return result
 
 
 def _resume_path(resume: str | None, work_dir: Path) -> Path | None:
@@ -331,48 +334,3 @@ def _check_resumable(model: nn.Module, state: dict[str, Any], checkpoint: Path) 
             f"checkpoint '{checkpoint}' does not fit this config's model: {problems}"
             "resume with the config the run was started with"
         )
-
-
-def _track_best(metrics, best, iteration, task, cfg, work_dir, model, dist, logger) -> dict[str, float]:
-    """Save ``best.pth`` (weights and meta) when ``metrics`` improve on ``best``; return the new best."""
-    value = metrics.get(task.metric, float("nan"))
-    if not dist.is_main or not math.isfinite(value) or value <= best.get(task.metric, -math.inf):
-        return best
-    best = {task.metric: value, "iter": iteration}
-    state = {
-        "model": _unwrap(model).state_dict(),
-        "iteration": iteration,
-        "best": best,
-        "meta": _meta(task, cfg),
-    }
-    save_checkpoint(work_dir / "best.pth", state)
-    logger.info(f"best {task.metric} so far: {value:.4f} at iteration {iteration}, saved {work_dir / 'best.pth'}")
-    return best
-
-
-def _meta(task: Task, cfg: Config) -> dict[str, Any]:
-    return {**task.meta(), "config": cfg.to_dict(), "config_name": cfg.name}
-
-
-def _save(work_dir, dist, model, optimizer, scheduler, scaler, iteration, best, task, cfg) -> None:
-    if not dist.is_main:
-        return
-    rng = {"torch": torch.get_rng_state()}
-    state = {
-        "model": _unwrap(model).state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-        "iteration": iteration,
-        "best": best,
-        "rng": rng,
-        "meta": _meta(task, cfg),
-    }
-    path = save_checkpoint(work_dir / f"iter_{iteration:07d}.pth", state)
-    write_last_pointer(work_dir, path)
-    prune_checkpoints(work_dir, cfg.train.keep_checkpoints)
-
-
-def _hms(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

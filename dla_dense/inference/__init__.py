@@ -1,21 +1,15 @@
-"""Inference helpers."""
+"""Inference: segmentation and detection prediction, fast inference (folding, channels-last, bf16, compile)."""
 
-from .fast import (
-    bf16_autocast,
-    fast_inference,
-    find_conv_bn_pairs,
-    fuse_conv_bn,
-    keep_stem_float32,
-    prepare_for_inference,
-)
+from .detection import detect, transform_preds
+from .fast import bf16_autocast, fast_inference, keep_stem_float32, prepare_for_inference
 from .segmentation import predict_seg
 
 __all__ = [
-    "keep_stem_float32",
     "bf16_autocast",
+    "detect",
     "fast_inference",
-    "find_conv_bn_pairs",
-    "fuse_conv_bn",
+    "keep_stem_float32",
     "predict_seg",
     "prepare_for_inference",
+    "transform_preds",
 ]

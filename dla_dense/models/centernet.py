@@ -16,10 +16,10 @@ from torch import nn
 
 from ..backbones import NUM_LEVELS, create_backbone
 from ..errors import DLADenseError
-from ..inference.fast import fuse_conv_bn
 from ..ops.dcn import ModulatedDeformConv2d
 from ..weights import WeightsSource
 from .dla_up import bilinear_upsampler
+from .fusion import fuse_conv_bn
 
 NODE_TYPES = ("dcn", "conv")
 HM_BIAS = -2.19
@@ -149,6 +149,9 @@ class CenterNet(nn.Module):
     default ones, ``{'hm': num_classes, 'wh': 2, 'reg': 2}``; a head whose name contains ``hm`` is a
     heatmap. ``node`` selects the decoder's 3x3 nodes: ``"dcn"`` (deformable, CenterNet) or ``"conv"``.
     """
+
+    #: Input pixels per output-map pixel (the stride of DLA level ``FIRST_LEVEL``): targets and decoding use it.
+    output_stride: int = 2**FIRST_LEVEL
 
     def __init__(
         self,

@@ -9,9 +9,9 @@ from torch import nn
 
 from ..backbones import NUM_LEVELS, create_backbone
 from ..errors import DLADenseError
-from ..inference.fast import fuse_conv_bn
 from ..weights import WeightsSource
 from .dla_up import DLAUp, bilinear_upsampler
+from .fusion import fuse_conv_bn
 
 DOWN_RATIOS = (2, 4, 8)
 

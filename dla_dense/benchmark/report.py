@@ -1,0 +1,89 @@
+"""The benchmark's result as plain aligned text tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .run import MODES
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(c) for c in column) for column in zip(header, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True)))
+        for line in [header, *rows]
+    )
+
+
+def _fmt_agreement(agreement: dict[str, Any] | None) -> str:
+    if not agreement:
+        return "-"
+    if "argmax_agreement_pct" in agreement:
+        return f"{agreement['argmax_agreement_pct']:.3f}% argmax"
+    return f"{agreement['hm_max_abs_diff']:.1e} max|dhm|"
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """The result of :func:`run_benchmark` as plain aligned text tables."""
+    peaks = result["conv_peak_gflops"]
+    lines = [
+        f"benchmark {result['target']} ({result['task']}: {result['model']}; weights {result['weights']})",
+        f"device {result['device']} ({result['device_name']}, {result['threads']} threads), torch {result['torch']}, "
+        f"malloc tuning {'on' if result['malloc_tuned'] else 'off'}, peak memory by {result['memory_method']}",
+        "conv peak " + ", ".join(f"{v:.1f} GFLOP/s {k}" for k, v in peaks.items()),
+    ]
+    for info in result["archs"].values():
+        flops = ", ".join(f"{g:.1f} GFLOPs {m}" for m, g in info["gflops"].items())
+        lines.append(f"network {info['name']}: {info['params_m']:.2f} M params, {flops} per image")
+    header = ["variant", "ms/iter", "IQR ms", "img/s", "vs eager", "peak MB", "GFLOP/s", "% peak", "agreement"]
+    for mode, title in (("infer", "inference (eval, no_grad)"), ("train", "training step (fwd + loss + bwd + step)")):
+        if mode not in result:
+            continue
+        section = result[mode]
+        shape = "x".join(map(str, section["input"]))
+        lines += ["", f"{title}, input {shape}, {section['iters']} round(s) after {section['warmup']} warm-up"]
+        rows = []
+        for row in section["variants"]:
+            ms, sp = row["ms"], row["speedup"]
+            rows.append(
+                [
+                    row["variant"],
+                    f"{ms['median']:.1f}",
+                    f"{ms['q1']:.1f}-{ms['q3']:.1f}",
+                    f"{row['images_per_s']:.2f}",
+                    f"{sp['median']:.2f}x",
+                    f"{row['peak_mem_mb']:.0f}",
+                    f"{row['gflops_per_s']:.1f}",
+                    f"{100 * row['peak_fraction']:.0f}%" if row["peak_fraction"] else "-",
+                    _fmt_agreement(row["agreement"]),
+                ]
+            )
+        lines.append(_table(header, rows))
+        measured_on = {row["agreement"]["on"] for row in result[mode]["variants"] if row.get("agreement")}
+        if mode == "infer" and result["weights"] == "random" and measured_on:
+            lines.append("agreement of random networks (BatchNorm randomised) is indicative only; use --checkpoint")
+        elif mode == "infer" and measured_on:
+            lines.append(f"agreement measured on {', '.join(sorted(measured_on))}")
+    if "data" in result:
+        d = result["data"]
+        lines.append("")
+        if "error" in d:
+            lines.append(f"input pipeline: unavailable ({d['error']})")
+        else:
+            lines.append(
+                f"input pipeline: {d['samples_per_s']:.1f} samples/s (batch {d['batch_size']}, {d['workers']} "
+                f"worker(s), crop {d['crop_size'][0]}x{d['crop_size'][1]}, start-up {d['startup_s']:.1f} s)"
+            )
+    if "allocator" in result:
+        a = result["allocator"]
+        lines.append("")
+        for mode in MODES:
+            if mode in a:
+                m = a[mode]
+                lines.append(
+                    f"malloc tuning, {mode} (eager, separate processes): {m['ms_tuned']:.1f} ms tuned vs "
+                    f"{m['ms_untuned']:.1f} ms untuned = {m['speedup']:.2f}x; peak {m['peak_mem_mb_tuned']:.0f} vs "
+                    f"{m['peak_mem_mb_untuned']:.0f} MB"
+                )
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""One benchmark run: the networks, their variants and both modes measured, as a JSON-able dict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..analysis import count_macs, count_params
+from ..engine.dist import resolve_device
+from ..errors import DLADenseError
+from ..runtime import tune_malloc
+from ..tasks import build_task
+from ..weights import load_checkpoint
+from .measure import (
+    ConvPeak,
+    MemoryProbe,
+    _cpu_name,
+    _infer_runner,
+    _measure_mode,
+    _train_runner,
+    allocator_comparison,
+    data_throughput,
+)
+from .variants import arch_name, build_arch, randomize_bn, resolve_target, select_variants
+
+MODES = ("infer", "train")
+
+
+def run_benchmark(
+    target: str,
+    *,
+    overrides: Sequence[str] = (),
+    modes: Sequence[str] = MODES,
+    compare: Sequence[str] | None = None,
+    infer_size: tuple[int, int] | None = None,
+    infer_batch: int = 1,
+    train_size: tuple[int, int] = (512, 512),
+    train_batch: int = 2,
+    iters: int = 10,
+    warmup: int = 2,
+    device: str | None = None,
+    checkpoint: str | None = None,
+    agreement_images: int = 8,
+    data: bool = False,
+    data_batches: int = 10,
+    compare_allocator: bool = False,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Benchmark ``target`` (config file or model spec, see :func:`resolve_target`); returns a JSON-able dict.
+
+    ``modes``: ``"infer"`` (eval forward of ``[infer_batch, 3, *infer_size]``, default 512x1024 for seg and
+    512x512 for det) and/or ``"train"`` (one optimizer step of the config's optimizer on the task's loss,
+    batch ``[train_batch, 3, *train_size]`` of random images and targets). ``compare``: variant names of
+    :data:`VARIANTS` run against ``eager`` (None: eager only; empty: :data:`DEFAULT_COMPARE`). Each
+    variant gets ``warmup`` untimed iterations, then ``iters`` timed rounds. ``checkpoint`` loads weights
+    into the config's network; without it BatchNorm parameters are randomised (:func:`randomize_bn`). With a
+    checkpoint, seg agreement is measured on the first ``agreement_images`` validation images.
+    ``data`` adds the training input pipeline's throughput, ``compare_allocator`` the eager baseline with and
+    without malloc tuning in subprocesses. Like the tools, this tunes the C allocator first
+    (:func:`~dla_dense.runtime.tune_malloc`) and records whether it is active.
+    """
+    say = log or (lambda message: None)
+    if iters < 1 or warmup < 0 or infer_batch < 1 or train_batch < 1:
+        raise DLADenseError("iters, infer_batch and train_batch must be >= 1 and warmup >= 0")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise DLADenseError(f"modes must be a non-empty subset of {', '.join(MODES)}, got {list(modes)}")
+    malloc_tuned = tune_malloc()
+    cfg = resolve_target(target, overrides)
+    task = build_task(cfg)
+    dev = resolve_device(device)
+    variants = select_variants(task.name, compare)
+    infer_size = tuple(infer_size or task.benchmark_input_size)
+    for size in (infer_size, tuple(train_size)):
+        if len(size) != 2 or size[0] % 32 or size[1] % 32 or min(size) < 32:
+            raise DLADenseError(f"input size {size} must be (H, W), both positive multiples of 32")
+    result: dict[str, Any] = {
+        "target": target,
+        "task": task.name,
+        "model": f"{task.describe()}, {cfg.model.num_classes} classes",
+        "weights": checkpoint or "random",
+        "device": str(dev),
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "malloc_tuned": malloc_tuned,
+    }
+    probe = MemoryProbe(dev)
+    result["memory_method"] = probe.method
+    say("measuring the conv peak")
+    conv_peak = ConvPeak(dev, bf16=any(v.bf16 for v in variants))
+
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(infer_batch, 3, *infer_size, generator=generator).to(dev)
+    bases: dict[str, nn.Module] = {}
+    archs: dict[str, dict[str, Any]] = {}
+    for arch in dict.fromkeys(v.arch for v in variants):
+        say(f"building {arch_name(cfg, arch)}")
+        torch.manual_seed(seed)
+        model = build_arch(cfg, arch).to(dev)
+        if checkpoint and arch == "dla":
+            load_checkpoint(model, checkpoint)
+            model.eval()
+        else:
+            randomize_bn(model, seed)
+        bases[arch] = model
+        info: dict[str, Any] = {"name": arch_name(cfg, arch), "params_m": count_params(model) / 1e6, "gflops": {}}
+        if "infer" in modes:
+            info["gflops"]["infer"] = 2 * count_macs(model, (3, *infer_size)) / 1e9
+        if "train" in modes:
+            info["gflops"]["train"] = 3 * 2 * count_macs(model, (3, *train_size)) / 1e9
+        archs[arch] = info
+    result["archs"] = archs
+
+    common = {
+        "probe": probe,
+        "conv_peak": conv_peak,
+        "device": dev,
+        "task": task,
+        "log": say,
+        "iters": iters,
+        "warmup": warmup,
+    }
+    if "infer" in modes:
+        runners = [_infer_runner(bases[v.arch], v, images, dev, cfg) for v in variants]
+        gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
+        real = task.agreement_inputs(agreement_images, dev) if checkpoint else None
+        rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
+        result["infer"] = {"input": [infer_batch, 3, *infer_size], "iters": iters, "warmup": warmup, "variants": rows}
+        del runners
+    if "train" in modes:
+        torch.manual_seed(seed)
+        batch = task.random_batch(train_batch, tuple(train_size), dev)
+        runners = [_train_runner(bases[v.arch], v, batch, dev, cfg) for v in variants]
+        gflops = {a: info["gflops"]["train"] for a, info in archs.items()}
+        rows = _measure_mode("train", runners, batch=train_batch, gflops=gflops, **common)
+        result["train"] = {"input": [train_batch, 3, *train_size], "iters": iters, "warmup": warmup, "variants": rows}
+        del runners
+    result["conv_peak_gflops"] = conv_peak.best
+    for mode in modes:
+        for row in result[mode]["variants"]:
+            row["peak_fraction"] = row["gflops_per_s"] / conv_peak.best["bf16" if row["settings"]["bf16"] else "fp32"]
+    if data:
+        say("measuring the training input pipeline")
+        try:
+            result["data"] = data_throughput(cfg, batches=data_batches, device=dev, seed=seed)
+        except DLADenseError as e:
+            result["data"] = {"error": str(e)}
+    if compare_allocator:
+        kwargs = {
+            "target": target,
+            "overrides": list(overrides),
+            "modes": list(modes),
+            "infer_size": list(infer_size),
+            "infer_batch": infer_batch,
+            "train_size": list(train_size),
+            "train_batch": train_batch,
+            "iters": iters,
+            "warmup": warmup,
+            "device": str(dev),
+            "checkpoint": checkpoint,
+            "seed": seed,
+        }
+        result["allocator"] = allocator_comparison(kwargs, say)
+    return result
+
+
+def _child_main(argv: Sequence[str]) -> int:
+    """``python -m dla_dense.benchmark KWARGS_JSON OUT_JSON``: one run for
+    :func:`~dla_dense.benchmark.measure.allocator_comparison`."""
+    kwargs, out = json.loads(argv[0]), Path(argv[1])
+    for key in ("infer_size", "train_size"):
+        kwargs[key] = tuple(kwargs[key])
+    out.write_text(json.dumps(run_benchmark(**kwargs)))
+    return 0

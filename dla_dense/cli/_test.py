@@ -1,0 +1,79 @@
+"""The command line shared by the evaluation tools (``test.py`` and its task-restricted forms ``test_seg.py``, ...).
+
+The config decides the task; the task adds its own flags (``--tta`` for seg, ``--flip`` for det, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..config import load_config
+from ..engine.dist import cleanup_distributed, init_distributed
+from ..engine.logging import setup_logger
+from ..inference.fast import fast_inference
+from ..tasks import TASKS, Task
+from ..weights import load_checkpoint
+from ._common import check_task
+
+
+def build_parser(prog: str, description: str, task: type[Task] | None) -> argparse.ArgumentParser:
+    """``CONFIG CHECKPOINT [--split] [--cfg-options ...] [--device] [--fast] [--bf16] [--compile]`` plus the flags
+    of ``task`` (none when the task is not known yet)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=None if task else "Each task adds its own flags: pass a config with --help to see them.",
+    )
+    p.add_argument("config", help="the config the model was trained with")
+    p.add_argument("checkpoint", help="a dla_dense checkpoint (best.pth, iter_*.pth) or a reference checkpoint")
+    p.add_argument("--split", help="dataset split to evaluate (default: data.val_split)")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
+    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
+    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batches)")
+    if task is not None:
+        task.add_test_args(p.add_argument_group(f"{task.name} options"))
+    return p
+
+
+def _task_of(argv: Sequence[str] | None, task: str | None) -> type[Task] | None:
+    """The task class of the config named in ``argv`` (None when there is none yet, e.g. for a bare --help)."""
+    if task is not None:
+        return TASKS[task]
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("config", nargs="?")
+    pre.add_argument("--cfg-options", nargs="+", default=[])
+    known, _ = pre.parse_known_args(argv)
+    if known.config is None or not Path(known.config).is_file():
+        return None
+    return TASKS[load_config(known.config, known.cfg_options).model.task]
+
+
+def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: str | None = None) -> int:
+    """Parse arguments, evaluate the checkpoint with its task, print the table and the headline metrics."""
+    args = build_parser(prog, description, _task_of(argv, task)).parse_args(argv)
+    overrides = list(args.cfg_options) + ([f"data.val_split={args.split!r}"] if args.split else [])
+    cfg = load_config(args.config, overrides)
+    check_task(cfg.model.task, task, args.config, "test")
+    dist = init_distributed(args.device)
+    try:
+        logger = setup_logger(main=dist.is_main)
+        job = TASKS[cfg.model.task](cfg)
+        options = job.test_options(args)
+        if dist.is_main:
+            job.prepare()
+        dataset = job.val_set()
+        model = job.build_model()
+        job.adopt_checkpoint(load_checkpoint(model, args.checkpoint))
+        model.to(dist.device)
+        logger.info(f"evaluating {args.checkpoint} on {len(dataset)} images of '{cfg.data.val_split}'")
+        with fast_inference(model, dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile) as model:
+            metrics = job.evaluate(model, dataset, dist, **options)
+        if dist.is_main:
+            logger.info(job.test_summary(metrics))
+    finally:
+        cleanup_distributed()
+    return 0

@@ -1,0 +1,173 @@
+"""The task contract: what the trainer, the tools and the benchmark need from a task.
+
+A task is one class (one file under ``dla_dense/tasks/``) registered in :data:`dla_dense.tasks.TASKS`. It
+declares its config schemas and implements:
+
+- ``build_model()`` -> ``nn.Module``;
+- ``train_set()`` / ``val_set()`` -> datasets (``prepare()`` writes synthetic data first);
+- ``loss(model, batch, device)`` -> ``{term: scalar tensor}``, unweighted; the trainer logs every term and
+  minimises ``sum(loss_weights()[term] * value)``;
+- ``evaluate(model, dataset, dist, **options)`` -> ``{metric: float}``, logging a table; ``metric`` names
+  the one that selects ``best.pth``; ``add_test_args`` adds a test tool's flags and ``test_options`` turns
+  them into ``options``;
+- ``predict(model, image, tta=...)`` and ``draw(image, prediction, ...)`` for ``tools/infer.py``;
+- ``meta()``, stored with checkpoints, and ``adopt_checkpoint(extras)`` when one is loaded;
+- ``random_batch`` (random images and targets, for the benchmark and the contract tests), ``agreement``
+  (benchmark variants against eager) and ``export_outputs`` (ONNX).
+
+Everything but the abstract methods has a default, so a task overrides only what it has.
+"""
+
+from __future__ import annotations
+
+import argparse
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..config import Config, DataConfig, EvalConfig, ModelConfig
+from ..engine.dist import DistInfo
+from ..engine.logging import get_logger
+from ..errors import DLADenseError
+
+
+class Task(ABC):
+    """One kind of model and data: see the module docstring for the contract."""
+
+    #: The key of :data:`~dla_dense.tasks.TASKS` (``cfg.model.task``).
+    name: ClassVar[str]
+    #: The validation metric whose best value is kept as ``best.pth`` (higher is better).
+    metric: ClassVar[str]
+    #: Dataclasses validating the ``model``, ``data`` and ``evaluation`` sections of this task's configs.
+    schemas: ClassVar[dict[str, type]] = {"model": ModelConfig, "data": DataConfig, "evaluation": EvalConfig}
+    #: What ``tools/infer.py`` writes per image, in words (its help text); empty: the task draws nothing.
+    infer_output: ClassVar[str] = ""
+    #: Where to go instead when the task draws nothing.
+    infer_elsewhere: ClassVar[str] = "use tools/test.py"
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.logger = get_logger()
+
+    def prepare(self) -> None:
+        """Write the synthetic dataset first when ``data.synthetic`` asks for one (main process only)."""
+        if self.cfg.data.synthetic is not None:
+            self.write_synthetic(self.cfg.data.root, **self.cfg.data.synthetic)
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Write this task's synthetic dataset under ``root``; tasks without one refuse ``data.synthetic``."""
+        raise DLADenseError(f"data.synthetic is not available for {self.name} configs; remove it")
+
+    @abstractmethod
+    def build_model(self) -> nn.Module:
+        """The network of ``cfg.model`` (random or ``pretrained`` backbone weights)."""
+
+    @abstractmethod
+    def train_set(self) -> Dataset:
+        """The training split with its augmentation."""
+
+    @abstractmethod
+    def val_set(self) -> Dataset:
+        """The validation split (``data.val_split``)."""
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """Unweighted loss terms ``{name: scalar}`` of ``model`` on one training ``batch``."""
+
+    def loss_weights(self) -> dict[str, float]:
+        """Weight of each term of :meth:`loss` in the total that is minimised (default: 1 each)."""
+        return {}
+
+    def total_loss(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``sum(loss_weights()[name] * term)`` over ``terms`` in their order (weight 1 where none is set)."""
+        weights = self.loss_weights()
+        weighted = [weights.get(name, 1.0) * value for name, value in terms.items()]
+        total = weighted[0]
+        for value in weighted[1:]:
+            total = total + value
+        return total
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, dataset: Dataset, dist: DistInfo, **options: Any) -> dict[str, float]:
+        """Metrics of ``model`` on ``dataset`` (all processes take part; the main process logs the table)."""
+
+    def meta(self) -> dict[str, Any]:
+        """What a checkpoint records besides the weights (task, classes, input normalisation)."""
+        d = self.cfg.data
+        return {"task": self.name, "mean": list(d.mean), "std": list(d.std)}
+
+    def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
+        """Adjust the config to a loaded checkpoint (``load_checkpoint``'s return value); default: nothing."""
+        return None
+
+    def check_num_classes(self, found: int, where: str, what: str = "classes") -> None:
+        """Raise when the dataset at ``where`` has ``found`` classes but ``model.num_classes`` differs."""
+        expected = self.cfg.model.num_classes
+        if found != expected:
+            raise DLADenseError(
+                f"model.num_classes={expected} but {where} has {found} {what}; set model.num_classes={found}"
+            )
+
+    # Tools ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
+        """Add the test tool's task-specific flags (e.g. ``--flip``) to ``parser``; default: none."""
+        return None
+
+    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
+        """The ``evaluate`` options of the test tool's parsed ``args``."""
+        return {}
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """The last line the test tool prints: the headline metrics."""
+        return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "." not in k)
+
+    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> Any:
+        """The prediction of ``model`` (eval mode) for one RGB ``image`` ``[H, W, 3]`` uint8."""
+        raise self.no_inference()
+
+    def draw(self, image: np.ndarray, prediction: Any, out: Path, stem: str, options: Mapping[str, Any]) -> str:
+        """Write the pictures of ``prediction`` on ``image`` under ``out`` (names start with ``stem``); returns a
+        one-line summary naming the main file."""
+        raise self.no_inference()
+
+    def no_inference(self) -> DLADenseError:
+        """The error for a task without pictures (:attr:`infer_output` empty)."""
+        return DLADenseError(
+            f"'{self.cfg.path}' is a {self.name} config, which tools/infer.py does not draw; {self.infer_elsewhere}"
+        )
+
+    # Benchmark and export ------------------------------------------------------------------------------
+
+    #: Input ``(H, W)`` of the benchmark's inference timing; None: the benchmark does not cover the task.
+    benchmark_input_size: ClassVar[tuple[int, int] | None] = None
+    #: The variants a bare ``--compare`` runs against eager.
+    benchmark_compare: ClassVar[tuple[str, ...]] = ("fast", "bf16")
+
+    def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor] | None:
+        """Up to ``count`` validation inputs ``[1, 3, H, W]`` to measure agreement on (None: the benchmark's
+        random input)."""
+        return None
+
+    @abstractmethod
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """A training batch of random images ``[batch, 3, *size]`` with random targets (benchmark, tests)."""
+
+    def agreement(self, pairs: list[tuple[Any, Any]]) -> dict[str, float]:
+        """How closely outputs match their references, over ``(output, reference)`` pairs of model outputs."""
+        raise DLADenseError(f"the benchmark does not cover {self.name} models")
+
+    def export_outputs(self, model: nn.Module) -> tuple[nn.Module, list[str]]:
+        """``model`` as a module returning a tensor or a tuple of tensors for export, and the output names."""
+        return model, ["logits"]
+
+    def describe(self) -> str:
+        """A short name of the configured network, e.g. ``DLASeg dla34``."""
+        return f"{self.name} {self.cfg.model.backbone}"

@@ -1,0 +1,111 @@
+"""Classification fine-tuning on an ImageFolder: timm's DLA with a new classifier, cross-entropy, top-1/top-5."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from timm.data import create_transform
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..config import DataConfig
+from ..data.imagefolder import ImageFolderDataset
+from ..engine.dist import DistInfo
+from ..engine.sampling import eval_batches
+from ..models.classifier import create_classifier
+from .base import Task
+
+
+@dataclass
+class ClsDataConfig(DataConfig):
+    """``root/<split>/<class>/*`` with timm's transforms: ``area_range`` is the random-resized-crop area fraction,
+    ``color_jitter`` the colour jitter strength."""
+
+    TASK: ClassVar[str] = "cls"
+    RENAMED: ClassVar[dict[str, str]] = {"scale_range": "area_range"}
+    dataset: Literal["imagefolder"] = "imagefolder"
+    root: str = "data/imagefolder"
+    crop_size: tuple[int, int] = (224, 224)
+    area_range: tuple[float, float] = (0.08, 1.0)
+    color_jitter: float = 0.4
+
+
+class ClsTask(Task):
+    """Fine-tune timm's DLA classifier (new ``fc`` of ``model.num_classes``) on ``data.root/<split>/<class>``."""
+
+    name = "cls"
+    metric = "top1"
+    schemas = {**Task.schemas, "data": ClsDataConfig}
+    infer_elsewhere = "use tools/classify.py for images"
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """One shape per image as an ImageFolder."""
+        from ..data.synthetic.imagefolder import make_synthetic_imagefolder
+
+        make_synthetic_imagefolder(root, **options)
+
+    def build_model(self) -> nn.Module:
+        """timm's DLA with a ``model.num_classes`` classifier."""
+        m = self.cfg.model
+        return create_classifier(m.backbone, pretrained=m.pretrained, num_classes=m.num_classes)
+
+    def _dataset(self, split: str, training: bool) -> ImageFolderDataset:
+        d = self.cfg.data
+        size = d.crop_size
+        transform = create_transform(
+            input_size=(3, *size),
+            is_training=training,
+            mean=d.mean,
+            std=d.std,
+            hflip=0.5 if d.hflip else 0.0,
+            color_jitter=d.color_jitter or None,
+            scale=d.area_range,
+            crop_pct=1.0,
+        )
+        dataset = ImageFolderDataset(d.root, split, transform)
+        self.check_num_classes(len(dataset.classes), f"'{dataset.root}'", "class folders")
+        return dataset
+
+    def train_set(self) -> Dataset:
+        """Training split with timm's training transform (random resized crop, flip, colour jitter)."""
+        return self._dataset(self.cfg.data.train_split, training=True)
+
+    def val_set(self) -> Dataset:
+        """Validation split with timm's evaluation transform."""
+        return self._dataset(self.cfg.data.val_split, training=False)
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """``ce_loss``: cross-entropy of the logits ``[N, num_classes]`` against labels ``[N]``."""
+        logits = model(batch["image"].to(device, non_blocking=True))
+        return {"ce_loss": F.cross_entropy(logits.float(), batch["label"].to(device))}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, dataset: Dataset, dist: DistInfo) -> dict[str, float]:
+        """Top-1 and top-5 accuracy (fractions) over ``dataset``, summed across processes."""
+        was_training = model.training
+        model.eval()
+        d = self.cfg.data
+        counts = torch.zeros(3, dtype=torch.float64)
+        k = min(5, self.cfg.model.num_classes)
+        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
+            logits = model(batch["image"].to(dist.device)).float().cpu()
+            top = logits.topk(k, dim=1).indices
+            hit = top == batch["label"].view(-1, 1)
+            counts += torch.tensor([hit[:, 0].sum().item(), hit.any(1).sum().item(), len(hit)], dtype=torch.float64)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(counts)
+        model.train(was_training)
+        metrics = {"top1": (counts[0] / counts[2]).item(), "top5": (counts[1] / counts[2]).item()}
+        if dist.is_main:
+            self.logger.info(
+                f"top-1 {100 * metrics['top1']:.2f} %  top-5 {100 * metrics['top5']:.2f} %  ({int(counts[2])} images)"
+            )
+        return metrics
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` and labels ``[batch]``."""
+        labels = torch.randint(0, self.cfg.model.num_classes, (batch,))
+        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}

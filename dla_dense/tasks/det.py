@@ -1,0 +1,352 @@
+"""CenterNet ctdet detection (``pose_dla_dcn.py``): COCO-format data, focal + L1 losses, ctdet decode, COCO AP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+import torch.distributed as tdist
+from PIL import Image
+from torch import nn
+from torch.utils.data import Dataset
+from torchvision.utils import draw_bounding_boxes
+
+from ..config import Config, DataConfig, EvalConfig, ModelConfig
+from ..data.centernet_targets import centernet_targets
+from ..data.coco import CocoDetDataset
+from ..data.det_transforms import (
+    CENTERNET_COCO_MEAN,
+    CENTERNET_COCO_STD,
+    CenterNetEvalTransform,
+    CenterNetTrainTransform,
+)
+from ..engine.dist import DistInfo
+from ..engine.sampling import eval_batches, keep_sample
+from ..evaluation.coco import coco_evaluate, coco_results
+from ..inference.detection import detect
+from ..models.centernet import CenterNet, CenterNetTupleOutputs
+from ..ops import focal_loss, reg_l1_loss
+from .base import Task
+
+
+@dataclass
+class DetModelConfig(ModelConfig):
+    """CenterNet: decoder ``node`` type, head width and the loss weights of CenterNet's ctdet trainer."""
+
+    TASK: ClassVar[str] = "det"
+    task: str = "det"
+    num_classes: int = 80
+    node: Literal["dcn", "conv"] = "dcn"
+    head_conv: int = 256
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
+
+
+@dataclass
+class DetDataConfig(DataConfig):
+    """COCO-format data (``root`` + ``coco_ann_file``/``coco_img_dir``) with CenterNet's augmentation:
+    ``crop_scale_range`` scales the random crop side, ``color_aug`` is its colour/lighting augmentation."""
+
+    TASK: ClassVar[str] = "det"
+    RENAMED: ClassVar[dict[str, str]] = {"scale_range": "crop_scale_range", "color_jitter": "color_aug"}
+    dataset: Literal["coco"] = "coco"
+    root: str = "data/coco"
+    coco_ann_file: str = "annotations/instances_{split}.json"
+    coco_img_dir: str = "images/{split}"
+    max_objs: int = 128
+    radius_mode: Literal["centernet", "corrected"] = "centernet"
+    bgr: bool = False
+    crop_scale_range: tuple[float, float] | None = (0.5, 2.0)
+    color_aug: bool = True
+
+
+@dataclass
+class DetEvalConfig(EvalConfig):
+    """Test input (``input_size`` or CenterNet's keep-resolution padding), scales merged by NMS, flip test."""
+
+    TASK: ClassVar[str] = "det"
+    input_size: tuple[int, int] | None = None
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+    max_dets: int = 100
+    nms_iou: float = 0.5
+
+
+def checkpoint_input(extras: dict[str, Any]) -> dict[str, Any] | None:
+    """The input normalisation a checkpoint's model expects, from ``load_checkpoint``'s return value.
+
+    A dla_dense checkpoint stores it in ``meta`` (``mean``, ``std``, ``bgr``). A CenterNet training
+    checkpoint (``{'epoch': ..., 'state_dict': ...}``, no ``meta``) expects BGR images normalised with
+    CenterNet's COCO statistics. Anything else gives ``None`` (use the config's).
+    """
+    meta = extras.get("meta")
+    if isinstance(meta, dict) and all(k in meta for k in ("mean", "std", "bgr")):
+        return {"mean": tuple(meta["mean"]), "std": tuple(meta["std"]), "bgr": bool(meta["bgr"])}
+    if meta is None and "epoch" in extras and "iteration" not in extras:
+        return {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
+    return None
+
+
+class DetTask(Task):
+    """CenterNet ctdet on a COCO-format dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
+
+    name = "det"
+    metric = "AP"
+    schemas = {"model": DetModelConfig, "data": DetDataConfig, "evaluation": DetEvalConfig}
+    benchmark_input_size = (512, 512)
+    benchmark_compare = ("fast", "bf16", "node")
+    infer_output = "the image with labelled boxes (<stem>_boxes.jpg)"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        self._classes: tuple[str, ...] | None = None
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Synthetic shapes with boxes as a COCO json."""
+        from ..data.synthetic.shapes import make_synthetic_shapes
+
+        make_synthetic_shapes(root, **options)
+
+    def dataset(self, split: str, transform=None) -> CocoDetDataset:
+        """The COCO-format dataset of ``split`` (paths from the ``data.coco_*`` templates)."""
+        d = self.cfg.data
+        root = Path(d.root)
+        dataset = CocoDetDataset(
+            root / d.coco_ann_file.format(split=split),
+            root / d.coco_img_dir.format(split=split),
+            transform=transform,
+            classes=d.classes,
+        )
+        self.check_num_classes(len(dataset.classes), f"'{dataset.ann_file}'", "categories")
+        self._classes = tuple(dataset.classes)
+        return dataset
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Category names, from the config or the dataset."""
+        if self.cfg.data.classes:
+            return tuple(self.cfg.data.classes)
+        if self._classes is None:
+            self.dataset(self.cfg.data.val_split)
+        return self._classes
+
+    def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
+        """Feed the model the normalisation its checkpoint was trained with (see :func:`checkpoint_input`) and
+        take the class names it stores."""
+        meta = extras.get("meta")
+        saved = meta.get("classes") if isinstance(meta, dict) else None
+        if isinstance(saved, list) and len(saved) == self.cfg.model.num_classes and not self.cfg.data.classes:
+            self._classes = tuple(saved)
+        found = checkpoint_input(extras)
+        d = self.cfg.data
+        if found is None or (tuple(d.mean), tuple(d.std), d.bgr) == (found["mean"], found["std"], found["bgr"]):
+            return
+        self.logger.info(
+            "the checkpoint expects %s input normalised with mean %s, std %s; using that instead of the config's",
+            "BGR" if found["bgr"] else "RGB",
+            tuple(round(v, 4) for v in found["mean"]),
+            tuple(round(v, 4) for v in found["std"]),
+        )
+        d.mean, d.std, d.bgr = found["mean"], found["std"], found["bgr"]
+
+    def build_model(self) -> CenterNet:
+        """CenterNet of ``cfg.model``: images ``[N, 3, H, W]`` -> ``{'hm', 'wh', 'reg'}`` at stride 4."""
+        m = self.cfg.model
+        return CenterNet(
+            m.backbone,
+            m.num_classes,
+            node=m.node,
+            head_conv=m.head_conv,
+            pretrained=m.pretrained,
+            frozen_stages=m.frozen_stages,
+            norm_eval=m.norm_eval,
+        )
+
+    def describe(self) -> str:
+        """``CenterNet <backbone> node=<node>``."""
+        return f"CenterNet {self.cfg.model.backbone} node={self.cfg.model.node}"
+
+    def train_set(self) -> Dataset:
+        """Training split with CenterNet's augmentation and targets at the model's output stride."""
+        d, m = self.cfg.data, self.cfg.model
+        transform = CenterNetTrainTransform(
+            num_classes=m.num_classes,
+            input_size=d.crop_size,
+            down_ratio=CenterNet.output_stride,
+            mean=d.mean,
+            std=d.std,
+            bgr=d.bgr,
+            scale_range=d.crop_scale_range,
+            flip=0.5 if d.hflip else 0.0,
+            color_aug=d.color_aug,
+            max_objs=d.max_objs,
+            radius_mode=d.radius_mode,
+        )
+        return self.dataset(d.train_split, transform)
+
+    def val_set(self) -> Dataset:
+        """Validation split, raw images (pre-processing happens per scale in :meth:`evaluate`)."""
+        return self.dataset(self.cfg.data.val_split)
+
+    def eval_transform(self) -> CenterNetEvalTransform:
+        """Test-time pre-processing: ``evaluation.input_size`` or CenterNet's keep-resolution padding."""
+        d = self.cfg.data
+        return CenterNetEvalTransform(
+            input_size=self.cfg.evaluation.input_size,
+            mean=d.mean,
+            std=d.std,
+            bgr=d.bgr,
+            down_ratio=CenterNet.output_stride,
+        )
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """CenterNet's terms: ``hm_loss`` (focal), ``wh_loss`` and ``off_loss`` (L1 at the object centres)."""
+        out = model(batch["image"].to(device, non_blocking=True))
+        mask, ind = batch["reg_mask"].to(device), batch["ind"].to(device)
+        return {
+            "hm_loss": focal_loss(out["hm"].float(), batch["hm"].to(device)),
+            "wh_loss": reg_l1_loss(out["wh"].float(), mask, ind, batch["wh"].to(device)),
+            "off_loss": reg_l1_loss(out["reg"].float(), mask, ind, batch["reg"].to(device)),
+        }
+
+    def loss_weights(self) -> dict[str, float]:
+        """``model.hm_weight``, ``wh_weight`` (0.1) and ``off_weight``, as CenterNet's ctdet trainer."""
+        m = self.cfg.model
+        return {"hm_loss": m.hm_weight, "wh_loss": m.wh_weight, "off_loss": m.off_weight}
+
+    def meta(self) -> dict[str, Any]:
+        """Classes and input normalisation (mean/std order and whether BGR)."""
+        return {**super().meta(), "classes": list(self.classes), "bgr": self.cfg.data.bgr}
+
+    def _detect(
+        self, model: nn.Module, image: np.ndarray, transform: CenterNetEvalTransform, *, scales, flip: bool
+    ) -> torch.Tensor:
+        e = self.cfg.evaluation
+        return detect(
+            model, image, transform=transform, scales=scales, flip=flip, max_dets=e.max_dets, nms_iou=e.nms_iou
+        )
+
+    @torch.no_grad()
+    def evaluate(
+        self,
+        model: nn.Module,
+        dataset: CocoDetDataset,
+        dist: DistInfo,
+        *,
+        flip: bool | None = None,
+        scales: tuple[float, ...] | None = None,
+        out_file: Path | None = None,
+    ) -> dict[str, float]:
+        """COCO AP of ``model`` on ``dataset`` (COCOeval), logging its table; ``out_file`` gets the results json."""
+        e = self.cfg.evaluation
+        was_training = model.training
+        model.eval()
+        transform = self.eval_transform()
+        detections: dict[int, torch.Tensor] = {}
+        items = eval_batches(
+            dataset, dist, num_workers=self.cfg.data.num_workers, batch_size=None, collate_fn=keep_sample, unit="img"
+        )
+        for item in items:
+            detections[int(item["image_id"])] = self._detect(
+                model, item["image"], transform, scales=tuple(scales or e.scales), flip=e.flip if flip is None else flip
+            )
+        if dist.distributed:
+            gathered: list[dict[int, torch.Tensor]] = [{} for _ in range(dist.world_size)]
+            tdist.all_gather_object(gathered, detections)
+            detections = {k: v for part in gathered for k, v in part.items()}
+        model.train(was_training)
+        if not dist.is_main:
+            return {}
+        results = coco_results(detections, dataset)
+        if out_file is not None:
+            Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+            Path(out_file).write_text(json.dumps(results))
+            self.logger.info(f"detections written to {out_file}")
+        summary = coco_evaluate(dataset, results)
+        self.logger.info("\n" + summary["table"])
+        return {k: v for k, v in summary.items() if isinstance(v, float)}
+
+    @classmethod
+    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--flip``, ``--scales``, ``--out FILE``."""
+        parser.add_argument("--flip", action="store_true", help="flip test (heatmap and size averaged, as CenterNet)")
+        parser.add_argument(
+            "--scales", type=float, nargs="+", help="test scales, merged with NMS (e.g. 0.5 0.75 1 1.25 1.5)"
+        )
+        parser.add_argument("--out", metavar="FILE", help="write the detections as a COCO results json")
+
+    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
+        """``flip``, ``scales`` and ``out_file`` from the flags."""
+        return {
+            "flip": args.flip or None,
+            "scales": tuple(args.scales) if args.scales else None,
+            "out_file": Path(args.out) if args.out else None,
+        }
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """``AP .. AP50 .. AP75 ..``."""
+        return f"AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}  AP75 {metrics['AP75']:.4f}"
+
+    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> torch.Tensor:
+        """Detections ``[K, 6]`` (x1, y1, x2, y2, score, class) in pixels of RGB ``image`` ``[H, W, 3]``."""
+        e = self.cfg.evaluation
+        return self._detect(
+            model, image, self.eval_transform(), scales=e.tta_scales if tta else e.scales, flip=e.flip or tta
+        )
+
+    def draw(
+        self, image: np.ndarray, prediction: torch.Tensor, out: Path, stem: str, options: Mapping[str, Any]
+    ) -> str:
+        """``<stem>_boxes.jpg``: boxes scoring at least ``options['score_thr']`` with class names and scores."""
+        thr = options.get("score_thr", 0.3)
+        dets = prediction[prediction[:, 4] >= thr]
+        labels = [
+            f"{self.classes[int(c)]} {s:.2f}" for s, c in zip(dets[:, 4].tolist(), dets[:, 5].tolist(), strict=True)
+        ]
+        drawn = image
+        if len(dets):
+            boxes = draw_bounding_boxes(torch.from_numpy(image).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
+            drawn = boxes.permute(1, 2, 0).numpy()
+        path = out / f"{stem}_boxes.jpg"
+        Image.fromarray(drawn).save(path, quality=90)
+        return f"{path} ({len(dets)} boxes with score >= {thr})"
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` with CenterNet targets of 8 random boxes per image."""
+        stride = CenterNet.output_stride
+        out_h, out_w = size[0] // stride, size[1] // stride
+        num_classes = self.cfg.model.num_classes
+        samples = []
+        for _ in range(batch):
+            xy = torch.rand(8, 2) * torch.tensor([out_w * 0.8, out_h * 0.8])
+            wh = (torch.rand(8, 2) * 0.15 + 0.05) * torch.tensor([out_w, out_h])
+            samples.append(
+                centernet_targets(
+                    torch.cat([xy, xy + wh], dim=1),
+                    torch.randint(0, num_classes, (8,)),
+                    output_size=(out_h, out_w),
+                    num_classes=num_classes,
+                    max_objs=self.cfg.data.max_objs,
+                    radius_mode=self.cfg.data.radius_mode,
+                )
+            )
+        targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
+        return {"image": torch.randn(batch, 3, *size).to(device), **targets}
+
+    def agreement(self, pairs: list[tuple[dict, dict]]) -> dict[str, float]:
+        """The largest difference between the sigmoid heatmaps and their references'."""
+        diff = max(float((o["hm"].float().sigmoid() - r["hm"].float().sigmoid()).abs().max()) for o, r in pairs)
+        return {"hm_max_abs_diff": diff}
+
+    def export_outputs(self, model: nn.Module) -> tuple[nn.Module, list[str]]:
+        """The tuple of head maps ``(hm, wh, reg)``."""
+        wrapper = CenterNetTupleOutputs(model)
+        return wrapper, list(wrapper.output_names)

@@ -1,0 +1,309 @@
+"""Semantic segmentation: DLA-up (ucbdrive/dla ``DLASeg``), Cityscapes or folder pairs, cross-entropy, mIoU."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+from torch.utils.data import Dataset
+
+from ..config import DataConfig, EvalConfig, ModelConfig
+from ..data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
+from ..data.cityscapes_export import save_label_ids_png
+from ..data.folder import SegFolderDataset, default_palette
+from ..data.transforms import build_seg_eval_transform, build_seg_train_transform
+from ..engine.dist import DistInfo
+from ..engine.sampling import eval_batches
+from ..errors import DLADenseError
+from ..evaluation.segmentation import ConfusionMatrix, format_table
+from ..inference.segmentation import predict_seg
+from ..models.segmentor import DLASeg
+from ..visualize import colorize, overlay
+from .base import Task
+
+
+@dataclass
+class SegModelConfig(ModelConfig):
+    """``DLASeg``: ``down_ratio`` is the stride (2, 4 or 8) of the DLA-up output that ``fc`` classifies."""
+
+    TASK: ClassVar[str] = "seg"
+    task: str = "seg"
+    down_ratio: int = 2
+
+
+@dataclass
+class SegDataConfig(DataConfig):
+    """Cityscapes (official layout) or folder pairs; ``scale_range`` is the random resize factor."""
+
+    TASK: ClassVar[str] = "seg"
+    dataset: Literal["cityscapes", "folder"] = "cityscapes"
+    root: str = "data/cityscapes"
+    palette: tuple[tuple[int, int, int], ...] | None = None
+    img_dir: str = "images"
+    ann_dir: str = "labels"
+    img_suffix: str = ".png"
+    ann_suffix: str = ".png"
+    scale_range: tuple[float, float] | None = (0.5, 2.0)
+    rotate: float = 10.0
+    color_jitter: float = 0.3
+    ignore_index: int = 255
+
+
+@dataclass
+class SegEvalConfig(EvalConfig):
+    """Whole-image or sliding-window prediction, with scales and flip; ``tta_scales`` for ``--tta``."""
+
+    TASK: ClassVar[str] = "seg"
+    mode: Literal["whole", "slide"] = "whole"
+    crop_size: tuple[int, int] | None = None
+    stride: tuple[int, int] | None = None
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+
+
+def safe_output_path(out_dir: Path, relative: str) -> Path:
+    """``out_dir / relative``, refusing names (from datasets or configs) that would escape ``out_dir``."""
+    path = (out_dir / relative).resolve()
+    if not path.is_relative_to(out_dir.resolve()):
+        raise DLADenseError(f"output name '{relative}' would be written outside '{out_dir}'; rename the input")
+    return path
+
+
+class SegTask(Task):
+    """Semantic segmentation: Cityscapes or folder pairs, cross-entropy, confusion-matrix mIoU."""
+
+    name = "seg"
+    metric = "mIoU"
+    schemas = {"model": SegModelConfig, "data": SegDataConfig, "evaluation": SegEvalConfig}
+    benchmark_input_size = (512, 1024)
+    benchmark_compare = ("fast", "bf16", "smp-unet", "smp-fpn")
+    infer_output = "a colour overlay (<stem>_overlay.jpg) and a colour label map (<stem>_pred.png)"
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Synthetic street scenes in the Cityscapes layout."""
+        from ..data.synthetic.cityscapes import make_synthetic_cityscapes
+
+        make_synthetic_cityscapes(root, **options)
+
+    def _dataset(self, split: str, transform) -> Dataset:
+        d = self.cfg.data
+        if d.dataset == "cityscapes":
+            dataset = CityscapesSegDataset(d.root, split, transform=transform, classes=d.classes)
+        else:  # "folder", the only other value the schema allows
+            if not d.classes:
+                raise DLADenseError("data.classes must list the class names for a folder dataset")
+            dataset = SegFolderDataset(
+                d.root,
+                split,
+                d.classes,
+                palette=d.palette,
+                img_dir=d.img_dir,
+                ann_dir=d.ann_dir,
+                img_suffix=d.img_suffix,
+                ann_suffix=d.ann_suffix,
+                transform=transform,
+                ignore_index=d.ignore_index,
+            )
+        self.check_num_classes(len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
+        return dataset
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names, from the dataset type (no data needed for Cityscapes)."""
+        d = self.cfg.data
+        return class_subset(d.classes)[0] if d.dataset == "cityscapes" else tuple(d.classes or ())
+
+    @property
+    def palette(self) -> tuple[tuple[int, int, int], ...]:
+        """One RGB colour per class."""
+        d = self.cfg.data
+        if d.dataset == "cityscapes":
+            return tuple(CITYSCAPES_PALETTE[t] for t in class_subset(d.classes)[1])
+        if d.palette:
+            return tuple(d.palette)
+        return default_palette(len(self.classes))
+
+    def build_model(self) -> DLASeg:
+        """``DLASeg`` of ``cfg.model``: images ``[N, 3, H, W]`` -> logits ``[N, num_classes, H, W]``."""
+        m = self.cfg.model
+        return DLASeg(
+            m.backbone,
+            m.num_classes,
+            down_ratio=m.down_ratio,
+            pretrained=m.pretrained,
+            frozen_stages=m.frozen_stages,
+            norm_eval=m.norm_eval,
+        )
+
+    def describe(self) -> str:
+        """``DLASeg <backbone>``."""
+        return f"DLASeg {self.cfg.model.backbone}"
+
+    def train_set(self) -> Dataset:
+        """Training split with the augmentation pipeline of ``cfg.data``."""
+        d = self.cfg.data
+        transform = build_seg_train_transform(
+            crop_size=d.crop_size,
+            scale_range=d.scale_range,
+            rotate=d.rotate,
+            color_jitter=d.color_jitter,
+            hflip=d.hflip,
+            mean=d.mean,
+            std=d.std,
+            ignore_index=d.ignore_index,
+        )
+        return self._dataset(d.train_split, transform)
+
+    def val_set(self) -> Dataset:
+        """Validation split, normalised only."""
+        d = self.cfg.data
+        return self._dataset(d.val_split, build_seg_eval_transform(mean=d.mean, std=d.std))
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """``ce_loss``: pixel-wise cross-entropy of logits ``[N, C, H, W]`` against labels ``[N, H, W]``, ignoring
+        ``ignore_index``."""
+        images = batch["image"].to(device, non_blocking=True)
+        labels = batch["label"].to(device, non_blocking=True)
+        logits = model(images)
+        return {"ce_loss": F.cross_entropy(logits.float(), labels, ignore_index=self.cfg.data.ignore_index)}
+
+    def meta(self) -> dict[str, Any]:
+        """What a checkpoint records about the data: classes, palette, normalisation."""
+        return {**super().meta(), "classes": list(self.classes), "palette": [list(c) for c in self.palette]}
+
+    @torch.no_grad()
+    def evaluate(
+        self,
+        model: nn.Module,
+        dataset: Dataset,
+        dist: DistInfo,
+        *,
+        tta: bool = False,
+        out_dir: Path | None = None,
+    ) -> dict[str, float]:
+        """mIoU, pixel accuracy and per-class IoU of ``model`` on ``dataset``; logs the per-class table.
+
+        ``tta`` uses ``evaluation.tta_scales`` with flipping. ``out_dir`` receives Cityscapes ``labelIds``
+        PNGs (or class-index PNGs for folder datasets) under ``labelIds/``, colour overlays under
+        ``overlays/`` and the metrics as ``metrics.json``.
+        """
+        d = self.cfg.data
+        was_training = model.training
+        model.eval()
+        matrix = ConfusionMatrix(len(self.classes), d.ignore_index)
+        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
+            pred = self._probs(model, batch["image"].to(dist.device), tta).argmax(1)
+            matrix.update(pred, batch["label"].to(pred.device))
+            if out_dir is not None:
+                self._write(out_dir, batch, pred.cpu())
+        matrix.all_reduce()
+        results = matrix.compute()
+        model.train(was_training)
+        if dist.is_main:
+            self.logger.info("\n" + format_table(results, self.classes))
+        metrics = {k: float(results[k]) for k in ("mIoU", "aAcc", "mAcc")}
+        metrics.update({f"IoU.{n}": float(v) for n, v in zip(self.classes, results["IoU"], strict=True)})
+        invalid = getattr(dataset, "invalid_label_pixels", 0)
+        if dist.is_main and invalid:
+            self.logger.info(f"{invalid} label pixels outside the classes were counted as ignore_index")
+        if dist.is_main and out_dir is not None:
+            (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            self.logger.info(f"predictions in {out_dir / 'labelIds'}, overlays in {out_dir / 'overlays'}")
+        return metrics
+
+    def _probs(self, model: nn.Module, images: torch.Tensor, tta: bool) -> torch.Tensor:
+        """Softmax ``[N, C, H, W]`` of normalised ``images`` ``[N, 3, H, W]`` as ``cfg.evaluation`` says."""
+        e = self.cfg.evaluation
+        return predict_seg(
+            model,
+            images,
+            mode=e.mode,
+            crop_size=e.crop_size,
+            stride=e.stride,
+            scales=e.tta_scales if tta else e.scales,
+            flip=e.flip or tta,
+        )
+
+    def _write(self, out_dir: Path, batch: dict[str, Any], pred: torch.Tensor) -> None:
+        d = self.cfg.data
+        mean = torch.tensor(d.mean).view(3, 1, 1)
+        std = torch.tensor(d.std).view(3, 1, 1)
+        for name, image, p in zip(batch["name"], batch["image"], pred, strict=True):
+            label_path = safe_output_path(out_dir, f"labelIds/{name}.png")
+            label_path.parent.mkdir(parents=True, exist_ok=True)
+            if d.dataset == "cityscapes":
+                save_label_ids_png(label_path, torch.from_numpy(class_subset(d.classes)[1])[p])
+            else:
+                Image.fromarray(p.numpy().astype(np.uint8)).save(label_path)
+            rgb = ((image.cpu() * std + mean).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+            overlay_path = safe_output_path(out_dir, f"overlays/{name}.jpg")
+            overlay_path.parent.mkdir(parents=True, exist_ok=True)
+            overlay(rgb, p.numpy(), self.palette).save(overlay_path, quality=90)
+
+    @classmethod
+    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--tta``, ``--mode``, ``--out DIR``."""
+        parser.add_argument("--tta", action="store_true", help="multi-scale (evaluation.tta_scales) + flip test")
+        parser.add_argument("--mode", choices=["whole", "slide"], help="whole-image or sliding-window inference")
+        parser.add_argument(
+            "--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here"
+        )
+
+    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
+        """``tta`` and ``out_dir`` from the flags; ``--mode`` goes into ``evaluation.mode``."""
+        if args.mode:
+            self.cfg.evaluation.mode = args.mode
+        return {"tta": args.tta, "out_dir": Path(args.out) if args.out else None}
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """``mIoU .. aAcc .. mAcc ..``."""
+        return f"mIoU {metrics['mIoU']:.4f}  aAcc {metrics['aAcc']:.4f}  mAcc {metrics['mAcc']:.4f}"
+
+    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> np.ndarray:
+        """Class index map ``[H, W]`` (int64) of RGB ``image`` ``[H, W, 3]``."""
+        d = self.cfg.data
+        x = build_seg_eval_transform(mean=d.mean, std=d.std)(image=image)["image"].unsqueeze(0)
+        device = next(model.parameters()).device
+        return self._probs(model, x.to(device), tta).argmax(1)[0].cpu().numpy()
+
+    def draw(self, image: np.ndarray, prediction: np.ndarray, out: Path, stem: str, options: Mapping[str, Any]) -> str:
+        """``<stem>_overlay.jpg`` (``options['opacity']``) and ``<stem>_pred.png``; names the classes present."""
+        path = out / f"{stem}_overlay.jpg"
+        overlay(image, prediction, self.palette, alpha=options.get("opacity", 0.5)).save(path, quality=90)
+        Image.fromarray(colorize(prediction, self.palette)).save(out / f"{stem}_pred.png")
+        present = [self.classes[c] for c in np.unique(prediction)]
+        return f"{path} ({', '.join(present)})"
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` and labels ``[batch, *size]`` with an ignored strip on the left."""
+        labels = torch.randint(0, self.cfg.model.num_classes, (batch, *size))
+        labels[:, :, : size[1] // 16] = self.cfg.data.ignore_index
+        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}
+
+    def agreement(self, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """The share of pixels (in %) whose argmax equals the reference's."""
+        same = sum(int((o.argmax(1) == r.argmax(1)).sum()) for o, r in pairs)
+        total = sum(r[:, 0].numel() for _, r in pairs)  # pixels: N x H x W of each output
+        return {"argmax_agreement_pct": 100 * same / total}
+
+    def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor]:
+        """Up to ``count`` normalised validation images ``[1, 3, H, W]``, cropped to multiples of 32."""
+        self.prepare()
+        dataset = self.val_set()
+        images = []
+        for i in range(min(count, len(dataset))):
+            x = dataset[i]["image"]
+            h, w = x.shape[-2] // 32 * 32, x.shape[-1] // 32 * 32
+            if h and w:
+                images.append(x[None, :, :h, :w].to(device))
+        return images

@@ -1,0 +1,52 @@
+"""tools/train.py and tools/test.py run every task's tiny config end to end; the task comes from the config
+and adds its own test flags; the task-restricted tools refuse other tasks' configs."""
+
+import json
+
+import pytest
+from support import TINY
+
+HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 "}
+TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": []}
+
+
+def test_every_task_is_covered():
+    assert set(HEADLINE) == set(TINY)
+
+
+@pytest.mark.parametrize("task", list(TINY))
+def test_train_then_test_any_task(task, tool, tiny_config, tmp_path):
+    config = tiny_config(task)
+    work = tmp_path / "run"
+    trained = tool("train", str(config), "--work-dir", str(work))
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
+    assert all("loss" in r and "lr" in r for r in records if r["mode"] == "train")
+    assert (work / "best.pth").is_file() and (work / "config.py").is_file()
+
+    tested = tool("test", str(config), str(work / "best.pth"), *TEST_FLAGS[task])
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    assert tested.stderr.strip().splitlines()[-1].startswith(HEADLINE[task])
+
+
+@pytest.mark.parametrize("task", list(TINY))
+def test_test_help_shows_the_tasks_own_flags(task, tool, tiny_config):
+    config = tiny_config(task)
+    shown = tool("test", str(config), "--help")
+    assert shown.returncode == 0
+    for flag in TEST_FLAGS[task]:
+        assert flag in shown.stdout
+    for other, flags in TEST_FLAGS.items():
+        for flag in set(flags) - set(TEST_FLAGS[task]):
+            assert flag not in shown.stdout, (other, flag)
+
+
+@pytest.mark.parametrize(
+    "command, config, found", [("train_det", "demo_dla34.py", "seg"), ("test_seg", "demo_cls_dla46_c.py", "cls")]
+)
+def test_task_restricted_tools_refuse_other_tasks(command, config, found, tool, repo_root):
+    args = [f"configs/{config}"] + (["missing.pth"] if command.startswith("test") else [])
+    result = tool(command, *args)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert f"is a '{found}' config; use tools/{command.split('_')[0]}_{found}.py" in line and "\n" not in line

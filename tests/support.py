@@ -1,0 +1,113 @@
+"""Shared test helpers: the repository root, tool runs in a subprocess, tiny configs for every task."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The smallest config of each task that trains and evaluates in seconds on a CPU (synthetic data under root).
+TINY: dict[str, dict[str, dict[str, Any]]] = {
+    "seg": {
+        "model": dict(task="seg", backbone="dla46_c", num_classes=19, down_ratio=2),
+        "data": dict(
+            dataset="cityscapes",
+            synthetic=dict(num_train=8, num_val=4, size=(64, 128), seed=0),
+            crop_size=(64, 128),
+            batch_size=2,
+            val_batch_size=2,
+            num_workers=0,
+        ),
+        "optim": dict(name="adam", lr=1e-3, warmup_iters=2),
+        "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+    },
+    "det": {
+        "model": dict(task="det", backbone="dla46_c", num_classes=4, node="conv", head_conv=32),
+        "data": dict(
+            dataset="coco",
+            synthetic=dict(num_train=8, num_val=4, size=(128, 128), seed=0),
+            crop_size=(64, 64),
+            batch_size=2,
+            num_workers=0,
+        ),
+        "optim": dict(name="adam", lr=1e-3),
+        "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+        "evaluation": dict(input_size=(64, 64), max_dets=20),
+    },
+    "cls": {
+        "model": dict(task="cls", backbone="dla46_c", num_classes=4, pretrained=False),
+        "data": dict(
+            dataset="imagefolder",
+            synthetic=dict(num_train=3, num_val=2, size=32, seed=0),
+            crop_size=(32, 32),
+            batch_size=4,
+            val_batch_size=8,
+            num_workers=0,
+        ),
+        "optim": dict(name="adamw", lr=1e-3),
+        "train": dict(max_iters=4, val_interval=2, checkpoint_interval=2, log_interval=2, seed=0),
+    },
+}
+
+
+def tiny_config(task: str, root: str | os.PathLike, **changes: dict[str, Any]) -> str:
+    """The text of ``task``'s tiny config with data under ``root``; ``changes`` maps a section to keys to set
+    (``data=dict(num_workers=1)``) or removes a key given the value ``...``."""
+    sections = copy.deepcopy(TINY[task])
+    sections["data"]["root"] = str(root)
+    for section, values in changes.items():
+        target = sections.setdefault(section, {})
+        for key, value in values.items():
+            if value is ...:
+                target.pop(key, None)
+            else:
+                target[key] = value
+    return "".join(f"{name} = {values!r}\n" for name, values in sections.items())
+
+
+def write_tiny_config(path: Path, task: str, root: str | os.PathLike | None = None, **changes: dict[str, Any]) -> Path:
+    """Write :func:`tiny_config` to ``path`` (data in ``path.parent / 'data'`` by default); returns ``path``."""
+    path.write_text(tiny_config(task, root or path.parent / "data", **changes))
+    return path
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment tools run in: offline, one thread, unbuffered."""
+    return dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **extra)
+
+
+def run_python(*args: str, timeout: float = 300, env: dict[str, str] | None = None, cwd: Path = ROOT):
+    """Run ``python ARGS`` in a subprocess from ``cwd`` (the repository root); returns the completed process with
+    text stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env or tool_env(), timeout=timeout, cwd=cwd
+    )
+
+
+def run_tool(tool: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None, cwd: Path = ROOT):
+    """Run ``tools/<tool>.py ARGS`` in a subprocess (see :func:`run_python`)."""
+    return run_python(f"tools/{tool}.py", *args, timeout=timeout, env=env, cwd=cwd)
+
+
+def random_state(model: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict of ``model``'s shapes with seeded random floats (``num_batches_tracked`` left out)."""
+    g = torch.Generator().manual_seed(seed)
+    return {
+        k: torch.rand(v.shape, generator=g) + 0.5
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
+
+
+def assert_state_equal(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Every tensor of ``state`` equals ``model``'s (bitwise)."""
+    own = model.state_dict()
+    for k, v in state.items():
+        torch.testing.assert_close(own[k], v, rtol=0, atol=0, msg=k)

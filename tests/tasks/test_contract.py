@@ -1,0 +1,99 @@
+"""Contract of every registered task x a few backbones on tiny inputs (as timm's test_models and smp's
+BaseModelTester): output shapes, a loss of finite named terms, a backward pass with finite gradients that
+reach the model, a state-dict round trip, and config schemas that are the task's own."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from dla_dense.config import default_config
+from dla_dense.tasks import TASKS
+
+BACKBONES = ("dla46_c", "dla34")
+SIZE = (64, 96)
+NUM_CLASSES = 3
+
+#: The model's output for images ``[N, 3, H, W]``: a shape or a dict of shapes (stride 4 for CenterNet).
+EXPECTED = {
+    "seg": lambda n, h, w: (n, NUM_CLASSES, h, w),
+    "det": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "wh": (n, 2, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+    },
+    "cls": lambda n, h, w: (n, NUM_CLASSES),
+}
+
+
+def _task(name: str, backbone: str):
+    model = {"backbone": backbone, "num_classes": NUM_CLASSES, "pretrained": False}
+    if "head_conv" in {f.name for f in dataclasses.fields(TASKS[name].schemas["model"])}:
+        model["head_conv"] = 16
+    cfg = default_config(name, **model)
+    cfg.data.classes = ("road", "sidewalk", "building")  # names every task accepts, so meta() needs no dataset
+    return TASKS[name](cfg)
+
+
+def _shapes(out):
+    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else tuple(out.shape)
+
+
+def test_every_task_has_an_expected_output():
+    assert set(EXPECTED) == set(TASKS)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("name", list(TASKS))
+def test_forward_loss_backward_round_trip(name, backbone):
+    task = _task(name, backbone)
+    model = task.build_model()
+    batch = task.random_batch(2, SIZE, torch.device("cpu"))
+    model.train()
+    terms = task.loss(model, batch, torch.device("cpu"))
+    assert terms and all(t.dim() == 0 and torch.isfinite(t) for t in terms.values()), terms
+    assert set(task.loss_weights()) <= set(terms)
+    total = task.total_loss(terms)
+    expected_total = sum(task.loss_weights().get(k, 1.0) * v for k, v in terms.items())
+    torch.testing.assert_close(total, expected_total)
+    total.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+    model.eval()
+    x = torch.randn(2, 3, *SIZE)
+    with torch.no_grad():
+        out = model(x)
+    assert _shapes(out) == EXPECTED[name](2, *SIZE)
+    again = task.build_model()
+    again.load_state_dict(model.state_dict())
+    again.eval()
+    with torch.no_grad():
+        out_again = again(x)
+    for a, b in zip(*(list(o.values()) if isinstance(o, dict) else [o] for o in (out, out_again)), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_meta_and_export_outputs(name):
+    task = _task(name, "dla46_c")
+    meta = task.meta()
+    assert meta["task"] == name and len(meta["mean"]) == len(meta["std"]) == 3
+    model = task.build_model().eval()
+    module, names = task.export_outputs(model)
+    with torch.no_grad():
+        out = module(torch.randn(1, 3, *SIZE))
+    assert len(out if isinstance(out, tuple) else (out,)) == len(names)
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_schemas_are_the_tasks_own(name):
+    schemas = TASKS[name].schemas
+    assert set(schemas) == {"model", "data", "evaluation"}
+    cfg = default_config(name)
+    assert cfg.model.task == name
+    for section, schema in schemas.items():
+        assert isinstance(getattr(cfg, section), schema)
