@@ -2,7 +2,7 @@
 
 import sys
 
-from dla_dense.cli.test_det import main
+from dla_dense.cli.test import det_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(det_main())

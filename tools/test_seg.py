@@ -2,7 +2,7 @@
 
 import sys
 
-from dla_dense.cli.test_seg import main
+from dla_dense.cli.test import seg_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(seg_main())

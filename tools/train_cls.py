@@ -2,7 +2,7 @@
 
 import sys
 
-from dla_dense.cli.train_cls import main
+from dla_dense.cli.train import cls_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cls_main())

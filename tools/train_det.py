@@ -2,7 +2,7 @@
 
 import sys
 
-from dla_dense.cli.train_det import main
+from dla_dense.cli.train import det_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(det_main())

@@ -2,7 +2,7 @@
 
 import sys
 
-from dla_dense.cli.train_seg import main
+from dla_dense.cli.train import seg_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(seg_main())

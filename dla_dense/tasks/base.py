@@ -68,6 +68,11 @@ class Task(ABC):
     def build_model(self) -> nn.Module:
         """The network of ``cfg.model`` (random or ``pretrained`` backbone weights)."""
 
+    def backbone_options(self) -> dict[str, Any]:
+        """The backbone keywords of ``cfg.model``: ``pretrained``, ``frozen_stages``, ``norm_eval``."""
+        m = self.cfg.model
+        return {"pretrained": m.pretrained, "frozen_stages": m.frozen_stages, "norm_eval": m.norm_eval}
+
     @abstractmethod
     def train_set(self) -> Dataset:
         """The training split with its augmentation."""

@@ -160,15 +160,7 @@ class DetTask(Task):
     def build_model(self) -> CenterNet:
         """CenterNet of ``cfg.model``: images ``[N, 3, H, W]`` -> ``{'hm', 'wh', 'reg'}`` at stride 4."""
         m = self.cfg.model
-        return CenterNet(
-            m.backbone,
-            m.num_classes,
-            node=m.node,
-            head_conv=m.head_conv,
-            pretrained=m.pretrained,
-            frozen_stages=m.frozen_stages,
-            norm_eval=m.norm_eval,
-        )
+        return CenterNet(m.backbone, m.num_classes, node=m.node, head_conv=m.head_conv, **self.backbone_options())
 
     def describe(self) -> str:
         """``CenterNet <backbone> node=<node>``."""

@@ -136,14 +136,7 @@ class SegTask(Task):
     def build_model(self) -> DLASeg:
         """``DLASeg`` of ``cfg.model``: images ``[N, 3, H, W]`` -> logits ``[N, num_classes, H, W]``."""
         m = self.cfg.model
-        return DLASeg(
-            m.backbone,
-            m.num_classes,
-            down_ratio=m.down_ratio,
-            pretrained=m.pretrained,
-            frozen_stages=m.frozen_stages,
-            norm_eval=m.norm_eval,
-        )
+        return DLASeg(m.backbone, m.num_classes, down_ratio=m.down_ratio, **self.backbone_options())
 
     def describe(self) -> str:
         """``DLASeg <backbone>``."""

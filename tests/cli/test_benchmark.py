@@ -5,24 +5,13 @@ import statistics
 
 import pytest
 import torch
+from support import write_tiny_config
 
 from dla_dense.benchmark import MEMORY_ROUNDS, format_report, run_benchmark, select_variants
 from dla_dense.cli.benchmark import main
 from dla_dense.config import load_config
 from dla_dense.errors import DLADenseError
 from dla_dense.tasks import build_model
-
-DET_CONFIG = """
-model = dict(task="det", backbone="dla46_c", num_classes=4, node="conv", head_conv=32)
-data = dict(
-    dataset="coco",
-    root={root!r},
-    synthetic=dict(num_train=4, num_val=2, size=(64, 64), seed=0),
-    crop_size=(64, 64),
-    batch_size=2,
-    num_workers=0,
-)
-"""
 
 
 def _check_rows(section: dict, names: list[str], iters: int) -> None:
@@ -77,7 +66,9 @@ def test_variant_selection():
 
 def test_cli_det_config_json_data_and_allocator(tmp_path, capsys):
     config = tmp_path / "det.py"
-    config.write_text(DET_CONFIG.format(root=str(tmp_path / "shapes")))
+    write_tiny_config(
+        config, "det", tmp_path / "shapes", data=dict(synthetic=dict(num_train=4, num_val=2, size=(64, 64), seed=0))
+    )
     out = tmp_path / "bench.json"
     argv = [str(config), "--compare", "fast", "node", "--input-size", "64", "64", "--train-size", "64", "64"]
     argv += ["--iters", "2", "--warmup", "1", "--data", "--data-batches", "2", "--compare-allocator"]
@@ -108,15 +99,11 @@ def test_cli_bad_target_is_one_line(capsys):
     assert len(err) == 1 and err[0].startswith("error: ") and "dla34" in err[0]
 
 
-SEG_CONFIG = """
-model = dict(task="seg", backbone="dla46_c", num_classes=19, down_ratio=2)
-data = dict(dataset="cityscapes", root={root!r}, synthetic=dict(num_train=2, num_val=3, size=(64, 128), seed=0))
-"""
-
-
 def test_checkpoint_agreement_is_measured_on_validation_images(tmp_path):
     config = tmp_path / "seg.py"
-    config.write_text(SEG_CONFIG.format(root=str(tmp_path / "city")))
+    write_tiny_config(
+        config, "seg", tmp_path / "city", data=dict(synthetic=dict(num_train=2, num_val=3, size=(64, 128), seed=0))
+    )
     model = build_model(load_config(str(config)))
     torch.save({"state_dict": model.state_dict()}, tmp_path / "model.pth")
     result = run_benchmark(

@@ -41,7 +41,7 @@ import io, json, os, signal, sys
 import torch
 
 from dla_dense.tasks import SegTask
-from dla_dense.cli import train_seg
+from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint, hooks
 
 
@@ -100,7 +100,7 @@ for line in sys.stdin:
     if pid == 0:
         os.dup2(2, 1)
         arm(stage["kill"])
-        code = train_seg.main(stage["argv"])
+        code = seg_main(stage["argv"])
         sys.stderr.flush()
         os._exit(code)
     _, status = os.waitpid(pid, 0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import run_tool
+from support import run_tool, write_tiny_config
 from torch import nn
 
 from dla_dense.benchmark.variants import randomize_bn
@@ -13,23 +13,6 @@ from dla_dense.errors import DLADenseError
 from dla_dense.inference import bf16_autocast, prepare_for_inference
 from dla_dense.models import CenterNet, DLASeg
 from dla_dense.models.fusion import find_conv_bn_pairs, fuse_conv_bn
-
-SEG_CONFIG = """
-model = dict(task="seg", backbone="dla46_c", num_classes=19, down_ratio=2)
-data = dict(
-    dataset="cityscapes",
-    root={root!r},
-    synthetic=dict(num_train=2, num_val=2, size=(64, 128), seed=0),
-    crop_size=(64, 128),
-    val_batch_size=2,
-)
-"""
-
-DET_CONFIG = """
-model = dict(task="det", backbone="dla46_c", num_classes=4, node="dcn", head_conv=32)
-data = dict(dataset="coco", root={root!r}, synthetic=dict(num_train=2, num_val=2, size=(64, 64), seed=0))
-evaluation = dict(input_size=(64, 64), max_dets=20)
-"""
 
 MODELS = {
     "seg": lambda: DLASeg("dla34", 5),
@@ -162,7 +145,7 @@ def _checkpoint(config: Path, path: Path) -> Path:
 
 def test_test_seg_and_infer_fast_flags(tmp_path):
     config = tmp_path / "seg.py"
-    config.write_text(SEG_CONFIG.format(root=str(tmp_path / "data")))
+    write_tiny_config(config, "seg", data=dict(synthetic=dict(num_train=2, num_val=2, size=(64, 128), seed=0)))
     ckpt = _checkpoint(config, tmp_path / "seg.pth")
     plain = run_tool("test_seg", str(config), str(ckpt), "--device", "cpu")
     assert plain.returncode == 0, plain.stderr[-3000:]
@@ -179,7 +162,13 @@ def test_test_seg_and_infer_fast_flags(tmp_path):
 
 def test_test_det_fast_bf16_flags(tmp_path):
     config = tmp_path / "det.py"
-    config.write_text(DET_CONFIG.format(root=str(tmp_path / "shapes")))
+    write_tiny_config(
+        config,
+        "det",
+        tmp_path / "shapes",
+        model=dict(node="dcn"),
+        data=dict(synthetic=dict(num_train=2, num_val=2, size=(64, 64), seed=0)),
+    )
     ckpt = _checkpoint(config, tmp_path / "det.pth")
     result = run_tool("test_det", str(config), str(ckpt), "--device", "cpu", "--fast", "--bf16")
     assert result.returncode == 0, result.stderr[-3000:]
