@@ -19,7 +19,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 from .errors import DLADenseError
 
@@ -27,10 +27,48 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """The allowed values of a numeric key (each element of a tuple): ``low``/``high`` inclusive unless
+    ``open_low``; ``multiple_of`` for sizes the network divides."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    multiple_of: int | None = None
+
+    def admits(self, value: float) -> bool:
+        """Whether ``value`` is allowed."""
+        if self.low is not None and (value <= self.low if self.open_low else value < self.low):
+            return False
+        if self.high is not None and value > self.high:
+            return False
+        return self.multiple_of is None or value % self.multiple_of == 0
+
+    def describe(self) -> str:
+        """The range in words, e.g. ``>= 1``, ``in [0, 1]``, ``> 0``, ``a positive multiple of 32``."""
+        if self.multiple_of is not None:
+            return f"a positive multiple of {self.multiple_of}"
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}]"
+        if self.low is not None:
+            return f"{'>' if self.open_low else '>='} {self.low:g}"
+        return f"<= {self.high:g}"
+
+
+AT_LEAST_1 = Bound(1)
+AT_LEAST_0 = Bound(0)
+POSITIVE = Bound(0, open_low=True)
+FRACTION = Bound(0, 1)
+#: Image sizes the DLA networks accept: multiples of their largest stride.
+STRIDE_32 = Bound(32, multiple_of=32)
+
+
 @dataclass
 class ModelConfig:
     """What network to build: the keys every task has (each task's schema adds its own)."""
 
+    RANGES: ClassVar[dict[str, Bound]] = {"num_classes": AT_LEAST_1, "frozen_stages": Bound(-1, 5)}
     task: str = "seg"
     backbone: str = "dla34"
     num_classes: int = 19
@@ -43,6 +81,14 @@ class ModelConfig:
 class DataConfig:
     """Where the data is, how it is read and batched: the keys every task has."""
 
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "crop_size": AT_LEAST_1,
+        "std": POSITIVE,
+        "batch_size": AT_LEAST_1,
+        "val_batch_size": AT_LEAST_1,
+        "num_workers": AT_LEAST_0,
+        "max_bad_fraction": FRACTION,
+    }
     dataset: str = ""
     root: str = "data"
     synthetic: dict[str, Any] | None = None
@@ -64,6 +110,19 @@ class DataConfig:
 class OptimConfig:
     """Optimizer and learning-rate schedule (per iteration)."""
 
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "lr": AT_LEAST_0,
+        "momentum": FRACTION,
+        "betas": Bound(0, 1),
+        "weight_decay": AT_LEAST_0,
+        "power": AT_LEAST_0,
+        "steps": AT_LEAST_1,
+        "gamma": AT_LEAST_0,
+        "min_lr": AT_LEAST_0,
+        "warmup_iters": AT_LEAST_0,
+        "warmup_ratio": FRACTION,
+        "clip_grad_norm": POSITIVE,
+    }
     name: Literal["sgd", "adam", "adamw"] = "sgd"
     lr: float = 0.01
     momentum: float = 0.9
@@ -84,6 +143,14 @@ class OptimConfig:
 class TrainConfig:
     """Length of the run, checkpoints, validation, logging and precision."""
 
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "max_iters": AT_LEAST_1,
+        "val_interval": AT_LEAST_1,
+        "checkpoint_interval": AT_LEAST_1,
+        "keep_checkpoints": AT_LEAST_1,
+        "log_interval": AT_LEAST_1,
+        "seed": AT_LEAST_0,
+    }
     max_iters: int = 1000
     val_interval: int = 500
     checkpoint_interval: int = 500
@@ -250,7 +317,29 @@ def _build_section(section: str, schema: type, values: Mapping[str, Any], path: 
                 f"config '{path}': {section}.{key}={value!r} has the wrong type; expected {_type_name(hints[key])}"
             )
         checked[key] = converted
-    return schema(**checked)
+    built = schema(**checked)
+    _check_ranges(built, section, path)
+    return built
+
+
+def ranges(schema: type) -> dict[str, Bound]:
+    """The :class:`Bound` of each numeric key of ``schema``, its own and its base classes' ``RANGES``."""
+    merged: dict[str, Bound] = {}
+    for cls in reversed(schema.__mro__):
+        merged.update(cls.__dict__.get("RANGES", {}))
+    return merged
+
+
+def _check_ranges(values: Any, section: str, path: Path) -> None:
+    for key, bound in ranges(type(values)).items():
+        value = getattr(values, key)
+        items = value if isinstance(value, tuple) else (value,)
+        bad = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool) and not bound.admits(v)]
+        if bad:
+            each = "each value " if isinstance(value, tuple) else ""
+            raise DLADenseError(
+                f"config '{path}': {section}.{key}={value!r} is out of range; {each}must be {bound.describe()}"
+            )
 
 
 def _convert(value: Any, tp: Any) -> tuple[bool, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import subprocess
 import sys
@@ -111,3 +112,12 @@ def assert_state_equal(model: torch.nn.Module, state: dict[str, torch.Tensor]) -
     own = model.state_dict()
     for k, v in state.items():
         torch.testing.assert_close(own[k], v, rtol=0, atol=0, msg=k)
+
+
+def file_hashes(paths: list[Path]) -> dict[str, str]:
+    """SHA-256 of every file in ``paths`` (folders recursively): compare before and after to show that nothing
+    on disk changed."""
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}

@@ -110,3 +110,40 @@ def test_each_key_has_one_meaning_per_task():
     seg = load_config(CONFIGS_DIR / "demo_dla34.py")
     assert seg.data.scale_range == (0.75, 1.5) and seg.data.color_jitter == 0.2
     assert not hasattr(det.data, "scale_range") and not hasattr(seg.model, "node")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["optim.lr=-0.1"], r"optim.lr=-0.1 is out of range; must be >= 0"),
+        (["data.batch_size=0"], r"data.batch_size=0 is out of range; must be >= 1"),
+        (["train.checkpoint_interval=0"], r"train.checkpoint_interval=0 is out of range; must be >= 1"),
+        (["train.max_iters=0"], r"train.max_iters=0 is out of range; must be >= 1"),
+        (["train.log_interval=-5"], r"train.log_interval=-5 is out of range; must be >= 1"),
+        (["data.max_bad_fraction=1.5"], r"data.max_bad_fraction=1.5 is out of range; must be in \[0, 1\]"),
+        (["optim.momentum=2"], r"optim.momentum=2.0 is out of range; must be in \[0, 1\]"),
+        (["data.crop_size=(100, 128)"], r"data.crop_size=\(100, 128\) is out of range; each value must be a positive"),
+        (["data.scale_range=(0, 2)"], r"data.scale_range=\(0.0, 2.0\) is out of range; each value must be > 0"),
+        (["model.num_classes=0"], r"model.num_classes=0 is out of range; must be >= 1"),
+        (["model.down_ratio=3"], r"model.down_ratio=3 has the wrong type; expected Literal\[2, 4, 8\]"),
+        (["data.std=(0.2, 0.0, 0.2)"], r"data.std=\(0.2, 0.0, 0.2\) is out of range; each value must be > 0"),
+    ],
+)
+def test_numeric_values_out_of_range_are_one_line_errors(overrides, message):
+    with pytest.raises(DLADenseError, match=message) as err:
+        load_config(CONFIGS_DIR / "demo_dla34.py", overrides)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "config, override, message",
+    [
+        ("demo_centernet_dla34.py", "evaluation.nms_iou=1.5", r"evaluation.nms_iou=1.5 is out of range"),
+        ("demo_centernet_dla34.py", "evaluation.input_size=(100, 100)", r"positive multiple of 32"),
+        ("demo_centernet_dla34.py", "model.wh_weight=-1", r"model.wh_weight=-1.0 is out of range; must be >= 0"),
+        ("demo_cls_dla46_c.py", "data.area_range=(0, 1)", r"data.area_range=\(0.0, 1.0\) is out of range"),
+    ],
+)
+def test_task_keys_have_ranges_too(config, override, message):
+    with pytest.raises(DLADenseError, match=message):
+        load_config(CONFIGS_DIR / config, [override])

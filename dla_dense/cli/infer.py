@@ -78,7 +78,7 @@ def readable_images(paths: Sequence[str], unreadable: list[str]) -> Iterator[tup
     cannot are appended to ``unreadable`` and printed as warnings."""
     for path, stem in zip(paths, output_stems(paths), strict=True):
         try:
-            rgb = np.asarray(load_image(path))
+            rgb = np.array(load_image(path))  # a writable copy: torch.from_numpy warns about read-only arrays
         except DLADenseError as e:
             print(f"warning: skipped: {e}", file=sys.stderr)
             unreadable.append(str(e))

@@ -24,15 +24,34 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_failure(e: BaseException) -> str | None:
+    """Why a write failed, for an ``OSError`` or the ``RuntimeError`` that torch's zip writer raises when the
+    disk is full (``[enforce fail at inline_container.cc ...] file write failed``); None for anything else."""
+    if isinstance(e, OSError):
+        return e.strerror or type(e).__name__
+    if isinstance(e, RuntimeError) and "inline_container" in str(e):
+        return "the write failed; is the disk full?"
+    return None
+
+
 def atomic_write(path: str | Path, write) -> Path:
     """Call ``write(file_object)`` on a temp file next to ``path``, fsync it, then rename it over ``path``.
 
-    A crash or a full disk at any moment leaves either the old file or the complete new one.
+    A crash or a full disk at any moment leaves either the old file or the complete new one, and no
+    temporary file. The file gets the permissions a plain ``open(path, "w")`` would give (``0666`` less the
+    umask), not the temp file's private ``0600``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -41,8 +60,9 @@ def atomic_write(path: str | Path, write) -> Path:
     except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise DLADenseError(f"could not write '{path}' ({e.strerror}); the previous file is intact") from None
+        reason = _write_failure(e)
+        if reason is not None:
+            raise DLADenseError(f"could not write '{path}' ({reason}); the previous file is intact") from None
         raise
     _fsync_dir(path.parent)
     return path

@@ -68,12 +68,16 @@ class LogHook(Hook):
         if not _at(trainer, self.log_interval):
             return
         steps = len(self.window["loss"])
-        values = {name: sum(v) / len(v) for name, v in self.window.items()}
-        values.update(lr=lr, time=(time.perf_counter() - self.tick) / steps)
-        terms = "  ".join(f"{k} {v:.4f}" for k, v in values.items() if k not in ("lr", "time"))
-        eta = values["time"] * (trainer.max_iters - trainer.iteration)
+        means = {name: sum(v) / len(v) for name, v in self.window.items()}
+        counts = dict(trainer.task.counters)
+        trainer.task.counters.clear()
+        seconds = (time.perf_counter() - self.tick) / steps
+        values = {**means, "lr": lr, "time": seconds, **counts}
+        terms = "  ".join(f"{k} {v:.4f}" for k, v in means.items())
+        events = "".join(f"  {k} {v}" for k, v in counts.items())
+        eta = seconds * (trainer.max_iters - trainer.iteration)
         trainer.logger.info(
-            f"iter {trainer.iteration}/{trainer.max_iters}  {terms}  lr {lr:.3e}  {values['time']:.2f} s/it  "
+            f"iter {trainer.iteration}/{trainer.max_iters}  {terms}{events}  lr {lr:.3e}  {seconds:.2f} s/it  "
             f"eta {_hms(eta)}"
         )
         if trainer.writer:

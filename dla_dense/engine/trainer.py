@@ -18,6 +18,7 @@ from ..weights import mismatch_listing, shape_mismatches
 from .checkpoint import last_checkpoint, load_training_state, remove_stale_temp_files
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .hooks import Hook, default_hooks
+from .lock import WorkDirLock
 from .logging import MetricsWriter, get_logger, setup_logger
 from .optim import build_optimizer, build_scheduler
 from .sampling import (
@@ -116,26 +117,36 @@ def train(
     try:
         work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
         if dist.is_main:
-            work_dir.mkdir(parents=True, exist_ok=True)
+            _make_work_dir(work_dir)
         barrier()
-        logger = setup_logger(work_dir, main=dist.is_main)
-        if dist.is_main:
-            for stale in remove_stale_temp_files(work_dir):
-                logger.warning(f"removed '{stale}', a checkpoint left half-written by an interrupted run")
-        torch.manual_seed(cfg.train.seed)
-        if cfg.train.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-        task = build_task(cfg)
-        if dist.is_main:
-            task.prepare()
-        barrier()
-        trainer = Trainer(cfg, task, dist, work_dir)
-        checkpoint = _resume_path(resume, work_dir)
-        if checkpoint is not None:
-            trainer.resume(checkpoint)
-        return trainer.train()
+        with WorkDirLock(work_dir) if dist.is_main else contextlib.nullcontext():
+            logger = setup_logger(work_dir, main=dist.is_main)
+            if dist.is_main:
+                for stale in remove_stale_temp_files(work_dir):
+                    logger.warning(f"removed '{stale}', a checkpoint left half-written by an interrupted run")
+            torch.manual_seed(cfg.train.seed)
+            if cfg.train.deterministic:
+                torch.use_deterministic_algorithms(True, warn_only=True)
+            task = build_task(cfg)
+            if dist.is_main:
+                task.prepare()
+            barrier()
+            trainer = Trainer(cfg, task, dist, work_dir)
+            checkpoint = _resume_path(resume, work_dir)
+            if checkpoint is not None:
+                trainer.resume(checkpoint)
+            return trainer.train()
     finally:
         cleanup_distributed()
+
+
+def _make_work_dir(work_dir: Path) -> None:
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DLADenseError(
+            f"cannot create the work dir '{work_dir}' ({e.strerror}); pass --work-dir a folder you can write to"
+        ) from None
 
 
 class Trainer:

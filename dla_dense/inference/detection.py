@@ -72,7 +72,7 @@ def detect(
             hm = (hm[:1] + hm[1:].flip(-1)) / 2
             wh = (wh[:1] + wh[1:].flip(-1)) / 2
             reg = reg[:1]
-        dets = ctdet_decode(hm, wh, reg, K=max_dets)[0].cpu()
+        dets = ctdet_decode(hm, wh, reg, K=min(max_dets, hm.shape[-2] * hm.shape[-1]))[0].cpu()
         boxes = torch.from_numpy(transform_preds(dets[:, :4], item["meta"])) / scale
         all_dets.append(torch.cat([boxes, dets[:, 4:]], dim=1))
     dets = torch.cat(all_dets)

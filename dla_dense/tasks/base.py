@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,6 +55,9 @@ class Task(ABC):
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.logger = get_logger()
+        #: Events of the training batches since the last log line (e.g. ``unlabelled_batches``); the trainer
+        #: writes them into that line and clears them.
+        self.counters: Counter[str] = Counter()
 
     def prepare(self) -> None:
         """Write the synthetic dataset first when ``data.synthetic`` asks for one (main process only)."""

@@ -11,7 +11,7 @@ from timm.data import create_transform
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import DataConfig
+from ..config import AT_LEAST_0, Bound, DataConfig
 from ..data.imagefolder import ImageFolderDataset
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
@@ -26,6 +26,7 @@ class ClsDataConfig(DataConfig):
 
     TASK: ClassVar[str] = "cls"
     RENAMED: ClassVar[dict[str, str]] = {"scale_range": "area_range"}
+    RANGES: ClassVar[dict[str, Bound]] = {"area_range": Bound(0, 1, open_low=True), "color_jitter": AT_LEAST_0}
     dataset: Literal["imagefolder"] = "imagefolder"
     root: str = "data/imagefolder"
     crop_size: tuple[int, int] = (224, 224)

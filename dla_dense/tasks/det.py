@@ -17,7 +17,18 @@ from torch import nn
 from torch.utils.data import Dataset
 from torchvision.utils import draw_bounding_boxes
 
-from ..config import Config, DataConfig, EvalConfig, ModelConfig
+from ..config import (
+    AT_LEAST_0,
+    AT_LEAST_1,
+    FRACTION,
+    POSITIVE,
+    STRIDE_32,
+    Bound,
+    Config,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+)
 from ..data.centernet_targets import centernet_targets
 from ..data.coco import CocoDetDataset
 from ..data.det_transforms import (
@@ -40,6 +51,12 @@ class DetModelConfig(ModelConfig):
     """CenterNet: decoder ``node`` type, head width and the loss weights of CenterNet's ctdet trainer."""
 
     TASK: ClassVar[str] = "det"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "head_conv": AT_LEAST_0,
+        "hm_weight": AT_LEAST_0,
+        "wh_weight": AT_LEAST_0,
+        "off_weight": AT_LEAST_0,
+    }
     task: str = "det"
     num_classes: int = 80
     node: Literal["dcn", "conv"] = "dcn"
@@ -56,6 +73,7 @@ class DetDataConfig(DataConfig):
 
     TASK: ClassVar[str] = "det"
     RENAMED: ClassVar[dict[str, str]] = {"scale_range": "crop_scale_range", "color_jitter": "color_aug"}
+    RANGES: ClassVar[dict[str, Bound]] = {"crop_size": STRIDE_32, "max_objs": AT_LEAST_1, "crop_scale_range": POSITIVE}
     dataset: Literal["coco"] = "coco"
     root: str = "data/coco"
     coco_ann_file: str = "annotations/instances_{split}.json"
@@ -72,6 +90,13 @@ class DetEvalConfig(EvalConfig):
     """Test input (``input_size`` or CenterNet's keep-resolution padding), scales merged by NMS, flip test."""
 
     TASK: ClassVar[str] = "det"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "input_size": STRIDE_32,
+        "scales": POSITIVE,
+        "tta_scales": POSITIVE,
+        "max_dets": AT_LEAST_1,
+        "nms_iou": FRACTION,
+    }
     input_size: tuple[int, int] | None = None
     scales: tuple[float, ...] = (1.0,)
     flip: bool = False

@@ -16,7 +16,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import DataConfig, EvalConfig, ModelConfig
+from ..config import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
 from ..data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
 from ..data.cityscapes_export import save_label_ids_png
 from ..data.folder import SegFolderDataset, default_palette
@@ -37,7 +37,7 @@ class SegModelConfig(ModelConfig):
 
     TASK: ClassVar[str] = "seg"
     task: str = "seg"
-    down_ratio: int = 2
+    down_ratio: Literal[2, 4, 8] = 2
 
 
 @dataclass
@@ -45,6 +45,13 @@ class SegDataConfig(DataConfig):
     """Cityscapes (official layout) or folder pairs; ``scale_range`` is the random resize factor."""
 
     TASK: ClassVar[str] = "seg"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "crop_size": STRIDE_32,
+        "scale_range": POSITIVE,
+        "rotate": Bound(0, 180),
+        "color_jitter": AT_LEAST_0,
+        "ignore_index": AT_LEAST_0,
+    }
     dataset: Literal["cityscapes", "folder"] = "cityscapes"
     root: str = "data/cityscapes"
     palette: tuple[tuple[int, int, int], ...] | None = None
@@ -63,6 +70,12 @@ class SegEvalConfig(EvalConfig):
     """Whole-image or sliding-window prediction, with scales and flip; ``tta_scales`` for ``--tta``."""
 
     TASK: ClassVar[str] = "seg"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "crop_size": STRIDE_32,
+        "stride": AT_LEAST_1,
+        "scales": POSITIVE,
+        "tta_scales": POSITIVE,
+    }
     mode: Literal["whole", "slide"] = "whole"
     crop_size: tuple[int, int] | None = None
     stride: tuple[int, int] | None = None
@@ -164,11 +177,16 @@ class SegTask(Task):
 
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
         """``ce_loss``: pixel-wise cross-entropy of logits ``[N, C, H, W]`` against labels ``[N, H, W]``, ignoring
-        ``ignore_index``."""
+        ``ignore_index``. A batch without a labelled pixel gives 0 (no gradient) and is counted as
+        ``unlabelled_batches`` in the log."""
         images = batch["image"].to(device, non_blocking=True)
         labels = batch["label"].to(device, non_blocking=True)
         logits = model(images)
-        return {"ce_loss": F.cross_entropy(logits.float(), labels, ignore_index=self.cfg.data.ignore_index)}
+        ignore = self.cfg.data.ignore_index
+        if not bool((labels != ignore).any()):  # all void: the mean over no pixel would be NaN
+            self.counters["unlabelled_batches"] += 1
+            return {"ce_loss": logits.float().sum() * 0.0}
+        return {"ce_loss": F.cross_entropy(logits.float(), labels, ignore_index=ignore)}
 
     def meta(self) -> dict[str, Any]:
         """What a checkpoint records about the data: classes, palette, normalisation."""

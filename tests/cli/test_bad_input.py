@@ -8,7 +8,6 @@ work dir with its checkpoints, an output folder) must be byte for byte unchanged
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support import file_hashes
 
 from dla_dense.cli import classify, export, infer, test_det, test_seg, train_det, train_seg
 from dla_dense.config import load_config
@@ -815,13 +815,6 @@ def case_train_too_many_bad_samples(env: Env) -> Run:
 # --- running the cases -------------------------------------------------------------------------------------
 
 
-def _hashes(paths: list[Path]) -> dict[str, str]:
-    files = []
-    for path in paths:
-        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
-
 def _check_error_line(rc: int, err: str, needles: list[str]) -> None:
     lines = [line for line in re.split(r"[\r\n]+", err) if line.strip()]
     assert "Traceback" not in err, err[-3000:]
@@ -835,7 +828,7 @@ def _check_error_line(rc: int, err: str, needles: list[str]) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input(name, base, tmp_path, capsys):
     run = CASES[name](Env(base, tmp_path))
-    before = _hashes(run.guard)
+    before = file_hashes(run.guard)
     assert before or not run.guard
     rc = TOOLS[run.tool].main(run.argv)
     out, err = capsys.readouterr()
@@ -844,7 +837,7 @@ def test_bad_input(name, base, tmp_path, capsys):
     else:
         assert rc == 0 and "Traceback" not in err, err[-3000:]
         run.check(out, err)
-    after = _hashes(run.guard)
+    after = file_hashes(run.guard)
     assert {path: after.get(path) for path in before} == before, "files that were on disk changed"
 
 

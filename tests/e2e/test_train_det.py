@@ -84,6 +84,7 @@ def test_infer_draws_boxes(trained):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(out.glob("*_boxes.jpg"))) == 2
+    assert "Warning" not in result.stderr and "not writable" not in result.stderr
 
 
 @pytest.mark.parametrize("node", ["conv", "dcn"])
