@@ -1,14 +1,16 @@
 """One training run per work dir: a lock file that names the run holding it.
 
-``work_dir/.lock`` holds ``{"pid", "host", "started"}`` and an exclusive ``flock`` for as long as the run
-lives. The kernel drops the flock when the process ends in any way (SIGKILL included), so a lock file
-whose flock can be taken again was left by a run that no longer exists: it is taken over with a warning.
-A second live run finds the flock held and stops with one line naming the first.
+``work_dir/.lock`` holds ``{"pid", "host", "started"}`` and an exclusive POSIX record lock (``lockf``) for as
+long as the run lives. The kernel drops that lock when the process ends in any way (SIGKILL included), and
+forked processes (data-loader workers) do not inherit it, so a lock file whose lock can be taken again was
+left by a run that no longer exists: it is taken over with a warning. A second live run finds the lock
+held and stops with one line naming the first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -39,8 +41,13 @@ class WorkDirLock:
                 "you can write to"
             ) from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EAGAIN):
+                os.close(fd)
+                raise DLADenseError(
+                    f"cannot lock '{self.path}' ({e.strerror}); pass --work-dir on a filesystem with file locks"
+                ) from None
             holder = _describe(_read(fd))
             os.close(fd)
             raise DLADenseError(
