@@ -26,20 +26,21 @@ import torch
 from PIL import Image
 from support import file_hashes
 
-from dla_dense.cli import classify, export, infer, test_det, test_seg, train_det, train_seg
+from dla_dense.cli import classify, export, infer, test, train
 from dla_dense.config import load_config
 from dla_dense.engine.logging import LOGGER_NAME
 from dla_dense.tasks import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Each tool's entry point, as its tools/*.py shim calls it.
 TOOLS = {
-    "train_seg": train_seg,
-    "train_det": train_det,
-    "test_seg": test_seg,
-    "test_det": test_det,
-    "infer": infer,
-    "classify": classify,
-    "export": export,
+    "train_seg": train.seg_main,
+    "train_det": train.det_main,
+    "test_seg": test.seg_main,
+    "test_det": test.det_main,
+    "infer": infer.main,
+    "classify": classify.main,
+    "export": export.main,
 }
 CLASSES = ("sky", "road", "car")
 NUM_TRAIN, NUM_VAL, SIZE = 12, 3, 32
@@ -161,7 +162,7 @@ def base(tmp_path_factory) -> Base:
     seg_cfg.write_text(SEG_CONFIG.format(root=str(seg_root), classes=CLASSES))
     det_cfg.write_text(DET_CONFIG.format(root=str(det_root)))
     work = d / "work"
-    assert train_seg.main([str(seg_cfg), "--work-dir", str(work), "--device", "cpu"]) == 0
+    assert train.seg_main([str(seg_cfg), "--work-dir", str(work), "--device", "cpu"]) == 0
     det_ckpt = d / "det.pth"
     torch.save({"model": build_model(load_config(det_cfg)).state_dict()}, det_ckpt)
     _reset_logger()
@@ -830,7 +831,7 @@ def test_bad_input(name, base, tmp_path, capsys):
     run = CASES[name](Env(base, tmp_path))
     before = file_hashes(run.guard)
     assert before or not run.guard
-    rc = TOOLS[run.tool].main(run.argv)
+    rc = TOOLS[run.tool](run.argv)
     out, err = capsys.readouterr()
     if run.error is not None:
         _check_error_line(rc, err, run.error)
@@ -873,9 +874,9 @@ def test_resume_past_a_bad_sample_is_exact(base, tmp_path, capsys):
     bad.write_bytes(b"\x00" * 64)
     options = ("train.max_iters=4", "train.checkpoint_interval=2", "train.val_interval=4", "data.rotate=10.0")
     full, resumed = tmp_path / "full", tmp_path / "resumed"
-    assert train_seg.main(env.train_seg(root, full, *options)) == 0
+    assert train.seg_main(env.train_seg(root, full, *options)) == 0
     start = str(full / "iter_0000002.pth")
-    assert train_seg.main([*env.train_seg(root, resumed, *options), "--resume", start]) == 0
+    assert train.seg_main([*env.train_seg(root, resumed, *options), "--resume", start]) == 0
     err = capsys.readouterr().err
     assert [line.count(f"'{bad}'") > 0 for line in err.splitlines() if "bad training sample" in line] == [True, True]
     a, b = (torch.load(d / "iter_0000004.pth", weights_only=True)["model"] for d in (full, resumed))
@@ -888,7 +889,7 @@ def test_infer_skips_an_unreadable_image_and_writes_the_others(base, tmp_path, c
     bad.write_bytes(b"GIF89a" + bytes(50))
     good = [base.seg_root / "images" / "val" / name for name in ("00.png", "01.png")]
     argv = [str(base.seg_cfg), str(env.ckpt), str(good[0]), str(bad), str(good[1]), "--out", str(out)]
-    rc = TOOLS["infer"].main([*argv, "--device", "cpu"])
+    rc = TOOLS["infer"]([*argv, "--device", "cpu"])
     err = capsys.readouterr().err
     _check_error_line(rc, err, ["1 of 3 image(s) could not be read and were skipped", f"cannot read image '{bad}'"])
     assert "skipped: cannot read image" in err
