@@ -42,6 +42,19 @@ TINY: dict[str, dict[str, dict[str, Any]]] = {
         "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
         "evaluation": dict(input_size=(64, 64), max_dets=20),
     },
+    "pose": {
+        "model": dict(task="pose", backbone="dla46_c", num_classes=1, node="conv", head_conv=32),
+        "data": dict(
+            dataset="coco",
+            synthetic=dict(num_train=8, num_val=4, size=(128, 128), seed=0),
+            crop_size=(64, 64),
+            batch_size=2,
+            num_workers=0,
+        ),
+        "optim": dict(name="adam", lr=1e-3),
+        "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+        "evaluation": dict(input_size=(64, 64), max_dets=20, sigma_scale=4.0),
+    },
     "cls": {
         "model": dict(task="cls", backbone="dla46_c", num_classes=4, pretrained=False),
         "data": dict(

@@ -24,13 +24,13 @@ class Variant:
 
     ``arch`` is ``"dla"`` (the config's model), ``"node"`` (the detector with the other node type),
     ``"smp-unet"`` or ``"smp-fpn"`` (segmentation_models_pytorch on timm's DLA encoder); ``task`` is the only
-    task it applies to (None: every task). ``fuse`` (BatchNorm
+    tasks it applies to (empty: every task). ``fuse`` (BatchNorm
     folding) applies to inference only; ``channels_last``, ``bf16`` (autocast) and ``compile`` to both modes.
     """
 
     name: str
     arch: str = "dla"
-    task: str | None = None
+    tasks: tuple[str, ...] = ()
     fuse: bool = False
     channels_last: bool = False
     bf16: bool = False
@@ -43,9 +43,9 @@ VARIANTS: dict[str, Variant] = {
     "fast": Variant("fast", fuse=True, channels_last=True),
     "bf16": Variant("bf16", fuse=True, channels_last=True, bf16=True),
     "compile": Variant("compile", fuse=True, channels_last=True, compile=True),
-    "node": Variant("node", arch="node", task="det"),
-    "smp-unet": Variant("smp-unet", arch="smp-unet", task="seg"),
-    "smp-fpn": Variant("smp-fpn", arch="smp-fpn", task="seg"),
+    "node": Variant("node", arch="node", tasks=("det", "pose")),
+    "smp-unet": Variant("smp-unet", arch="smp-unet", tasks=("seg",)),
+    "smp-fpn": Variant("smp-fpn", arch="smp-fpn", tasks=("seg",)),
 }
 
 
@@ -98,9 +98,9 @@ def select_variants(task: str, compare: Sequence[str] | None) -> list[Variant]:
     for name in names:
         if name not in VARIANTS:
             raise DLADenseError(f"unknown variant '{name}'; choose from {', '.join(VARIANTS)}")
-        only = VARIANTS[name].task
-        if only is not None and only != task:
-            raise DLADenseError(f"variant '{name}' is for {only} models, not {task}")
+        only = VARIANTS[name].tasks
+        if only and task not in only:
+            raise DLADenseError(f"variant '{name}' is for {' and '.join(only)} models, not {task}")
         if VARIANTS[name] not in chosen:
             chosen.append(VARIANTS[name])
     return chosen

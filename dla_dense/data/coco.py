@@ -170,10 +170,13 @@ class CocoDetDataset(Dataset):
         self.num_dropped = self.num_clipped = 0
         self._boxes: list[np.ndarray] = []
         self._labels: list[np.ndarray] = []
+        #: The annotations behind each image's boxes, in box order (for subclasses that read more of them).
+        self._anns: list[list[dict]] = []
         for image_id, size in zip(self.image_ids, self.image_sizes, strict=True):
-            boxes, labels = self._read_boxes(self.coco.imgToAnns.get(image_id, []), size)
+            boxes, labels, kept = self._read_boxes(self.coco.imgToAnns.get(image_id, []), size)
             self._boxes.append(boxes)
             self._labels.append(labels)
+            self._anns.append(kept)
         if self.num_dropped or self.num_clipped:
             logger.warning(
                 "%s: dropped %d boxes with zero/negative size or outside their image, clipped %d boxes "
@@ -193,9 +196,9 @@ class CocoDetDataset(Dataset):
         except OSError as e:
             raise DLADenseError(f"cannot read image '{path}': not a valid image file ({e})") from None
 
-    def _read_boxes(self, anns: list[dict], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def _read_boxes(self, anns: list[dict], size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, list[dict]]:
         height, width = size
-        boxes, labels = [], []
+        boxes, labels, kept = [], [], []
         for ann in anns:
             label = self.cat_id_to_label.get(ann["category_id"])
             if ann.get("iscrowd", 0) or label is None:
@@ -210,7 +213,8 @@ class CocoDetDataset(Dataset):
                 self.num_clipped += 1
             boxes.append(clipped)
             labels.append(label)
-        return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int64)
+            kept.append(ann)
+        return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int64), kept
 
     @property
     def num_classes(self) -> int:
@@ -224,6 +228,11 @@ class CocoDetDataset(Dataset):
         return self.img_dir / self.file_names[index]
 
     def __getitem__(self, index: int) -> Any:
+        item = self.raw_item(index)
+        return self.transform(item) if self.transform is not None else item
+
+    def raw_item(self, index: int) -> dict[str, Any]:
+        """Item ``index`` before the transform (see the class docstring)."""
         path = self.image_path(index)
         image = np.asarray(load_image(path))
         height, width = self.image_sizes[index]
@@ -232,11 +241,10 @@ class CocoDetDataset(Dataset):
                 f"image '{path}' is {image.shape[1]}x{image.shape[0]} but '{self.ann_file}' says {width}x{height}; "
                 "fix its width/height in the json"
             )
-        item = {
+        return {
             "image": image,
             "boxes": self._boxes[index].copy(),
             "labels": self._labels[index].copy(),
             "image_id": self.image_ids[index],
             "name": self.file_names[index],
         }
-        return self.transform(item) if self.transform is not None else item

@@ -22,6 +22,7 @@ import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .centernet_targets import centernet_targets
+from .pose_targets import multi_pose_targets
 
 #: CenterNet's COCO mean and std (``datasets/dataset/coco.py``), in **BGR** order; use with ``bgr=True``.
 CENTERNET_COCO_MEAN: tuple[float, float, float] = (0.40789654, 0.44719302, 0.47026115)
@@ -115,7 +116,10 @@ class CenterNetTrainTransform:
     centre uniform inside a ``border`` margin (halved until it fits, CenterNet's ``_get_border``);
     ``scale_range=None`` keeps the whole image centred. Horizontal flip with probability ``flip``. The image is
     warped with ``cv2.warpAffine`` (bilinear, black outside), the boxes through the same map at output scale,
-    then :func:`~dla_dense.data.centernet_targets.centernet_targets` builds ``hm, wh, reg, ind, reg_mask``.
+    then :func:`~dla_dense.data.centernet_targets.centernet_targets` builds ``hm, wh, reg, ind, reg_mask``. An item
+    with ``keypoints [M, J, 3]`` (CenterNet's multi_pose) has them mirrored too, with the joints of each of
+    ``flip_pairs`` swapped, mapped to the output map, and gets
+    :func:`~dla_dense.data.pose_targets.multi_pose_targets` instead (no rotation, CenterNet's default).
 
     Returns ``{"image": float32 [3, H, W] normalised, "hm": [C, H/r, W/r], "wh": [max_objs, 2], "reg":
     [max_objs, 2], "ind": [max_objs], "reg_mask": [max_objs], "image_id": int}``. The randomness comes from one
@@ -138,6 +142,7 @@ class CenterNetTrainTransform:
         color_aug: bool = True,
         max_objs: int = 128,
         radius_mode: str = "centernet",
+        flip_pairs: Sequence[tuple[int, int]] = (),
         seed: int | None = None,
     ) -> None:
         self.num_classes = num_classes
@@ -152,6 +157,7 @@ class CenterNetTrainTransform:
         self.color_aug = color_aug
         self.max_objs = max_objs
         self.radius_mode = radius_mode
+        self.flip_pairs = tuple(tuple(p) for p in flip_pairs)
         self.rng = np.random.default_rng(seed)
 
     def set_random_seed(self, seed: int) -> None:
@@ -162,6 +168,7 @@ class CenterNetTrainTransform:
         image = np.asarray(item["image"])
         boxes = np.asarray(item["boxes"], dtype=np.float32).reshape(-1, 4).copy()
         labels = np.asarray(item["labels"], dtype=np.int64).reshape(-1)
+        points = None if item.get("keypoints") is None else np.asarray(item["keypoints"], np.float32).copy()
         height, width = image.shape[:2]
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
@@ -177,6 +184,10 @@ class CenterNetTrainTransform:
             image = image[:, ::-1]
             center[0] = width - center[0] - 1
             boxes[:, [0, 2]] = width - boxes[:, [2, 0]] - 1
+            if points is not None:
+                points[:, :, 0] = width - points[:, :, 0] - 1
+                for a, b in self.flip_pairs:
+                    points[:, [a, b]] = points[:, [b, a]]
 
         trans_input = get_affine_transform(center, scale, (in_w, in_h))
         inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
@@ -185,14 +196,26 @@ class CenterNetTrainTransform:
             inp = _color_aug(self.rng, inp)
 
         trans_output = get_affine_transform(center, scale, (out_w, out_h))
-        targets = centernet_targets(
-            affine_boxes(boxes, trans_output).astype(np.float32),
-            labels,
-            output_size=(out_h, out_w),
-            num_classes=self.num_classes,
-            max_objs=self.max_objs,
-            radius_mode=self.radius_mode,
-        )
+        out_boxes = affine_boxes(boxes, trans_output).astype(np.float32)
+        if points is None:
+            targets = centernet_targets(
+                out_boxes,
+                labels,
+                output_size=(out_h, out_w),
+                num_classes=self.num_classes,
+                max_objs=self.max_objs,
+                radius_mode=self.radius_mode,
+            )
+        else:
+            points[:, :, :2] = affine_points(points[:, :, :2], trans_output)
+            targets = multi_pose_targets(
+                out_boxes,
+                labels,
+                points,
+                output_size=(out_h, out_w),
+                num_classes=self.num_classes,
+                max_objs=self.max_objs,
+            )
         return {"image": _normalize(inp, self.mean, self.std, self.bgr), **targets, "image_id": item["image_id"]}
 
 

@@ -18,6 +18,8 @@ from ..data.coco import CocoDetDataset, load_coco_json
 
 #: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], -1 = undefined).
 COCO_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+#: Names of COCOeval's keypoint summary numbers (``iouType="keypoints"``), in ``COCOeval.stats`` order.
+COCO_KEYPOINT_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 
 def _as_numpy(x: Any) -> np.ndarray:
@@ -82,12 +84,20 @@ def _format_table(names: Sequence[str], values: Sequence[float]) -> str:
     return "\n".join(lines)
 
 
-def coco_evaluate(dataset_or_ann_file: CocoDetDataset | str | os.PathLike, results: list[dict]) -> dict[str, Any]:
-    """Box AP of COCO ``results`` (see :func:`coco_results`) against the ground truth, with COCOeval.
+def coco_evaluate(
+    dataset_or_ann_file: CocoDetDataset | str | os.PathLike,
+    results: list[dict],
+    *,
+    iou_type: str = "bbox",
+    sigmas: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """Box AP (``iou_type="bbox"``) or keypoint AP (``"keypoints"``, OKS with per-joint ``sigmas``; COCO's person
+    sigmas when None) of COCO ``results`` against the ground truth, with COCOeval.
 
-    Returns the 12 COCOeval numbers under :data:`COCO_METRICS` (fractions, -1 where undefined), ``per_class``
-    ``{name: AP@[.5:.95]}`` (-1 for a class without ground truth) and ``table``, the COCOeval summary followed
-    by the per-class AP table. An empty ``results`` list scores 0.
+    Returns the COCOeval numbers under :data:`COCO_METRICS` (bbox, 12) or :data:`COCO_KEYPOINT_METRICS`
+    (keypoints, 10), fractions with -1 where undefined, ``per_class`` ``{name: AP@[.5:.95]}`` (-1 for a class
+    without ground truth) and ``table``, the COCOeval summary followed by the per-class AP table. An empty
+    ``results`` list scores 0.
     """
     if isinstance(dataset_or_ann_file, CocoDetDataset):
         gt = dataset_or_ann_file.coco
@@ -105,14 +115,17 @@ def coco_evaluate(dataset_or_ann_file: CocoDetDataset | str | os.PathLike, resul
         raise ValueError(f"coco_evaluate: results for image ids not in '{source}': {sorted(unknown)[:5]}")
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes([dict(r) for r in results]) if results else _empty_results(gt)
-    evaluator = COCOeval(gt, dt, iouType="bbox")
+    evaluator = COCOeval(gt, dt, iouType=iou_type)
     evaluator.params.catIds = cat_ids
+    if iou_type == "keypoints" and sigmas is not None:
+        evaluator.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
     summary = io.StringIO()
     with contextlib.redirect_stdout(summary):
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    metrics: dict[str, Any] = {name: float(v) for name, v in zip(COCO_METRICS, evaluator.stats, strict=True)}
+    names_of_stats = COCO_KEYPOINT_METRICS if iou_type == "keypoints" else COCO_METRICS
+    metrics: dict[str, Any] = {name: float(v) for name, v in zip(names_of_stats, evaluator.stats, strict=True)}
     precision = evaluator.eval["precision"]  # [T, R, K, A, M]
     per_class = []
     evaluated = list(evaluator.params.catIds)

@@ -1,8 +1,9 @@
-"""CenterNet detection inference: pre-process, forward (flip, several scales), ctdet decode, back to pixels."""
+"""CenterNet inference (ctdet boxes, multi_pose keypoints): pre-process, forward (flip, several scales), decode,
+back to image pixels."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,8 +11,8 @@ import torch
 from torch import nn
 from torchvision.ops import batched_nms
 
-from ..data.det_transforms import CenterNetEvalTransform, affine_boxes, get_affine_transform
-from ..ops import ctdet_decode
+from ..data.det_transforms import CenterNetEvalTransform, affine_boxes, affine_points, get_affine_transform
+from ..ops import ctdet_decode, flip_lr, flip_lr_off, multi_pose_decode
 
 
 def transform_preds(
@@ -37,6 +38,53 @@ def transform_preds(
     return affine_boxes(boxes, trans).astype(np.float32)
 
 
+def transform_points(points: np.ndarray | torch.Tensor, meta: Mapping[str, Any]) -> np.ndarray:
+    """Map points ``[..., 2]`` (x, y) from output-map coordinates back to image pixels, as
+    :func:`transform_preds` maps boxes (CenterNet's ``multi_pose_post_process``); returns float32."""
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    center = np.asarray(meta["c"], dtype=np.float64)
+    scale = np.asarray(meta["s"], dtype=np.float64)
+    trans = get_affine_transform(center, scale, (int(meta["out_width"]), int(meta["out_height"])), inverse=True)
+    return affine_points(np.asarray(points, dtype=np.float64), trans).astype(np.float32)
+
+
+Decoder = Callable[[dict[str, torch.Tensor], bool, int], torch.Tensor]
+
+
+def ctdet_outputs(out: dict[str, torch.Tensor], flip: bool, k: int) -> torch.Tensor:
+    """ctdet rows ``[K, 6]`` (box, score, class, output-map pixels) of one image's head maps; with ``flip`` the
+    batch holds the image and its mirror: heatmap and sizes are averaged, offsets come from the first."""
+    hm, wh, reg = out["hm"].float().sigmoid(), out["wh"].float(), out["reg"].float()
+    if flip:
+        hm = (hm[:1] + hm[1:].flip(-1)) / 2
+        wh = (wh[:1] + wh[1:].flip(-1)) / 2
+        reg = reg[:1]
+    return ctdet_decode(hm, wh, reg, K=k)[0]
+
+
+def multi_pose_outputs(flip_pairs: Sequence[tuple[int, int]]) -> Decoder:
+    """The multi_pose decoder of :func:`detect` for a schema's ``flip_pairs``: rows ``[K, 4 + 1 + 2J + 1]``.
+
+    With ``flip`` (CenterNet's flip test) ``hm``, ``wh``, ``hm_hp`` and the joint offsets ``hps`` are averaged
+    with the mirrored pass (joint channels swapped by ``flip_lr`` / ``flip_lr_off``), ``reg`` and
+    ``hp_offset`` come from the unflipped pass.
+    """
+
+    def decode(out: dict[str, torch.Tensor], flip: bool, k: int) -> torch.Tensor:
+        hm, wh, hps = out["hm"].float().sigmoid(), out["wh"].float(), out["hps"].float()
+        reg, hm_hp, hp_offset = out["reg"].float(), out["hm_hp"].float().sigmoid(), out["hp_offset"].float()
+        if flip:
+            hm = (hm[:1] + hm[1:].flip(-1)) / 2
+            wh = (wh[:1] + wh[1:].flip(-1)) / 2
+            hps = (hps[:1] + flip_lr_off(hps[1:], flip_pairs)) / 2
+            hm_hp = (hm_hp[:1] + flip_lr(hm_hp[1:], flip_pairs)) / 2
+            reg, hp_offset = reg[:1], hp_offset[:1]
+        return multi_pose_decode(hm, wh, hps, reg, hm_hp, hp_offset, K=k)[0]
+
+    return decode
+
+
 @torch.no_grad()
 def detect(
     model: nn.Module,
@@ -47,12 +95,15 @@ def detect(
     flip: bool = False,
     max_dets: int = 100,
     nms_iou: float = 0.5,
+    decode: Decoder = ctdet_outputs,
 ) -> torch.Tensor:
-    """Detections ``[K, 6]`` (x1, y1, x2, y2, score, class) in pixels of ``image`` (uint8 RGB ``[H, W, 3]``).
+    """Detections in pixels of ``image`` (uint8 RGB ``[H, W, 3]``): ``[K, 6]`` rows (x1, y1, x2, y2, score,
+    class), or with ``decode=multi_pose_outputs(pairs)`` ``[K, 4 + 1 + 2J + 1]`` rows with the joints' x, y
+    between score and class.
 
-    Per scale the image is resized, pre-processed by ``transform`` and decoded like CenterNet: with ``flip``
-    the heatmap and sizes are averaged with the flipped pass, the offsets come from the unflipped one.
-    Several scales are merged with class-wise NMS (torchvision) and the ``max_dets`` best are kept.
+    Per scale the image is resized, pre-processed by ``transform``, run (with its mirror when ``flip``) and
+    decoded like CenterNet, at most one candidate per heatmap pixel (small images). Several scales are merged
+    with class-wise NMS (torchvision) and the ``max_dets`` best are kept.
     """
     import cv2
 
@@ -67,17 +118,16 @@ def detect(
         if flip:
             x = torch.cat([x, x.flip(-1)])
         out = model(x)
-        hm, wh, reg = out["hm"].float().sigmoid(), out["wh"].float(), out["reg"].float()
-        if flip:
-            hm = (hm[:1] + hm[1:].flip(-1)) / 2
-            wh = (wh[:1] + wh[1:].flip(-1)) / 2
-            reg = reg[:1]
-        dets = ctdet_decode(hm, wh, reg, K=min(max_dets, hm.shape[-2] * hm.shape[-1]))[0].cpu()
-        boxes = torch.from_numpy(transform_preds(dets[:, :4], item["meta"])) / scale
-        all_dets.append(torch.cat([boxes, dets[:, 4:]], dim=1))
+        k = min(max_dets, out["hm"].shape[-2] * out["hm"].shape[-1])
+        dets = decode(out, flip, k).cpu()
+        dets[:, :4] = torch.from_numpy(transform_preds(dets[:, :4], item["meta"])) / scale
+        if dets.shape[1] > 6:
+            joints = dets[:, 5:-1].reshape(len(dets), -1, 2)
+            dets[:, 5:-1] = torch.from_numpy(transform_points(joints, item["meta"])).reshape(len(dets), -1) / scale
+        all_dets.append(dets)
     dets = torch.cat(all_dets)
     if len(scales) > 1:
-        keep = batched_nms(dets[:, :4], dets[:, 4], dets[:, 5].long(), nms_iou)
+        keep = batched_nms(dets[:, :4], dets[:, 4], dets[:, -1].long(), nms_iou)
         dets = dets[keep]
     order = dets[:, 4].argsort(descending=True)[:max_dets]
     return dets[order]

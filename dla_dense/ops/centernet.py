@@ -108,6 +108,28 @@ def transpose_and_gather_feat(feat: torch.Tensor, ind: torch.Tensor) -> torch.Te
     return gather_feat(feat.permute(0, 2, 3, 1).reshape(n, -1, d), ind)
 
 
+def heatmap_peaks(
+    heat: torch.Tensor, K: int, caller: str = "decode"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """CenterNet's ``_nms`` + ``_topk`` on ``heat [N, C, H, W]``: the ``K`` best 3x3 peaks over all classes.
+
+    Returns ``scores, inds, classes, ys, xs``, each ``[N, K]``: the score, flat index ``y * W + x``, class,
+    row and column (int64) of each peak, best first. Peaks are pixels equal to their
+    3x3 max-pooled value; the top ``K`` per class and then the top ``K`` of those ``C*K`` are kept, with
+    ``torch.topk`` on the reference's layouts (so ties resolve the same way). Requires ``K <= H*W``.
+    """
+    n, c, h, w = heat.shape
+    if not torch.jit.is_tracing() and h * w < K:
+        raise ValueError(f"{caller}: K={K} is more than the {h}x{w} = {h * w} pixels of the heatmap; lower K")
+    hmax = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
+    heat = heat * (hmax == heat).to(heat.dtype)
+    class_scores, class_inds = torch.topk(heat.reshape(n, c, h * w), K)
+    scores, order = torch.topk(class_scores.reshape(n, c * K), K)
+    classes = torch.div(order, K, rounding_mode="floor")
+    inds = class_inds.reshape(n, c * K).gather(1, order)
+    return scores, inds, classes, torch.div(inds, w, rounding_mode="floor"), inds % w
+
+
 def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None = None, K: int = 100) -> torch.Tensor:
     """CenterNet ``ctdet_decode``: ``heat [N, C, H, W]`` (after sigmoid), ``wh``/``reg [N, 2, H, W]`` -> ``[N, K, 6]``.
 
@@ -117,19 +139,8 @@ def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None 
     The centre is ``(x + reg_x, y + reg_y)``, or ``(x + 0.5, y + 0.5)`` when ``reg`` is None. Requires
     ``K <= H*W``.
     """
-    n, c, h, w = heat.shape
-    if not torch.jit.is_tracing() and h * w < K:
-        raise ValueError(f"ctdet_decode: K={K} is more than the {h}x{w} = {h * w} pixels of the heatmap; lower K")
-    hmax = F.max_pool2d(heat, kernel_size=3, stride=1, padding=1)
-    heat = heat * (hmax == heat).to(heat.dtype)
-
-    class_scores, class_inds = torch.topk(heat.reshape(n, c, h * w), K)
-    scores, order = torch.topk(class_scores.reshape(n, c * K), K)
-    classes = torch.div(order, K, rounding_mode="floor")
-    inds = class_inds.reshape(n, c * K).gather(1, order)
-    ys = torch.div(inds, w, rounding_mode="floor").to(wh.dtype).unsqueeze(2)
-    xs = (inds % w).to(wh.dtype).unsqueeze(2)
-
+    scores, inds, classes, ys, xs = heatmap_peaks(heat, K, "ctdet_decode")
+    ys, xs = ys.to(wh.dtype).unsqueeze(2), xs.to(wh.dtype).unsqueeze(2)
     if reg is None:
         xs = xs + 0.5
         ys = ys + 0.5

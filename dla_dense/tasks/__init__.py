@@ -12,9 +12,10 @@ from ..config import Config
 from .base import Task
 from .cls import ClsTask
 from .det import DetTask
+from .pose import PoseTask
 from .seg import SegTask
 
-TASKS: dict[str, type[Task]] = {"seg": SegTask, "det": DetTask, "cls": ClsTask}
+TASKS: dict[str, type[Task]] = {"seg": SegTask, "det": DetTask, "cls": ClsTask, "pose": PoseTask}
 
 
 def build_task(cfg: Config) -> Task:
@@ -27,4 +28,4 @@ def build_model(cfg: Config) -> nn.Module:
     return build_task(cfg).build_model()
 
 
-__all__ = ["TASKS", "ClsTask", "DetTask", "SegTask", "Task", "build_model", "build_task"]
+__all__ = ["TASKS", "ClsTask", "DetTask", "PoseTask", "SegTask", "Task", "build_model", "build_task"]

@@ -40,7 +40,7 @@ from ..data.det_transforms import (
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation.coco import coco_evaluate, coco_results
-from ..inference.detection import detect
+from ..inference.detection import Decoder, ctdet_outputs, detect
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
 from ..ops import focal_loss, reg_l1_loss
 from .base import Task
@@ -144,7 +144,7 @@ class DetTask(Task):
         """The COCO-format dataset of ``split`` (paths from the ``data.coco_*`` templates)."""
         d = self.cfg.data
         root = Path(d.root)
-        dataset = CocoDetDataset(
+        dataset = self._open_dataset(
             root / d.coco_ann_file.format(split=split),
             root / d.coco_img_dir.format(split=split),
             transform=transform,
@@ -153,6 +153,9 @@ class DetTask(Task):
         self.check_num_classes(len(dataset.classes), f"'{dataset.ann_file}'", "categories")
         self._classes = tuple(dataset.classes)
         return dataset
+
+    def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoDetDataset:
+        return CocoDetDataset(ann_file, img_dir, **kwargs)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -185,7 +188,18 @@ class DetTask(Task):
     def build_model(self) -> CenterNet:
         """CenterNet of ``cfg.model``: images ``[N, 3, H, W]`` -> ``{'hm', 'wh', 'reg'}`` at stride 4."""
         m = self.cfg.model
-        return CenterNet(m.backbone, m.num_classes, node=m.node, head_conv=m.head_conv, **self.backbone_options())
+        return CenterNet(
+            m.backbone,
+            m.num_classes,
+            node=m.node,
+            head_conv=m.head_conv,
+            heads=self.extra_heads(),
+            **self.backbone_options(),
+        )
+
+    def extra_heads(self) -> dict[str, int]:
+        """Heads beside ``hm``, ``wh`` and ``reg`` (name: channels); none for ctdet."""
+        return {}
 
     def describe(self) -> str:
         """``CenterNet <backbone> node=<node>``."""
@@ -206,8 +220,13 @@ class DetTask(Task):
             color_aug=d.color_aug,
             max_objs=d.max_objs,
             radius_mode=d.radius_mode,
+            flip_pairs=self.flip_pairs(),
         )
         return self.dataset(d.train_split, transform)
+
+    def flip_pairs(self) -> tuple[tuple[int, int], ...]:
+        """Output channels that a horizontal flip swaps (keypoints); none for ctdet."""
+        return ()
 
     def val_set(self) -> Dataset:
         """Validation split, raw images (pre-processing happens per scale in :meth:`evaluate`)."""
@@ -248,8 +267,19 @@ class DetTask(Task):
     ) -> torch.Tensor:
         e = self.cfg.evaluation
         return detect(
-            model, image, transform=transform, scales=scales, flip=flip, max_dets=e.max_dets, nms_iou=e.nms_iou
+            model,
+            image,
+            transform=transform,
+            scales=scales,
+            flip=flip,
+            max_dets=e.max_dets,
+            nms_iou=e.nms_iou,
+            decode=self.decoder(),
         )
+
+    def decoder(self) -> Decoder:
+        """How :func:`~dla_dense.inference.detection.detect` decodes the head maps: ctdet's boxes."""
+        return ctdet_outputs
 
     @torch.no_grad()
     def evaluate(
@@ -282,11 +312,19 @@ class DetTask(Task):
         model.train(was_training)
         if not dist.is_main:
             return {}
-        results = coco_results(detections, dataset)
+        results = self.results_of(detections, dataset)
         if out_file is not None:
             Path(out_file).parent.mkdir(parents=True, exist_ok=True)
             Path(out_file).write_text(json.dumps(results))
             self.logger.info(f"detections written to {out_file}")
+        return self.score(results, dataset)
+
+    def results_of(self, detections: dict[int, torch.Tensor], dataset: CocoDetDataset) -> list[dict[str, Any]]:
+        """COCO results json entries of ``detections`` (``{image_id: rows [K, 6]}``)."""
+        return coco_results(detections, dataset)
+
+    def score(self, results: list[dict[str, Any]], dataset: CocoDetDataset) -> dict[str, float]:
+        """COCO box AP of ``results``, its table logged."""
         summary = coco_evaluate(dataset, results)
         self.logger.info("\n" + summary["table"])
         return {k: v for k, v in summary.items() if isinstance(v, float)}

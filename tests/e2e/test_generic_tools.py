@@ -6,8 +6,8 @@ import json
 import pytest
 from support import TINY
 
-HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 "}
-TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": []}
+HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP "}
+TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"]}
 
 
 def test_every_task_is_covered():

@@ -8,8 +8,9 @@ import dataclasses
 
 import pytest
 import torch
+from support import write_tiny_config
 
-from dla_dense.config import default_config
+from dla_dense.config import default_config, load_config
 from dla_dense.tasks import TASKS
 
 BACKBONES = ("dla46_c", "dla34")
@@ -25,6 +26,14 @@ EXPECTED = {
         "reg": (n, 2, h // 4, w // 4),
     },
     "cls": lambda n, h, w: (n, NUM_CLASSES),
+    "pose": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "wh": (n, 2, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+        "hps": (n, 34, h // 4, w // 4),
+        "hm_hp": (n, 17, h // 4, w // 4),
+        "hp_offset": (n, 2, h // 4, w // 4),
+    },
 }
 
 
@@ -78,8 +87,9 @@ def test_forward_loss_backward_round_trip(name, backbone):
 
 
 @pytest.mark.parametrize("name", list(TASKS))
-def test_meta_and_export_outputs(name):
-    task = _task(name, "dla46_c")
+def test_meta_and_export_outputs(name, tmp_path):
+    task = TASKS[name](load_config(write_tiny_config(tmp_path / "tiny.py", name)))
+    task.prepare()
     meta = task.meta()
     assert meta["task"] == name and len(meta["mean"]) == len(meta["std"]) == 3
     model = task.build_model().eval()

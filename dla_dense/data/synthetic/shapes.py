@@ -75,7 +75,7 @@ def _shape_mask(
     return np.asarray(mask) > 0
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Float [H, W, 3] in [0, 255]: smooth colour gradient, blotchy or striped texture and a few thin lines."""
     image = cv2.resize(rng.uniform(20, 235, (3, 3, 3)), (w, h), interpolation=cv2.INTER_CUBIC)
     if rng.random() < 0.5:
@@ -95,7 +95,7 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return np.asarray(canvas, dtype=np.float64)
 
 
-def _contrasting_colour(rng: np.random.Generator, region_mean: np.ndarray) -> np.ndarray:
+def contrasting_colour(rng: np.random.Generator, region_mean: np.ndarray) -> np.ndarray:
     best, best_dist = None, -1.0
     for _ in range(10):
         colour = rng.integers(0, 256, 3).astype(np.float64)
@@ -120,7 +120,7 @@ def render_shapes(
     rng: np.random.Generator, height: int, width: int, classes: Sequence[str], max_shapes: int
 ) -> tuple[np.ndarray, list[tuple[int, list[int], int]]]:
     """One image ``[H, W, 3]`` uint8 RGB and its shapes as ``(class index, [x, y, w, h], pixel area)``."""
-    image = _background(rng, height, width)
+    image = background(rng, height, width)
     scale = min(height, width) / 256
     count = 0 if rng.random() < _EMPTY_FRACTION else int(rng.integers(1, max_shapes + 1))
     boxes: list[np.ndarray] = []
@@ -139,7 +139,7 @@ def render_shapes(
                 break
         else:
             continue
-        image[mask] = _contrasting_colour(rng, image[mask].mean(0))
+        image[mask] = contrasting_colour(rng, image[mask].mean(0))
         boxes.append(box)
         x1, y1, x2, y2 = (int(v) for v in box)
         shapes.append((cls, [x1, y1, x2 - x1, y2 - y1], int(mask.sum())))

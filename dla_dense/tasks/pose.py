@@ -1,0 +1,250 @@
+"""CenterNet multi_pose (``pose_dla_dcn.py`` with keypoint heads) on COCO-format keypoint data of any schema.
+
+The network is the detector's with three more heads: ``hps`` (2J joint offsets from the centre), ``hm_hp``
+(J joint heatmaps) and ``hp_offset`` (2, sub-pixel joint offsets). Targets, losses, decoding and the flip test
+are CenterNet's (``dla_dense.data.multi_pose_targets``, ``dla_dense.ops.multi_pose_loss`` /
+``multi_pose_decode``); evaluation is COCOeval ``keypoints`` (OKS) and ``bbox``. J, joint names, skeleton and
+flip pairs come from the COCO categories' ``keypoints``/``skeleton`` (:mod:`dla_dense.data.keypoints`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torchvision.utils import draw_bounding_boxes, draw_keypoints
+
+from ..config import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, Config
+from ..data.keypoints import CocoKeypointDataset, KeypointSchema
+from ..data.pose_targets import multi_pose_targets
+from ..errors import DLADenseError
+from ..evaluation.coco import coco_evaluate
+from ..inference.detection import Decoder, multi_pose_outputs
+from ..models.centernet import CenterNet
+from ..ops import multi_pose_loss
+from .det import DetDataConfig, DetEvalConfig, DetModelConfig, DetTask
+
+
+@dataclass
+class PoseModelConfig(DetModelConfig):
+    """CenterNet multi_pose: the detector's keys, ``num_joints`` (J of the data's schema) and the keypoint loss
+    weights of CenterNet's multi_pose trainer (``hp_offset`` shares ``off_weight``)."""
+
+    TASK: ClassVar[str] = "pose"
+    RANGES: ClassVar[dict[str, Bound]] = {"num_joints": AT_LEAST_1, "hp_weight": AT_LEAST_0, "hm_hp_weight": AT_LEAST_0}
+    task: str = "pose"
+    num_classes: int = 1
+    num_joints: int = 17
+    hp_weight: float = 1.0
+    hm_hp_weight: float = 1.0
+
+
+@dataclass
+class PoseDataConfig(DetDataConfig):
+    """COCO person-keypoints layout by default; ``flip_pairs`` overrides the left/right pairs found from the
+    joint names; ``max_objs`` is CenterNet's 32."""
+
+    TASK: ClassVar[str] = "pose"
+    root: str = "data/coco"
+    coco_ann_file: str = "annotations/person_keypoints_{split}.json"
+    max_objs: int = 32
+    flip_pairs: tuple[tuple[int, int], ...] | None = None
+
+
+@dataclass
+class PoseEvalConfig(DetEvalConfig):
+    """The detector's test keys plus OKS ``sigmas`` (one per joint; COCO's for its person schema) and
+    ``sigma_scale``, a tolerance factor that is printed with the keypoint AP (1 = standard OKS)."""
+
+    TASK: ClassVar[str] = "pose"
+    RANGES: ClassVar[dict[str, Bound]] = {"sigmas": POSITIVE, "sigma_scale": POSITIVE}
+    sigmas: tuple[float, ...] | None = None
+    sigma_scale: float = 1.0
+
+
+class PoseTask(DetTask):
+    """CenterNet multi_pose on a COCO keypoints dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
+
+    name = "pose"
+    metric = "kp_AP"
+    schemas = {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig}
+    infer_output = "the image with labelled boxes and skeletons (<stem>_pose.jpg)"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        self._schema: KeypointSchema | None = None
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Synthetic stick-figure people in COCO's person schema."""
+        from ..data.synthetic.people import make_synthetic_people
+
+        make_synthetic_people(root, **options)
+
+    def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoKeypointDataset:
+        dataset = CocoKeypointDataset(ann_file, img_dir, flip_pairs=self.cfg.data.flip_pairs, **kwargs)
+        joints = dataset.schema.num_joints
+        if joints != self.cfg.model.num_joints:
+            raise DLADenseError(
+                f"model.num_joints={self.cfg.model.num_joints} but '{ann_file}' has {joints} keypoints per "
+                f"category; set model.num_joints={joints}"
+            )
+        self._schema = dataset.schema
+        return dataset
+
+    @property
+    def schema(self) -> KeypointSchema:
+        """The data's keypoint schema (read from the validation annotations when no dataset was opened yet)."""
+        if self._schema is None:
+            self.dataset(self.cfg.data.val_split)
+        return self._schema
+
+    def val_set(self) -> CocoKeypointDataset:
+        """The validation split; its schema must have OKS sigmas (checked before any training)."""
+        dataset = super().val_set()
+        self._sigmas()
+        return dataset
+
+    def flip_pairs(self) -> tuple[tuple[int, int], ...]:
+        """The schema's left/right joint pairs."""
+        return self.schema.flip_pairs
+
+    def extra_heads(self) -> dict[str, int]:
+        """``hps`` (2J), ``hm_hp`` (J), ``hp_offset`` (2)."""
+        joints = self.cfg.model.num_joints
+        return {"hps": 2 * joints, "hm_hp": joints, "hp_offset": 2}
+
+    def describe(self) -> str:
+        """``CenterNet multi_pose <backbone> node=<node>``."""
+        return f"CenterNet multi_pose {self.cfg.model.backbone} node={self.cfg.model.node}"
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """CenterNet's multi_pose terms (:func:`~dla_dense.ops.multi_pose_loss`)."""
+        out = model(batch["image"].to(device, non_blocking=True))
+        return multi_pose_loss(out, {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)})
+
+    def loss_weights(self) -> dict[str, float]:
+        """The ctdet weights plus ``hp_weight``, ``hm_hp_weight`` and ``off_weight`` for ``hp_offset_loss``."""
+        m = self.cfg.model
+        return {
+            **super().loss_weights(),
+            "hp_loss": m.hp_weight,
+            "hm_hp_loss": m.hm_hp_weight,
+            "hp_offset_loss": m.off_weight,
+        }
+
+    def meta(self) -> dict[str, Any]:
+        """The detector's meta plus the keypoint schema."""
+        s = self.schema
+        skeleton, pairs = [list(e) for e in s.skeleton], [list(p) for p in s.flip_pairs]
+        return {**super().meta(), "keypoints": list(s.names), "skeleton": skeleton, "flip_pairs": pairs}
+
+    def decoder(self) -> Decoder:
+        """multi_pose decoding with the schema's flip pairs."""
+        return multi_pose_outputs(self.schema.flip_pairs)
+
+    def results_of(self, detections: dict[int, torch.Tensor], dataset: CocoKeypointDataset) -> list[dict[str, Any]]:
+        """COCO results with ``bbox`` and ``keypoints`` ([x, y, 1] per joint) from rows ``[K, 4 + 1 + 2J + 1]``."""
+        results = []
+        for image_id, rows in detections.items():
+            for row in rows.tolist():
+                x1, y1, x2, y2, score = row[:5]
+                joints = np.asarray(row[5:-1]).reshape(-1, 2)
+                keypoints = np.concatenate([joints, np.ones((len(joints), 1))], 1).reshape(-1).tolist()
+                results.append(
+                    {
+                        "image_id": int(image_id),
+                        "category_id": dataset.cat_ids[int(row[-1])],
+                        "bbox": [x1, y1, x2 - x1, y2 - y1],
+                        "score": score,
+                        "keypoints": keypoints,
+                    }
+                )
+        return results
+
+    def _sigmas(self) -> tuple[float, ...]:
+        e = self.cfg.evaluation
+        sigmas = e.sigmas or self.schema.default_sigmas()
+        if sigmas is None:
+            raise DLADenseError(
+                "evaluation.sigmas is needed for this keypoint schema (only COCO's person schema has default OKS "
+                f"sigmas); give {self.schema.num_joints} values, e.g. 0.05 each"
+            )
+        if len(sigmas) != self.schema.num_joints:
+            raise DLADenseError(
+                f"evaluation.sigmas has {len(sigmas)} values but the schema has {self.schema.num_joints} joints"
+            )
+        return tuple(sigmas)
+
+    def score(self, results: list[dict[str, Any]], dataset: CocoKeypointDataset) -> dict[str, float]:
+        """Keypoint AP at the declared tolerance (``kp_*``), at standard OKS when scaled (``kp_std_*``) and box AP;
+        each table logged."""
+        scale = self.cfg.evaluation.sigma_scale
+        sigmas = self._sigmas()
+        metrics = {}
+        runs = [("kp", scale)] + ([("kp_std", 1.0)] if scale != 1.0 else [])
+        for prefix, factor in runs:
+            summary = coco_evaluate(dataset, results, iou_type="keypoints", sigmas=[s * factor for s in sigmas])
+            title = f"keypoint OKS AP, sigmas x{factor:g}" + (
+                " (standard)" if factor == 1.0 else " (declared tolerance)"
+            )
+            self.logger.info(f"\n{title}\n" + summary["table"])
+            metrics.update({f"{prefix}_{k}": v for k, v in summary.items() if isinstance(v, float)})
+        return {**metrics, **super().score(results, dataset)}
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """``kp_AP .. (sigmas xS) [kp_AP at standard OKS ..]  AP50 ..`` (boxes)."""
+        scale = self.cfg.evaluation.sigma_scale
+        line = f"kp_AP {metrics['kp_AP']:.4f} (sigmas x{scale:g})"
+        if "kp_std_AP" in metrics:
+            line += f"  kp_AP {metrics['kp_std_AP']:.4f} (standard sigmas)"
+        return f"{line}  box AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}"
+
+    def draw(
+        self, image: np.ndarray, prediction: torch.Tensor, out: Path, stem: str, options: Mapping[str, Any]
+    ) -> str:
+        """``<stem>_pose.jpg``: people scoring at least ``options['score_thr']`` as boxes with labels and
+        skeletons (torchvision's ``draw_keypoints`` with the schema's skeleton as connectivity)."""
+        thr = options.get("score_thr", 0.3)
+        rows = prediction[prediction[:, 4] >= thr]
+        canvas = torch.from_numpy(image).permute(2, 0, 1)
+        if len(rows):
+            labels = [f"{self.classes[int(r[-1])]} {r[4]:.2f}" for r in rows.tolist()]
+            canvas = draw_bounding_boxes(canvas, rows[:, :4], labels=labels, width=2, colors="yellow")
+            joints = rows[:, 5:-1].reshape(len(rows), -1, 2)
+            width = max(2, round(min(image.shape[:2]) / 200))
+            canvas = draw_keypoints(
+                canvas, joints, connectivity=list(self.schema.skeleton), colors="red", radius=width, width=width
+            )
+        path = out / f"{stem}_pose.jpg"
+        Image.fromarray(canvas.permute(1, 2, 0).numpy()).save(path, quality=90)
+        return f"{path} ({len(rows)} people with score >= {thr})"
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` with multi_pose targets of 4 random people per image."""
+        stride = CenterNet.output_stride
+        out_h, out_w = size[0] // stride, size[1] // stride
+        m = self.cfg.model
+        samples = []
+        for _ in range(batch):
+            xy = torch.rand(4, 2) * torch.tensor([out_w * 0.7, out_h * 0.7])
+            wh = (torch.rand(4, 2) * 0.25 + 0.05) * torch.tensor([out_w, out_h])
+            joints = xy[:, None] + torch.rand(4, m.num_joints, 2) * wh[:, None]
+            visibility = torch.randint(0, 3, (4, m.num_joints, 1)).float()
+            samples.append(
+                multi_pose_targets(
+                    torch.cat([xy, xy + wh], 1),
+                    torch.randint(0, m.num_classes, (4,)),
+                    torch.cat([joints, visibility], 2),
+                    output_size=(out_h, out_w),
+                    num_classes=m.num_classes,
+                    max_objs=self.cfg.data.max_objs,
+                )
+            )
+        targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
+        return {"image": torch.randn(batch, 3, *size).to(device), **targets}
