@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from dla_dense import DLADenseError, load_checkpoint
+from dla_dense.config import default_config
+from dla_dense.data.det_transforms import CENTERNET_COCO_MEAN
 from dla_dense.models import CenterNet
 from dla_dense.models.centernet import CenterNetTupleOutputs
+from dla_dense.tasks import TASKS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_dla34_golden.pt"
 
@@ -197,3 +200,33 @@ def test_onnx_export_matches_pytorch(node, tmp_path):
         expected = wrapper(x)
     for name, result, reference in zip(wrapper.output_names, results, expected, strict=True):
         torch.testing.assert_close(torch.from_numpy(result), reference, rtol=0, atol=1e-3, msg=name)
+
+
+@pytest.mark.parametrize("prefix", ["module.", ""])
+def test_centernet_multi_pose_checkpoint_reproduces_the_reference(prefix, tmp_path):
+    """Golden outputs of CenterNet's own multi_pose network.
+
+    ``tests/golden/centernet_multi_pose_golden.pt`` was made with xingyizhou/CenterNet's ``pose_dla_dcn.py``
+    unmodified, ``get_pose_net(34, {'hm': 1, 'wh': 2, 'hps': 34, 'reg': 2, 'hm_hp': 17, 'hp_offset': 2},
+    head_conv=256)``, with ``DCNv2.dcn_v2.DCN`` replaced by a module of the same parameters computing
+    ``torchvision.ops.deform_conv2d`` and ImageNet loading switched off; every entry set to
+    ``_deterministic_value(key, shape)`` and the six head maps of ``torch.randn(1, 3, 64, 64)`` (seed 0) saved.
+    Here those values go through a ``multi_pose_dla_3x.pth``-layout file and the pose task's network.
+    """
+    golden = torch.load(GOLDEN.with_name("centernet_multi_pose_golden.pt"), weights_only=True)
+    state = {
+        prefix + k: _deterministic_value(k, tuple(s)) for k, s in zip(golden["keys"], golden["shapes"], strict=True)
+    }
+    path = tmp_path / "multi_pose_dla_3x.pth"
+    torch.save({"epoch": 320, "state_dict": state}, path)
+    task = TASKS["pose"](default_config("pose", backbone="dla34", num_classes=1, head_conv=256))
+    model = task.build_model()
+    extras = load_checkpoint(model, path)
+    assert extras == {"epoch": 320}
+    task.adopt_checkpoint(extras)
+    assert task.cfg.data.bgr and task.cfg.data.mean == CENTERNET_COCO_MEAN
+    with torch.no_grad():
+        out = model.eval()(golden["input"])
+    assert list(out) == ["hm", "wh", "reg", "hps", "hm_hp", "hp_offset"]
+    for name in ("hm", "wh", "reg", "hps", "hm_hp", "hp_offset"):
+        torch.testing.assert_close(out[name], golden[name], rtol=0, atol=1e-4, msg=name)
