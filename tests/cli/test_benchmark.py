@@ -120,3 +120,11 @@ def test_checkpoint_agreement_is_measured_on_validation_images(tmp_path):
     assert agreement["fast"] == {"argmax_agreement_pct": 100.0, "on": "2 validation image(s)"}
     assert agreement["bf16"]["on"] == "2 validation image(s)" and agreement["bf16"]["argmax_agreement_pct"] > 90
     assert "agreement measured on 2 validation image(s)" in format_report(result)
+
+
+def test_pose_spec_runs_through_the_registry():
+    result = run_benchmark(
+        "pose:dla46_c", modes=("train",), compare=["node"], train_size=(64, 64), train_batch=1, iters=1, warmup=0
+    )
+    assert result["task"] == "pose" and result["model"].startswith("CenterNet multi_pose dla46_c node=dcn")
+    _check_rows(result["train"], ["eager", "node=conv"], 1)
