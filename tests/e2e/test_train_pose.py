@@ -116,16 +116,20 @@ def _plates(root: Path) -> None:
         (root / "annotations" / f"person_keypoints_{split}.json").write_text(json.dumps(coco))
 
 
-def test_a_four_corner_schema_with_two_categories_trains_and_evaluates(tmp_path):
+def _plates_config(tmp_path: Path, **evaluation) -> Path:
     _plates(tmp_path / "plates")
-    config = write_tiny_config(
+    return write_tiny_config(
         tmp_path / "plates.py",
         "pose",
         tmp_path / "plates",
         model=dict(num_classes=2, num_joints=4),
         data=dict(synthetic=...),
-        evaluation=dict(sigmas=(0.05, 0.05, 0.05, 0.05), sigma_scale=1.0),
+        evaluation=evaluation,
     )
+
+
+def test_a_four_corner_schema_with_two_categories_trains_and_evaluates(tmp_path):
+    config = _plates_config(tmp_path, sigmas=(0.05, 0.05, 0.05, 0.05), sigma_scale=1.0)
     work = tmp_path / "run"
     result = run_tool("train", str(config), "--work-dir", str(work))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -138,14 +142,7 @@ def test_a_four_corner_schema_with_two_categories_trains_and_evaluates(tmp_path)
 
 
 def test_a_schema_without_sigmas_asks_for_them(tmp_path):
-    _plates(tmp_path / "plates")
-    config = write_tiny_config(
-        tmp_path / "plates.py",
-        "pose",
-        tmp_path / "plates",
-        model=dict(num_classes=2, num_joints=4),
-        data=dict(synthetic=...),
-    )
+    config = _plates_config(tmp_path)
     result = run_tool("train", str(config), "--work-dir", str(tmp_path / "run"))
     assert result.returncode == 2
     assert (

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ...errors import DLADenseError
-from .._atomic import write_folder_atomically
 from ..keypoints import COCO_PERSON_KEYPOINTS
+from ._sets import write_once
 from .shapes import background, contrasting_colour
 
 MARKER = ".synthetic_people_done"
@@ -118,13 +117,6 @@ def _params(num_train: int, num_val: int, size: tuple[int, int], max_people: int
     }
 
 
-def _is_complete(root: Path, params: dict) -> bool:
-    try:
-        return json.loads((root / MARKER).read_text()) == params
-    except (OSError, ValueError):
-        return False
-
-
 def _write_set(out: Path, params: dict) -> None:
     height, width = params["size"]
     category = {
@@ -186,15 +178,6 @@ def make_synthetic_people(
     """
     root = Path(root)
     params = _params(num_train, num_val, size, max_people, seed)
-    if _is_complete(root, params):
-        return root
-    if root.exists() and not root.is_dir():
-        raise DLADenseError(f"cannot write the synthetic people to '{root}': it is a file; choose a folder")
-    if root.is_dir() and any(root.iterdir()) and not (root / MARKER).is_file():
-        raise DLADenseError(
-            f"'{root}' already holds files that are not a synthetic people set (no {MARKER}); "
-            "choose another folder or empty this one"
-        )
-    return write_folder_atomically(
-        root, lambda folder: _write_set(folder, params), lambda folder: _is_complete(folder, params), "synthetic people"
+    return write_once(
+        root, params, marker=MARKER, write=lambda folder: _write_set(folder, params), what="synthetic people"
     )

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ...errors import DLADenseError
-from .._atomic import write_folder_atomically
+from ._sets import write_once
 
 #: The shapes that can be drawn (pass a subset as ``classes``).
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star", "ring")
@@ -159,13 +159,6 @@ def _params(num_train: int, num_val: int, size: tuple[int, int], classes: Sequen
     }
 
 
-def _is_complete(root: Path, params: dict) -> bool:
-    try:
-        return json.loads((root / MARKER).read_text()) == params
-    except (OSError, ValueError):
-        return False
-
-
 def _write_set(out: Path, params: dict) -> None:
     height, width = params["size"]
     classes = params["classes"]
@@ -231,15 +224,6 @@ def make_synthetic_shapes(
         raise DLADenseError(f"shape classes must be distinct, got {list(classes)}")
     root = Path(root)
     params = _params(num_train, num_val, size, classes, max_shapes, seed)
-    if _is_complete(root, params):
-        return root
-    if root.exists() and not root.is_dir():
-        raise DLADenseError(f"cannot write the synthetic shapes to '{root}': it is a file; choose a folder")
-    if root.is_dir() and any(root.iterdir()) and not (root / MARKER).is_file():
-        raise DLADenseError(
-            f"'{root}' already holds files that are not a synthetic shapes set (no {MARKER}); "
-            "choose another folder or empty this one"
-        )
-    return write_folder_atomically(
-        root, lambda folder: _write_set(folder, params), lambda folder: _is_complete(folder, params), "synthetic shapes"
+    return write_once(
+        root, params, marker=MARKER, write=lambda folder: _write_set(folder, params), what="synthetic shapes"
     )
