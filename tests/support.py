@@ -110,6 +110,19 @@ def run_tool(tool: str, *args: str, timeout: float = 300, env: dict[str, str] | 
     return run_python(f"tools/{tool}.py", *args, timeout=timeout, env=env, cwd=cwd)
 
 
+def start_tool(tool: str, *args: str) -> subprocess.Popen:
+    """Start ``tools/<tool>.py ARGS`` in the background (offline, one thread); stdout is dropped, stderr is a
+    text pipe."""
+    return subprocess.Popen(
+        [sys.executable, f"tools/{tool}.py", *args],
+        cwd=ROOT,
+        env=tool_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def random_state(model: torch.nn.Module, seed: int = 0) -> dict[str, torch.Tensor]:
     """A state dict of ``model``'s shapes with seeded random floats (``num_batches_tracked`` left out)."""
     g = torch.Generator().manual_seed(seed)

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from support import ROOT, file_hashes, run_tool, tool_env, write_tiny_config
+from support import ROOT, file_hashes, run_tool, start_tool, tool_env, write_tiny_config
 
 from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint
@@ -149,23 +149,12 @@ def test_checkpoints_follow_the_umask(tmp_path, umask):
     assert path.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def _start(config: Path, work: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "tools/train_seg.py", str(config), "--work-dir", str(work), *extra],
-        cwd=ROOT,
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_second_run_in_a_work_dir_is_refused_and_a_killed_runs_lock_is_taken_over(tmp_path):
     config = write_tiny_config(
         tmp_path / "seg.py", "seg", train=dict(max_iters=400, checkpoint_interval=1, val_interval=400)
     )
     work = tmp_path / "run"
-    first = _start(config, work)
+    first = start_tool("train_seg", str(config), "--work-dir", str(work))
     try:
         deadline = time.monotonic() + 240
         while not (work / "last_checkpoint").exists() and time.monotonic() < deadline:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs_eval
-from support import ROOT, run_python, run_tool, tool_env, write_tiny_config
+from support import ROOT, run_python, run_tool, start_tool, tool_env, write_tiny_config
 
 MAX_ITERS = 8
 
@@ -161,24 +161,16 @@ def test_missing_cityscapes_is_one_line_with_the_demo_hint(tmp_path):
 def test_sigterm_saves_and_exits_cleanly(setup):
     base, config, _, _ = setup
     work = base / "term"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "tools/train_seg.py",
-            str(config),
-            "--work-dir",
-            str(work),
-            "--device",
-            "cpu",
-            "--cfg-options",
-            "train.max_iters=200",
-            "train.checkpoint_interval=100",
-        ],
-        cwd=ROOT,
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = start_tool(
+        "train_seg",
+        str(config),
+        "--work-dir",
+        str(work),
+        "--device",
+        "cpu",
+        "--cfg-options",
+        "train.max_iters=200",
+        "train.checkpoint_interval=100",
     )
     deadline = time.monotonic() + 240
     while not (work / "metrics.jsonl").exists() and time.monotonic() < deadline:
