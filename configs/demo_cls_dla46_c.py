@@ -1,9 +1,9 @@
 # Classification fine-tuning on a synthetic ImageFolder of four shapes (generated on first use into
-# data/demo_shapes), so tools/train_cls.py runs on any machine without a download.
+# data/demo_shape_folders), so tools/train_cls.py runs on any machine without a download.
 model = dict(task="cls", backbone="dla46_c", num_classes=4, pretrained=False)
 data = dict(
     dataset="imagefolder",
-    root="data/demo_shapes",
+    root="data/demo_shape_folders",
     synthetic=dict(num_train=40, num_val=12, size=64, seed=0),
     crop_size=(64, 64),
     area_range=(0.6, 1.0),

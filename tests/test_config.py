@@ -15,6 +15,17 @@ def test_shipped_configs_validate(path):
     assert cfg.name == path.stem
 
 
+def test_synthetic_sets_of_different_kinds_have_their_own_folders():
+    """Two configs may share a generated set only if they generate the same kind of set with the same options."""
+    writers: dict[str, tuple] = {}
+    for path in CONFIGS:
+        cfg = load_config(path)
+        if cfg.data.synthetic:
+            kind = (cfg.model.task, cfg.data.dataset, sorted(cfg.data.synthetic.items()))
+            other = writers.setdefault(cfg.data.root, (kind, path.name))
+            assert other[0] == kind, f"{path.name} and {other[1]} both generate into {cfg.data.root}"
+
+
 def _write(tmp_path: Path, text: str, name: str = "cfg.py") -> Path:
     path = tmp_path / name
     path.write_text(text)
