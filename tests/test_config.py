@@ -153,6 +153,8 @@ def test_numeric_values_out_of_range_are_one_line_errors(overrides, message):
         ("demo_centernet_dla34.py", "evaluation.input_size=(100, 100)", r"positive multiple of 32"),
         ("demo_centernet_dla34.py", "model.wh_weight=-1", r"model.wh_weight=-1.0 is out of range; must be >= 0"),
         ("demo_cls_dla46_c.py", "data.area_range=(0, 1)", r"data.area_range=\(0.0, 1.0\) is out of range"),
+        ("demo_pose_dla34.py", "data.rotate_prob=1.5", r"data.rotate_prob=1.5 is out of range; must be in \[0, 1\]"),
+        ("demo_centernet_dla34.py", "data.rotate=10", r"unknown key 'data.rotate'"),
     ],
 )
 def test_task_keys_have_ranges_too(config, override, message):

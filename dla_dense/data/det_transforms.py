@@ -13,6 +13,7 @@ stats in BGR order, ``mean=CENTERNET_COCO_MEAN, std=CENTERNET_COCO_STD, bgr=True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,20 +48,26 @@ def get_affine_transform(
     scale: float | Sequence[float] | np.ndarray,
     output_size: tuple[int, int],
     *,
+    rot: float = 0.0,
     inverse: bool = False,
 ) -> np.ndarray:
     """The [2, 3] affine matrix mapping the square of side ``scale`` centred at ``center`` onto ``output_size``
-    (W, H), centre to centre, with no rotation (CenterNet's ``get_affine_transform`` with ``rot=0``).
+    (W, H), centre to centre, turned by ``rot`` degrees (CenterNet's ``get_affine_transform``): a point ``p``
+    goes to ``k * R(-rot) (p - center) + size / 2`` with ``k = W / scale`` and ``R`` the rotation in image
+    coordinates (y down), so the image content turns by ``rot`` degrees counter-clockwise as displayed.
 
     Only the first entry of an array ``scale`` is used, as in CenterNet. ``inverse=True`` gives the map back.
     """
-    cx, cy = (float(v) for v in np.asarray(center, dtype=np.float64).reshape(2))
+    c = np.asarray(center, dtype=np.float64).reshape(2)
     src_w = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0])
-    out_w, out_h = float(output_size[0]), float(output_size[1])
-    k = out_w / src_w
+    half = np.array([float(output_size[0]) / 2, float(output_size[1]) / 2])
+    k = 2 * half[0] / src_w
+    cos, sin = math.cos(math.radians(rot)), math.sin(math.radians(rot))
     if inverse:
-        return np.array([[1 / k, 0.0, cx - out_w / (2 * k)], [0.0, 1 / k, cy - out_h / (2 * k)]])
-    return np.array([[k, 0.0, out_w / 2 - k * cx], [0.0, k, out_h / 2 - k * cy]])
+        turn = np.array([[cos, -sin], [sin, cos]])
+        return np.concatenate([turn / k, (c - turn @ half / k)[:, None]], 1)
+    linear = k * np.array([[cos, sin], [-sin, cos]])
+    return np.concatenate([linear, (half - linear @ c)[:, None]], 1)
 
 
 def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -119,7 +126,10 @@ class CenterNetTrainTransform:
     then :func:`~dla_dense.data.centernet_targets.centernet_targets` builds ``hm, wh, reg, ind, reg_mask``. An item
     with ``keypoints [M, J, 3]`` (CenterNet's multi_pose) has them mirrored too, with the joints of each of
     ``flip_pairs`` swapped, mapped to the output map, and gets
-    :func:`~dla_dense.data.pose_targets.multi_pose_targets` instead (no rotation, CenterNet's default).
+    :func:`~dla_dense.data.pose_targets.multi_pose_targets` instead. Keypoint items may also be rotated
+    (CenterNet's ``aug_rot``, off by default): with probability ``rotate_prob`` the image and the joints turn by
+    ``clip(N(0, rotate), -2 rotate, 2 rotate)`` degrees, the boxes do not, and the item trains the joint
+    heatmaps only (``multi_pose_targets(..., rotated=True)``).
 
     Returns ``{"image": float32 [3, H, W] normalised, "hm": [C, H/r, W/r], "wh": [max_objs, 2], "reg":
     [max_objs, 2], "ind": [max_objs], "reg_mask": [max_objs], "image_id": int}``. The randomness comes from one
@@ -143,6 +153,8 @@ class CenterNetTrainTransform:
         max_objs: int = 128,
         radius_mode: str = "centernet",
         flip_pairs: Sequence[tuple[int, int]] = (),
+        rotate_prob: float = 0.0,
+        rotate: float = 0.0,
         seed: int | None = None,
     ) -> None:
         self.num_classes = num_classes
@@ -158,6 +170,8 @@ class CenterNetTrainTransform:
         self.max_objs = max_objs
         self.radius_mode = radius_mode
         self.flip_pairs = tuple(tuple(p) for p in flip_pairs)
+        self.rotate_prob = rotate_prob
+        self.rotate = rotate
         self.rng = np.random.default_rng(seed)
 
     def set_random_seed(self, seed: int) -> None:
@@ -180,6 +194,9 @@ class CenterNetTrainTransform:
             w_border, h_border = _get_border(self.border, width), _get_border(self.border, height)
             center[0] = self.rng.integers(w_border, width - w_border)
             center[1] = self.rng.integers(h_border, height - h_border)
+        rot = 0.0
+        if points is not None and self.rotate_prob and self.rng.random() < self.rotate_prob:
+            rot = float(np.clip(self.rng.normal() * self.rotate, -2 * self.rotate, 2 * self.rotate))
         if self.flip and self.rng.random() < self.flip:
             image = image[:, ::-1]
             center[0] = width - center[0] - 1
@@ -189,7 +206,7 @@ class CenterNetTrainTransform:
                 for a, b in self.flip_pairs:
                     points[:, [a, b]] = points[:, [b, a]]
 
-        trans_input = get_affine_transform(center, scale, (in_w, in_h))
+        trans_input = get_affine_transform(center, scale, (in_w, in_h), rot=rot)
         inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
         inp = inp.astype(np.float32) / 255.0
         if self.color_aug:
@@ -207,7 +224,8 @@ class CenterNetTrainTransform:
                 radius_mode=self.radius_mode,
             )
         else:
-            points[:, :, :2] = affine_points(points[:, :, :2], trans_output)
+            trans_points = get_affine_transform(center, scale, (out_w, out_h), rot=rot) if rot else trans_output
+            points[:, :, :2] = affine_points(points[:, :, :2], trans_points)
             targets = multi_pose_targets(
                 out_boxes,
                 labels,
@@ -215,6 +233,7 @@ class CenterNetTrainTransform:
                 output_size=(out_h, out_w),
                 num_classes=self.num_classes,
                 max_objs=self.max_objs,
+                rotated=rot != 0,
             )
         return {"image": _normalize(inp, self.mean, self.std, self.bgr), **targets, "image_id": item["image_id"]}
 

@@ -19,6 +19,7 @@ def multi_pose_targets(
     output_size: tuple[int, int],
     num_classes: int,
     max_objs: int = 32,
+    rotated: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Targets of CenterNet's ``MultiPoseDataset`` for ``boxes [M, 4]`` (x1, y1, x2, y2), ``labels [M]`` and
     ``keypoints [M, J, 3]`` (x, y, visibility), all in output-map pixels, ``output_size = (H, W)``.
@@ -29,6 +30,11 @@ def multi_pose_targets(
     ``v > 0`` inside the map (``0 <= x < W``, ``0 <= y < H``): ``hps[k, 2j:2j+2] = pt - ct_int`` with
     ``hps_mask`` 1, ``hp_offset[k*J + j] = pt - int(pt)``, ``hp_ind[k*J + j] = int(y) * W + int(x)``,
     ``hp_mask`` 1, and a gaussian of the object's radius at ``int(pt)`` on ``hm_hp[j]``.
+
+    ``rotated=True`` is CenterNet's rotation augmentation: the joints were rotated and the boxes were not, so
+    only the joint targets count. Every one of the first ``max_objs`` objects is used, even one whose clipped
+    box is empty (its ``wh``, ``reg`` and ``ind`` from that box); afterwards ``hm`` is 0.9999 everywhere (no
+    focal-loss term) and ``reg_mask`` and ``hps_mask`` are 0.
 
     Returns float32 ``hm [C, H, W]``, ``wh``/``reg [max_objs, 2]``, ``hps [max_objs, 2J]``, ``hm_hp [J, H, W]``,
     ``hp_offset [max_objs*J, 2]``; int64 ``ind [max_objs]``, ``hp_ind``/``hp_mask [max_objs*J]``; uint8
@@ -49,7 +55,11 @@ def multi_pose_targets(
     hp_mask = torch.zeros(max_objs * joints, dtype=torch.int64)
 
     reg_mask, wh, ind = targets["reg_mask"], targets["wh"], targets["ind"]
-    for k in reg_mask.nonzero().flatten().tolist():
+    kept = reg_mask.nonzero().flatten().tolist()
+    if rotated:
+        kept = list(range(min(count, max_objs)))
+        _fill_empty_boxes(targets, torch.as_tensor(boxes).to("cpu", torch.float32).reshape(-1, 4), kept, width, height)
+    for k in kept:
         w, h = wh[k].tolist()
         radius = max(0, int(gaussian_radius((math.ceil(h), math.ceil(w)))))
         ct_int = torch.tensor([int(ind[k]) % width, int(ind[k]) // width], dtype=torch.float32)
@@ -67,5 +77,25 @@ def multi_pose_targets(
             hp_ind[k * joints + j] = int(pt_int[1]) * width + int(pt_int[0])
             hp_mask[k * joints + j] = 1
             draw_gaussian(hm_hp[j], (int(pt_int[0]), int(pt_int[1])), radius)
+    if rotated:
+        targets["hm"].fill_(0.9999)
+        reg_mask.zero_()
+        hps_mask.zero_()
     targets.update(hps=hps, hps_mask=hps_mask, hm_hp=hm_hp, hp_offset=hp_offset, hp_ind=hp_ind, hp_mask=hp_mask)
     return targets
+
+
+def _fill_empty_boxes(targets: dict[str, torch.Tensor], boxes: torch.Tensor, kept: list[int], width: int, height: int):
+    """``wh``, ``reg`` and ``ind`` (float32, as the kept boxes') of the objects in ``kept`` whose clipped box is
+    empty (``reg_mask`` 0), from that box, as CenterNet's sampler sets them under rotation."""
+    for k in kept:
+        if targets["reg_mask"][k]:
+            continue
+        b = boxes[k].clone()
+        b[0::2] = b[0::2].clamp(0, width - 1)
+        b[1::2] = b[1::2].clamp(0, height - 1)
+        ct = (b[:2] + b[2:]) / 2
+        ct_int = ct.to(torch.int32)
+        targets["wh"][k] = b[2:] - b[:2]
+        targets["reg"][k] = ct - ct_int
+        targets["ind"][k] = int(ct_int[1]) * width + int(ct_int[0])

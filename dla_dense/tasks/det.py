@@ -220,13 +220,14 @@ class DetTask(Task):
             color_aug=d.color_aug,
             max_objs=d.max_objs,
             radius_mode=d.radius_mode,
-            flip_pairs=self.flip_pairs(),
+            **self.augmentation_options(),
         )
         return self.dataset(d.train_split, transform)
 
-    def flip_pairs(self) -> tuple[tuple[int, int], ...]:
-        """Output channels that a horizontal flip swaps (keypoints); none for ctdet."""
-        return ()
+    def augmentation_options(self) -> dict[str, Any]:
+        """Extra :class:`~dla_dense.data.det_transforms.CenterNetTrainTransform` options (keypoint flip pairs,
+        rotation); none for ctdet."""
+        return {}
 
     def val_set(self) -> Dataset:
         """Validation split, raw images (pre-processing happens per scale in :meth:`evaluate`)."""

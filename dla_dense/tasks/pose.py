@@ -20,7 +20,7 @@ from PIL import Image
 from torch import nn
 from torchvision.utils import draw_bounding_boxes, draw_keypoints
 
-from ..config import AT_LEAST_0, AT_LEAST_1, POSITIVE, Bound, Config
+from ..config import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Bound, Config
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
 from ..data.pose_targets import multi_pose_targets
 from ..errors import DLADenseError
@@ -48,13 +48,18 @@ class PoseModelConfig(DetModelConfig):
 @dataclass
 class PoseDataConfig(DetDataConfig):
     """COCO person-keypoints layout by default; ``flip_pairs`` overrides the left/right pairs found from the
-    joint names; ``max_objs`` is CenterNet's 32."""
+    joint names; ``max_objs`` is CenterNet's 32. ``rotate_prob`` / ``rotate`` are CenterNet's ``aug_rot`` /
+    ``rotate``: with that probability a training image is rotated by ``clip(N(0, rotate), -2 rotate, 2 rotate)``
+    degrees and then trains the joint heatmaps only (off by default, as in CenterNet)."""
 
     TASK: ClassVar[str] = "pose"
+    RANGES: ClassVar[dict[str, Bound]] = {"rotate_prob": FRACTION, "rotate": Bound(0.0, 90.0)}
     root: str = "data/coco"
     coco_ann_file: str = "annotations/person_keypoints_{split}.json"
     max_objs: int = 32
     flip_pairs: tuple[tuple[int, int], ...] | None = None
+    rotate_prob: float = 0.0
+    rotate: float = 0.0
 
 
 @dataclass
@@ -110,9 +115,10 @@ class PoseTask(DetTask):
         self._sigmas()
         return dataset
 
-    def flip_pairs(self) -> tuple[tuple[int, int], ...]:
-        """The schema's left/right joint pairs."""
-        return self.schema.flip_pairs
+    def augmentation_options(self) -> dict[str, Any]:
+        """The schema's left/right joint pairs for the flip, and CenterNet's optional rotation."""
+        d = self.cfg.data
+        return {"flip_pairs": self.schema.flip_pairs, "rotate_prob": d.rotate_prob, "rotate": d.rotate}
 
     def extra_heads(self) -> dict[str, int]:
         """``hps`` (2J), ``hm_hp`` (J), ``hp_offset`` (2)."""
