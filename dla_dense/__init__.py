@@ -18,7 +18,32 @@ def build_model(cfg: Config) -> nn.Module:
     return _build_model(cfg)
 
 
+#: Names imported on first use (they pull in every task): ``from dla_dense import Predictor``.
+_LAZY = {
+    "Predictor": ".inference.predictor",
+    "SegResult": ".inference.results",
+    "DetResult": ".inference.results",
+    "PoseResult": ".inference.results",
+    "ClsResult": ".inference.results",
+    "save_pretrained": ".pretrained",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'dla_dense' has no attribute '{name}'")
+
+
 __all__ = [
+    "ClsResult",
+    "DetResult",
+    "PoseResult",
+    "Predictor",
+    "SegResult",
+    "save_pretrained",
     "DLA_MODELS",
     "DLABackbone",
     "DLADenseError",

@@ -121,11 +121,14 @@ def create_backbone(
     out_indices: Sequence[int] = (1, 2, 3, 4, 5),
     frozen_stages: int = -1,
     norm_eval: bool = False,
+    output_stride: int = 32,
 ) -> DLABackbone:
     """Build DLA backbone ``name`` that returns the feature maps of ``out_indices`` (levels 0..5).
 
     ``pretrained``: False (random init), True (timm's ImageNet weights from the Hugging Face hub or its
     cache), or a path to a local ``.pth``/``.safetensors`` file in timm, ucbdrive/dla or CenterNet layout.
+    ``output_stride`` 8 or 16 dilates the levels that would go below it (:func:`dilate_levels`), as
+    DeepLab-style decoders need.
     """
     out_indices = tuple(out_indices)
     if (
@@ -139,5 +142,39 @@ def create_backbone(
         )
     if not -1 <= frozen_stages < NUM_LEVELS:
         raise DLADenseError(f"frozen_stages={frozen_stages} is invalid; use -1 (none) or 0..{NUM_LEVELS - 1}")
+    if output_stride not in OUTPUT_STRIDES:
+        raise DLADenseError(f"output_stride={output_stride} is invalid; use one of {OUTPUT_STRIDES}")
     model = create_imagenet_model(name, pretrained=pretrained)
-    return DLABackbone(model, out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval)
+    backbone = DLABackbone(model, out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval)
+    if output_stride != 32:
+        dilate_levels(backbone, output_stride)
+    return backbone
+
+
+#: The output strides :func:`create_backbone` builds (32: DLA as published).
+OUTPUT_STRIDES = (8, 16, 32)
+
+
+def dilate_levels(backbone: DLABackbone, output_stride: int) -> None:
+    """Keep the feature maps of ``backbone`` at ``output_stride`` (8 or 16) at most, in place: in every level of
+    stride ``2**i > output_stride`` the strided convolutions and pools get stride 1, and its convolutions
+    dilation ``2**i // output_stride`` (padding to match), as torchvision's ``replace_stride_with_dilation``
+    and smp's ``make_dilated`` do. The weights stay; ``feature_info.reduction()`` reports the new strides."""
+    if output_stride not in (8, 16):
+        raise DLADenseError(f"output_stride={output_stride} is invalid for dilation; use 8 or 16")
+    for i in range(NUM_LEVELS):
+        rate = 2**i // output_stride
+        if rate < 2 or f"level{i}" not in backbone:
+            continue
+        for module in backbone[f"level{i}"].modules():
+            if isinstance(module, nn.Conv2d):
+                module.stride = (1, 1)
+                if module.kernel_size != (1, 1):
+                    module.dilation = (rate, rate)
+                    module.padding = tuple(k // 2 * rate for k in module.kernel_size)
+            elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and module.stride not in (1, (1, 1)):
+                if module.kernel_size == module.stride:
+                    module.kernel_size = 1
+                module.stride = 1
+    for info in backbone.feature_info.info:
+        info["reduction"] = min(info["reduction"], output_stride)

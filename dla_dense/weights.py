@@ -41,8 +41,9 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     """Read a weights file into ``(state_dict, extras)``.
 
     ``extras`` holds the other top-level entries of a training checkpoint that wraps its weights
-    (``{'model': ..., 'optimizer': ..., 'meta': ...}`` gives ``optimizer`` and ``meta``); it is empty for a
-    bare state dict or a ``.safetensors`` file.
+    (``{'model': ..., 'optimizer': ..., 'meta': ...}`` gives ``optimizer`` and ``meta``), or the ``meta`` that
+    :func:`~dla_dense.save_pretrained` stores in a ``.safetensors`` file's metadata; it is empty for a bare
+    state dict.
     """
     path = Path(path)
     if not path.is_file():
@@ -52,9 +53,13 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         from safetensors.torch import load_file
 
         try:
-            return load_file(str(path)), {}
+            state = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
             raise DLADenseError(f"'{path}' is not a readable safetensors file ({_first_line(e)})") from None
+        from .pretrained import safetensors_meta
+
+        meta = safetensors_meta(path)
+        return state, ({"meta": meta} if meta else {})
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:

@@ -29,6 +29,25 @@ def tool():
     return run_tool
 
 
+@pytest.fixture(scope="session")
+def trained_tiny(tmp_path_factory):
+    """``trained_tiny(task)`` -> ``(config, work_dir)``: ``task``'s tiny config, trained once per session by
+    ``tools/train.py`` (its data under the config's folder)."""
+    cache = {}
+
+    def get(task: str):
+        if task not in cache:
+            base = tmp_path_factory.mktemp(f"trained_{task}")
+            config = write_tiny_config(base / f"tiny_{task}.py", task, base / "data")
+            work = base / "run"
+            result = run_tool("train", str(config), "--work-dir", str(work))
+            assert result.returncode == 0, result.stderr[-3000:]
+            cache[task] = (config, work)
+        return cache[task]
+
+    return get
+
+
 @pytest.fixture
 def tiny_config(tmp_path):
     """``tiny_config(task, **changes)``: a tiny config file of ``task`` in ``tmp_path``, data under it."""

@@ -6,5 +6,7 @@
   optional extra ``pip install 'dla_dense[mmlab]'`` and is only imported when asked for
   (``custom_imports=dict(imports=['dla_dense.adapters.mmlab'])``).
 
-segmentation_models_pytorch needs no adapter: use its timm encoders, e.g. ``smp.Unet('tu-dla34')``.
+- :mod:`dla_dense.adapters.smp`: importing it registers ``dla_dense-dla34`` (and every other variant) as
+  segmentation_models_pytorch encoders with output strides 8/16/32, for all of smp's decoders (DeepLabV3,
+  DeepLabV3+, PAN, Unet, FPN, ...); smp's own ``tu-dla34`` serves Unet/FPN only.
 """

@@ -12,9 +12,8 @@ from pathlib import Path
 from ..config import load_config
 from ..engine.dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
-from ..inference.fast import fast_inference
+from ..inference.predictor import Predictor
 from ..tasks import TASKS, Task
-from ..weights import load_checkpoint
 from ._common import check_task
 
 
@@ -61,17 +60,16 @@ def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: 
     dist = init_distributed(args.device)
     try:
         logger = setup_logger(main=dist.is_main)
-        job = TASKS[cfg.model.task](cfg)
+        predictor = Predictor(
+            cfg, args.checkpoint, device=dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile
+        )
+        job = predictor.task
         options = job.test_options(args)
         if dist.is_main:
             job.prepare()
         dataset = job.val_set()
-        model = job.build_model()
-        job.adopt_checkpoint(load_checkpoint(model, args.checkpoint))
-        model.to(dist.device)
         logger.info(f"evaluating {args.checkpoint} on {len(dataset)} images of '{cfg.data.val_split}'")
-        with fast_inference(model, dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile) as model:
-            metrics = job.evaluate(model, dataset, dist, **options)
+        metrics = predictor.evaluate(dataset, dist, **options)
         if dist.is_main:
             logger.info(job.test_summary(metrics))
     finally:

@@ -1,102 +1,213 @@
-"""``python tools/infer.py CONFIG CHECKPOINT IMAGE...``: the task's pictures of each image (overlays, boxes)."""
+"""``python tools/infer.py CONFIG CHECKPOINT SOURCE...``: draw a trained model's predictions on images, folders,
+globs, videos or a webcam, optionally saving them as JSON."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
+from tqdm import tqdm
 
-from ..config import load_config
-from ..data.images import load_image
-from ..engine.dist import resolve_device
 from ..errors import DLADenseError
-from ..inference.fast import bf16_autocast, prepare_for_inference
-from ..tasks import TASKS, build_task
-from ..weights import load_checkpoint
+from ..inference.predictor import Predictor, as_rgb
+from ..inference.results import DetResult, Result, SegResult
+from ..inference.sources import (
+    Source,
+    VideoWriter,
+    expand_sources,
+    frame_count,
+    open_video,
+    video_fps,
+    video_frames,
+)
+from ..tasks import TASKS
 from ._common import run
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Arguments of the infer tool."""
     p = argparse.ArgumentParser(
         prog="infer.py",
-        description="Run a trained model on images and draw its predictions: "
+        description="Run a trained model on images, folders, globs, videos or a webcam and draw its predictions: "
         + "; ".join(f"{name}: {task_cls.infer_output}" for name, task_cls in TASKS.items() if task_cls.infer_output)
-        + ".",
+        + ". Videos and webcams give an annotated .mp4 at the input's frame rate.",
     )
     p.add_argument("config", help="the config the model was trained with")
     p.add_argument("checkpoint", help="model checkpoint")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="image or video files, folders (recursive), globs, webcam index"
+    )
+    p.add_argument("--source", action="append", default=[], metavar="SOURCE", help="another source (e.g. 0: webcam)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: work_dirs/<config name>/infer)")
-    p.add_argument("--tta", action="store_true", help="multi-scale + flip prediction")
+    p.add_argument("--save-json", action="store_true", help="also write predictions.json (COCO results for boxes)")
+    p.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default: 1)")
+    p.add_argument("--tta", action="store_true", help="the task's test-time augmentation (scales + flip)")
     p.add_argument("--opacity", type=float, default=0.5, help="segmentation overlay opacity (default: 0.5)")
     p.add_argument("--score-thr", type=float, default=0.3, help="detection boxes drawn from this score (default: 0.3)")
+    p.add_argument(
+        "--nms", type=float, metavar="IOU", help="class-agnostic NMS of the detections at this IoU (default: off)"
+    )
+    p.add_argument("--max-frames", type=int, help="stop each video or webcam after this many frames")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
     p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first image)")
-    args = p.parse_args(argv)
-    folders = [path for path in args.images if Path(path).is_dir()]
-    if folders:
-        raise DLADenseError(f"'{folders[0]}' is a folder; pass image files, e.g. '{Path(folders[0]) / '*.jpg'}'")
-    missing = [path for path in args.images if not Path(path).is_file()]
-    if missing:
-        raise DLADenseError(
-            f"image not found: '{missing[0]}'" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
-        )
-    cfg = load_config(args.config, args.cfg_options)
-    device = resolve_device(args.device)
-    task = build_task(cfg)
-    if not task.infer_output:
-        raise task.no_inference()
-    model = task.build_model()
-    task.adopt_checkpoint(load_checkpoint(model, args.checkpoint))
-    model.to(device).eval()
-    out = Path(args.out or Path("work_dirs") / cfg.name / "infer")
-    out.mkdir(parents=True, exist_ok=True)
-    model = prepare_for_inference(model, fuse=args.fast, channels_last=args.fast, compile=args.compile, bf16=args.bf16)
-    drawing = {"opacity": args.opacity, "score_thr": args.score_thr}
-    unreadable: list[str] = []
-    with bf16_autocast(device, args.bf16):
-        for path, stem, rgb in readable_images(args.images, unreadable):
-            prediction = task.predict(model, rgb, tta=args.tta)
-            print(f"{path}: {task.draw(rgb, prediction, out, stem, drawing)}")
-    if unreadable:
-        raise DLADenseError(
-            f"{len(unreadable)} of {len(args.images)} image(s) could not be read and were skipped (the others "
-            f"are in '{out}'); the first: {unreadable[0]}"
-        )
-    return 0
+    return p
 
 
-def readable_images(paths: Sequence[str], unreadable: list[str]) -> Iterator[tuple[str, str, np.ndarray]]:
-    """``(path, output stem, RGB [H, W, 3] uint8)`` of each image that can be read; the messages of those that
-    cannot are appended to ``unreadable`` and printed as warnings."""
-    for path, stem in zip(paths, output_stems(paths), strict=True):
+class _Run:
+    """One infer run: the predictor, the drawing options and what has been written."""
+
+    def __init__(self, predictor: Predictor, args: argparse.Namespace, out: Path) -> None:
+        self.predictor, self.args, self.out = predictor, args, out
+        self.suffix = predictor.task.infer_suffix
+        self.json: list[dict[str, Any]] = []
+        self.unreadable: list[str] = []
+
+    def predict(self, images: list[np.ndarray]) -> list[Result]:
+        results = self.predictor(images, tta=self.args.tta)
+        if self.args.nms is not None:
+            results = [r.nms(self.args.nms) if isinstance(r, DetResult) else r for r in results]
+        return results
+
+    def picture(self, result: Result, video: bool = False) -> np.ndarray:
+        if isinstance(result, SegResult):
+            return result.plot(self.args.opacity, legend=not video)
+        if isinstance(result, DetResult):
+            return result.plot(self.args.score_thr)
+        return result.plot()
+
+    def record(self, source: Source, result: Result, frame: int | None = None) -> None:
+        if not self.args.save_json:
+            return
+        name = source.path if frame is None else f"{source.path}#{frame}"
+        if isinstance(result, DetResult):
+            for entry in result.to_coco(len({e["file_name"] for e in self.json}) + 1):
+                self.json.append({**entry, "file_name": name})
+        else:
+            self.json.append({"file_name": name, **_as_dict(result.to_json())})
+
+    def image(self, source: Source, result: Result) -> str:
+        path = self.out / f"{source.stem}_{self.suffix}.jpg"
+        Image.fromarray(self.picture(result)).save(path, quality=90)
+        if isinstance(result, SegResult):
+            Image.fromarray(result.to_label_ids()).save(self.out / f"{source.stem}_labelIds.png")
+        self.record(source, result)
+        return f"{path} ({_describe(result, self.args.score_thr)})"
+
+    def video(self, source: Source, bar: tqdm) -> str:
+        capture = open_video(source)
+        writer = VideoWriter(self.out / f"{source.stem}_{self.suffix}.mp4", video_fps(capture))
         try:
-            rgb = np.array(load_image(path))  # a writable copy: torch.from_numpy warns about read-only arrays
+            frames = video_frames(capture)
+            index = 0
+            for batch in _batches(frames, self.args.batch_size, self.args.max_frames):
+                for result in self.predict(batch):
+                    writer.write(self.picture(result, video=True))
+                    self.record(source, result, index)
+                    index += 1
+                bar.update(len(batch))
+        finally:
+            capture.release()
+            path = writer.close()
+        if path is None:
+            raise DLADenseError(f"'{source.path}' gave no frames; check that OpenCV can decode it")
+        return f"{path} ({writer.frames} frames at {writer.fps:g} fps)"
+
+
+def _describe(result: Result, score_thr: float) -> str:
+    """What a picture shows, in a few words."""
+    if isinstance(result, SegResult):
+        return ", ".join(result.class_names[c] for c in result.present())
+    if isinstance(result, DetResult):
+        return f"{len(result.above(score_thr))} detections with score >= {score_thr}"
+    return ", ".join(f"{name} {p:.3f}" for name, p in result.topk(3))
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"predictions": value}
+
+
+def _batches(frames: Iterator[Any], size: int, limit: int | None) -> Iterator[list[Any]]:
+    """Lists of ``size`` consecutive items (the last may be shorter), at most ``limit`` items in all."""
+    batch: list[Any] = []
+    for i, frame in enumerate(frames):
+        if limit is not None and i >= limit:
+            break
+        batch.append(frame)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _readable(sources: list[Source], unreadable: list[str]) -> Iterator[tuple[Source, np.ndarray]]:
+    """``(source, RGB [H, W, 3] uint8)`` of each image that can be read; the messages of those that cannot are
+    appended to ``unreadable`` and printed as warnings."""
+    for source in sources:
+        try:
+            yield source, as_rgb(source.path)
         except DLADenseError as e:
             print(f"warning: skipped: {e}", file=sys.stderr)
             unreadable.append(str(e))
-            continue
-        yield path, stem, rgb
 
 
-def output_stems(paths: Sequence[str]) -> list[str]:
-    """Output name stem of each image: its file stem, with ``-2``, ``-3``, ... where an earlier image has it."""
-    stems, seen = [], set()
-    for path in paths:
-        stem, n = Path(path).stem, 1
-        while stem in seen:
-            n += 1
-            stem = f"{Path(path).stem}-{n}"
-        seen.add(stem)
-        stems.append(stem)
-    return stems
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    specs = list(args.sources) + list(args.source)
+    if not specs:
+        parser.error("give at least one source (image, folder, glob, video or webcam index)")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    sources = expand_sources(specs)
+    predictor = Predictor(
+        args.config,
+        args.checkpoint,
+        device=args.device,
+        fast=args.fast,
+        bf16=args.bf16,
+        compile=args.compile,
+        cfg_options=args.cfg_options,
+    )
+    if not predictor.task.infer_output:
+        raise predictor.task.no_inference()
+    out = Path(args.out or Path("work_dirs") / predictor.cfg.name / "infer")
+    out.mkdir(parents=True, exist_ok=True)
+    run_ = _Run(predictor, args, out)
+    images = [s for s in sources if s.kind == "image"]
+    streams = [s for s in sources if s.kind != "image"]
+    counts = [frame_count(s) for s in streams]
+    total = None if None in counts and streams else len(images) + sum(c or 0 for c in counts)
+    if args.max_frames is not None and total is not None:
+        total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
+    with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
+        for batch in _batches(_readable(images, run_.unreadable), args.batch_size, None):
+            for (source, _), result in zip(batch, run_.predict([rgb for _, rgb in batch]), strict=True):
+                bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
+            bar.update(len(batch))
+        for source in streams:
+            bar.write(f"{source.path}: {run_.video(source, bar)}", file=sys.stdout)
+    if args.save_json:
+        path = out / "predictions.json"
+        path.write_text(json.dumps(run_.json))
+        print(f"predictions: {path}")
+    print(predictor.timer.summary())
+    if run_.unreadable:
+        raise DLADenseError(
+            f"{len(run_.unreadable)} of {len(images)} image(s) could not be read and were skipped (the others "
+            f"are in '{out}'); the first: {run_.unreadable[0]}"
+        )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

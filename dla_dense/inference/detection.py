@@ -13,6 +13,7 @@ from torchvision.ops import batched_nms
 
 from ..data.det_transforms import CenterNetEvalTransform, affine_boxes, affine_points, get_affine_transform
 from ..ops import ctdet_decode, flip_lr, flip_lr_off, multi_pose_decode
+from .timing import NULL_TIMER, StageTimer
 
 
 def transform_preds(
@@ -103,31 +104,75 @@ def detect(
 
     Per scale the image is resized, pre-processed by ``transform``, run (with its mirror when ``flip``) and
     decoded like CenterNet, at most one candidate per heatmap pixel (small images). Several scales are merged
-    with class-wise NMS (torchvision) and the ``max_dets`` best are kept.
+    with class-wise NMS (torchvision) and the ``max_dets`` best are kept. :func:`detect_batch` does the same
+    for several images.
     """
+    options = {"scales": scales, "flip": flip, "max_dets": max_dets, "nms_iou": nms_iou, "decode": decode}
+    return detect_batch(model, [image], transform=transform, **options)[0]
+
+
+@torch.no_grad()
+def detect_batch(
+    model: nn.Module,
+    images: Sequence[np.ndarray],
+    *,
+    transform: CenterNetEvalTransform,
+    scales: tuple[float, ...] = (1.0,),
+    flip: bool = False,
+    max_dets: int = 100,
+    nms_iou: float = 0.5,
+    decode: Decoder = ctdet_outputs,
+    timer: StageTimer = NULL_TIMER,
+) -> list[torch.Tensor]:
+    """:func:`detect` of each of ``images``; images of one size share a forward pass (a batch of N, or 2N with
+    their mirrors). ``timer`` gets the pre-process, inference and post-process time."""
     import cv2
 
     device = next(model.parameters()).device
-    all_dets = []
+    per_image: list[list[torch.Tensor]] = [[] for _ in images]
     for scale in scales:
-        scaled = (
-            image if scale == 1.0 else cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)))
-        )
-        item = transform({"image": scaled, "image_id": 0})
-        x = item["image"].unsqueeze(0).to(device)
-        if flip:
-            x = torch.cat([x, x.flip(-1)])
-        out = model(x)
-        k = min(max_dets, out["hm"].shape[-2] * out["hm"].shape[-1])
-        dets = decode(out, flip, k).cpu()
-        dets[:, :4] = torch.from_numpy(transform_preds(dets[:, :4], item["meta"])) / scale
-        if dets.shape[1] > 6:
-            joints = dets[:, 5:-1].reshape(len(dets), -1, 2)
-            dets[:, 5:-1] = torch.from_numpy(transform_points(joints, item["meta"])).reshape(len(dets), -1) / scale
-        all_dets.append(dets)
-    dets = torch.cat(all_dets)
-    if len(scales) > 1:
-        keep = batched_nms(dets[:, :4], dets[:, 4], dets[:, -1].long(), nms_iou)
-        dets = dets[keep]
-    order = dets[:, 4].argsort(descending=True)[:max_dets]
-    return dets[order]
+        with timer.stage("preprocess"):
+            items = []
+            for image in images:
+                size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
+                items.append(transform({"image": image if scale == 1.0 else cv2.resize(image, size), "image_id": 0}))
+        for group in _same_size(items):
+            with timer.stage("preprocess"):
+                x = torch.stack([items[i]["image"] for i in group]).to(device)
+                if flip:
+                    x = torch.cat([x, x.flip(-1)])
+            with timer.stage("inference"):
+                out = model(x)
+            with timer.stage("postprocess"):
+                k = min(max_dets, out["hm"].shape[-2] * out["hm"].shape[-1])
+                n = len(group)
+                for j, i in enumerate(group):
+                    rows = [j, n + j] if flip else [j]
+                    dets = decode({name: v[rows] for name, v in out.items()}, flip, k).cpu()
+                    per_image[i].append(_to_image(dets, items[i]["meta"], scale))
+    with timer.stage("postprocess"):
+        return [_merge(torch.cat(dets), len(scales) > 1, max_dets, nms_iou) for dets in per_image]
+
+
+def _same_size(items: list[dict[str, Any]]) -> list[list[int]]:
+    """Indices of ``items`` grouped by input size, in order of first appearance."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, item in enumerate(items):
+        groups.setdefault(tuple(item["image"].shape), []).append(i)
+    return list(groups.values())
+
+
+def _to_image(dets: torch.Tensor, meta: Mapping[str, Any], scale: float) -> torch.Tensor:
+    """Rows in output-map pixels -> pixels of the original image (boxes, and joints when there are any)."""
+    dets[:, :4] = torch.from_numpy(transform_preds(dets[:, :4], meta)) / scale
+    if dets.shape[1] > 6:
+        joints = dets[:, 5:-1].reshape(len(dets), -1, 2)
+        dets[:, 5:-1] = torch.from_numpy(transform_points(joints, meta)).reshape(len(dets), -1) / scale
+    return dets
+
+
+def _merge(dets: torch.Tensor, several_scales: bool, max_dets: int, nms_iou: float) -> torch.Tensor:
+    """Class-wise NMS across scales, then the ``max_dets`` best by score."""
+    if several_scales:
+        dets = dets[batched_nms(dets[:, :4], dets[:, 4], dets[:, -1].long(), nms_iou)]
+    return dets[dets[:, 4].argsort(descending=True)[:max_dets]]

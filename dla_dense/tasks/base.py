@@ -10,7 +10,8 @@ declares its config schemas and implements:
 - ``evaluate(model, dataset, dist, **options)`` -> ``{metric: float}``, logging a table; ``metric`` names
   the one that selects ``best.pth``; ``add_test_args`` adds a test tool's flags and ``test_options`` turns
   them into ``options``;
-- ``predict(model, image, tta=...)`` and ``draw(image, prediction, ...)`` for ``tools/infer.py``;
+- ``predict(model, images, tta=..., timer=...)`` -> typed results (:mod:`dla_dense.inference.results`) that
+  draw themselves, for :class:`~dla_dense.Predictor` and ``tools/infer.py``;
 - ``meta()``, stored with checkpoints, and ``adopt_checkpoint(extras)`` when one is loaded;
 - ``random_batch`` (random images and targets, for the benchmark and the contract tests), ``agreement``
   (benchmark variants against eager) and ``export_outputs`` (ONNX).
@@ -23,8 +24,7 @@ from __future__ import annotations
 import argparse
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +36,7 @@ from ..config import Config, DataConfig, EvalConfig, ModelConfig
 from ..engine.dist import DistInfo
 from ..engine.logging import get_logger
 from ..errors import DLADenseError
+from ..inference.timing import NULL_TIMER, StageTimer
 
 
 class Task(ABC):
@@ -49,6 +50,8 @@ class Task(ABC):
     schemas: ClassVar[dict[str, type]] = {"model": ModelConfig, "data": DataConfig, "evaluation": EvalConfig}
     #: What ``tools/infer.py`` writes per image, in words (its help text); empty: the task draws nothing.
     infer_output: ClassVar[str] = ""
+    #: The suffix of the picture ``tools/infer.py`` writes per image (``<stem>_<suffix>.jpg``).
+    infer_suffix: ClassVar[str] = "pred"
     #: Where to go instead when the task draws nothing.
     infer_elsewhere: ClassVar[str] = "use tools/test.py"
 
@@ -138,13 +141,17 @@ class Task(ABC):
         """The last line the test tool prints: the headline metrics."""
         return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "." not in k)
 
-    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> Any:
-        """The prediction of ``model`` (eval mode) for one RGB ``image`` ``[H, W, 3]`` uint8."""
-        raise self.no_inference()
-
-    def draw(self, image: np.ndarray, prediction: Any, out: Path, stem: str, options: Mapping[str, Any]) -> str:
-        """Write the pictures of ``prediction`` on ``image`` under ``out`` (names start with ``stem``); returns a
-        one-line summary naming the main file."""
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+        **options: Any,
+    ) -> list[Any]:
+        """The typed results (:mod:`dla_dense.inference.results`) of ``model`` (eval mode) for RGB ``images``
+        ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage."""
         raise self.no_inference()
 
     def no_inference(self) -> DLADenseError:

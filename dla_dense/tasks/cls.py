@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from timm.data import create_transform
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import AT_LEAST_0, Bound, DataConfig
+from ..config import AT_LEAST_0, Bound, Config, DataConfig
 from ..data.imagefolder import ImageFolderDataset
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
+from ..inference.results import ClsResult
+from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
 from .base import Task
 
@@ -40,7 +45,19 @@ class ClsTask(Task):
     name = "cls"
     metric = "top1"
     schemas = {**Task.schemas, "data": ClsDataConfig}
-    infer_elsewhere = "use tools/classify.py for images"
+    infer_output = "the image with its top-5 classes (<stem>_top5.jpg)"
+    infer_suffix = "top5"
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        self._classes: tuple[str, ...] | None = None
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names: the class folders of the data (or those a loaded checkpoint stores)."""
+        if self._classes is None:
+            self._dataset(self.cfg.data.val_split, training=False)
+        return self._classes
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """One shape per image as an ImageFolder."""
@@ -55,20 +72,26 @@ class ClsTask(Task):
 
     def _dataset(self, split: str, training: bool) -> ImageFolderDataset:
         d = self.cfg.data
-        size = d.crop_size
-        transform = create_transform(
-            input_size=(3, *size),
-            is_training=training,
-            mean=d.mean,
-            std=d.std,
-            hflip=0.5 if d.hflip else 0.0,
-            color_jitter=d.color_jitter or None,
-            scale=d.area_range,
-            crop_pct=1.0,
-        )
+        transform = self._eval_transform()
+        if training:
+            transform = create_transform(
+                input_size=(3, *d.crop_size),
+                is_training=True,
+                mean=d.mean,
+                std=d.std,
+                hflip=0.5 if d.hflip else 0.0,
+                color_jitter=d.color_jitter or None,
+                scale=d.area_range,
+                crop_pct=1.0,
+            )
         dataset = ImageFolderDataset(d.root, split, transform)
         self.check_num_classes(len(dataset.classes), f"'{dataset.root}'", "class folders")
+        self._classes = dataset.classes
         return dataset
+
+    def _eval_transform(self) -> Callable:
+        d = self.cfg.data
+        return create_transform(input_size=(3, *d.crop_size), is_training=False, mean=d.mean, std=d.std, crop_pct=1.0)
 
     def train_set(self) -> Dataset:
         """Training split with timm's training transform (random resized crop, flip, colour jitter)."""
@@ -105,6 +128,36 @@ class ClsTask(Task):
                 f"top-1 {100 * metrics['top1']:.2f} %  top-5 {100 * metrics['top5']:.2f} %  ({int(counts[2])} images)"
             )
         return metrics
+
+    def meta(self) -> dict[str, Any]:
+        """Task, normalisation and class names."""
+        return {**super().meta(), "classes": list(self.classes)}
+
+    def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
+        """Take the class names a checkpoint stores."""
+        meta = extras.get("meta")
+        saved = meta.get("classes") if isinstance(meta, dict) else None
+        if isinstance(saved, list) and len(saved) == self.cfg.model.num_classes:
+            self._classes = tuple(saved)
+
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+    ) -> list[ClsResult]:
+        """:class:`ClsResult` (softmax over the classes) of each RGB image, through the evaluation transform."""
+        transform = self._eval_transform()
+        device = next(model.parameters()).device
+        with timer.stage("preprocess"):
+            x = torch.stack([transform(Image.fromarray(image)) for image in images]).to(device)
+        with timer.stage("inference"):
+            logits = model(x)
+        with timer.stage("postprocess"):
+            probs = logits.float().softmax(1).cpu().numpy()
+            return [ClsResult(image, p, self.classes) for image, p in zip(images, probs, strict=True)]
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
         """Random images ``[batch, 3, *size]`` and labels ``[batch]``."""

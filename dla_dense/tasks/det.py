@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -12,10 +12,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 import torch.distributed as tdist
-from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
-from torchvision.utils import draw_bounding_boxes
 
 from ..config import (
     AT_LEAST_0,
@@ -40,7 +38,9 @@ from ..data.det_transforms import (
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation.coco import coco_evaluate, coco_results
-from ..inference.detection import Decoder, ctdet_outputs, detect
+from ..inference.detection import Decoder, ctdet_outputs, detect, detect_batch
+from ..inference.results import DetResult, det_result
+from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
 from ..ops import focal_loss, reg_l1_loss
 from .base import Task
@@ -129,10 +129,12 @@ class DetTask(Task):
     benchmark_input_size = (512, 512)
     benchmark_compare = ("fast", "bf16", "node")
     infer_output = "the image with labelled boxes (<stem>_boxes.jpg)"
+    infer_suffix = "boxes"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
         self._classes: tuple[str, ...] | None = None
+        self.category_ids: tuple[int, ...] | None = None
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """Synthetic shapes with boxes as a COCO json."""
@@ -152,6 +154,7 @@ class DetTask(Task):
         )
         self.check_num_classes(len(dataset.classes), f"'{dataset.ann_file}'", "categories")
         self._classes = tuple(dataset.classes)
+        self.category_ids = dataset.cat_ids
         return dataset
 
     def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoDetDataset:
@@ -173,6 +176,8 @@ class DetTask(Task):
         saved = meta.get("classes") if isinstance(meta, dict) else None
         if isinstance(saved, list) and len(saved) == self.cfg.model.num_classes and not self.cfg.data.classes:
             self._classes = tuple(saved)
+            ids = meta.get("category_ids")
+            self.category_ids = tuple(ids) if isinstance(ids, list) and len(ids) == len(saved) else None
         found = checkpoint_input(extras)
         d = self.cfg.data
         if found is None or (tuple(d.mean), tuple(d.std), d.bgr) == (found["mean"], found["std"], found["bgr"]):
@@ -260,8 +265,14 @@ class DetTask(Task):
         return {"hm_loss": m.hm_weight, "wh_loss": m.wh_weight, "off_loss": m.off_weight}
 
     def meta(self) -> dict[str, Any]:
-        """Classes and input normalisation (mean/std order and whether BGR)."""
-        return {**super().meta(), "classes": list(self.classes), "bgr": self.cfg.data.bgr}
+        """Classes (names and COCO category ids) and input normalisation (mean/std order and whether BGR)."""
+        classes, ids = list(self.classes), self.category_ids
+        return {
+            **super().meta(),
+            "classes": classes,
+            "category_ids": list(ids) if ids else None,
+            "bgr": self.cfg.data.bgr,
+        }
 
     def _detect(
         self, model: nn.Module, image: np.ndarray, transform: CenterNetEvalTransform, *, scales, flip: bool
@@ -351,29 +362,34 @@ class DetTask(Task):
         """``AP .. AP50 .. AP75 ..``."""
         return f"AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}  AP75 {metrics['AP75']:.4f}"
 
-    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> torch.Tensor:
-        """Detections ``[K, 6]`` (x1, y1, x2, y2, score, class) in pixels of RGB ``image`` ``[H, W, 3]``."""
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+    ) -> list[DetResult]:
+        """:class:`DetResult` of each RGB image ``[H, W, 3]``, as evaluation detects (``tta``: the
+        ``evaluation.tta_scales`` with the flip test)."""
         e = self.cfg.evaluation
-        return self._detect(
-            model, image, self.eval_transform(), scales=e.tta_scales if tta else e.scales, flip=e.flip or tta
+        rows = detect_batch(
+            model,
+            images,
+            transform=self.eval_transform(),
+            scales=e.tta_scales if tta else e.scales,
+            flip=e.flip or tta,
+            max_dets=e.max_dets,
+            nms_iou=e.nms_iou,
+            decode=self.decoder(),
+            timer=timer,
         )
+        with timer.stage("postprocess"):
+            return [self.result_of(image, r.numpy()) for image, r in zip(images, rows, strict=True)]
 
-    def draw(
-        self, image: np.ndarray, prediction: torch.Tensor, out: Path, stem: str, options: Mapping[str, Any]
-    ) -> str:
-        """``<stem>_boxes.jpg``: boxes scoring at least ``options['score_thr']`` with class names and scores."""
-        thr = options.get("score_thr", 0.3)
-        dets = prediction[prediction[:, 4] >= thr]
-        labels = [
-            f"{self.classes[int(c)]} {s:.2f}" for s, c in zip(dets[:, 4].tolist(), dets[:, 5].tolist(), strict=True)
-        ]
-        drawn = image
-        if len(dets):
-            boxes = draw_bounding_boxes(torch.from_numpy(image).permute(2, 0, 1), dets[:, :4], labels=labels, width=2)
-            drawn = boxes.permute(1, 2, 0).numpy()
-        path = out / f"{stem}_boxes.jpg"
-        Image.fromarray(drawn).save(path, quality=90)
-        return f"{path} ({len(dets)} boxes with score >= {thr})"
+    def result_of(self, image: np.ndarray, rows: np.ndarray) -> DetResult:
+        """The :class:`DetResult` of decoded rows ``[K, 6]``."""
+        return det_result(image, rows, self.classes, category_ids=self.category_ids)
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
         """Random images ``[batch, 3, *size]`` with CenterNet targets of 8 random boxes per image."""

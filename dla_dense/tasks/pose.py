@@ -10,15 +10,13 @@ flip pairs come from the COCO categories' ``keypoints``/``skeleton`` (:mod:`dla_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
-from torchvision.utils import draw_bounding_boxes, draw_keypoints
 
 from ..config import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Bound, Config
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
@@ -26,6 +24,7 @@ from ..data.pose_targets import multi_pose_targets
 from ..errors import DLADenseError
 from ..evaluation.coco import coco_evaluate
 from ..inference.detection import Decoder, multi_pose_outputs
+from ..inference.results import DetResult, PoseResult, det_result
 from ..models.centernet import CenterNet
 from ..ops import multi_pose_loss
 from .det import DetDataConfig, DetEvalConfig, DetModelConfig, DetTask
@@ -80,6 +79,7 @@ class PoseTask(DetTask):
     metric = "kp_AP"
     schemas = {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig}
     infer_output = "the image with labelled boxes and skeletons (<stem>_pose.jpg)"
+    infer_suffix = "pose"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
@@ -211,25 +211,34 @@ class PoseTask(DetTask):
             line += f"  kp_AP {metrics['kp_std_AP']:.4f} (standard sigmas)"
         return f"{line}  box AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}"
 
-    def draw(
-        self, image: np.ndarray, prediction: torch.Tensor, out: Path, stem: str, options: Mapping[str, Any]
-    ) -> str:
-        """``<stem>_pose.jpg``: people scoring at least ``options['score_thr']`` as boxes with labels and
-        skeletons (torchvision's ``draw_keypoints`` with the schema's skeleton as connectivity)."""
-        thr = options.get("score_thr", 0.3)
-        rows = prediction[prediction[:, 4] >= thr]
-        canvas = torch.from_numpy(image).permute(2, 0, 1)
-        if len(rows):
-            labels = [f"{self.classes[int(r[-1])]} {r[4]:.2f}" for r in rows.tolist()]
-            canvas = draw_bounding_boxes(canvas, rows[:, :4], labels=labels, width=2, colors="yellow")
-            joints = rows[:, 5:-1].reshape(len(rows), -1, 2)
-            width = max(2, round(min(image.shape[:2]) / 200))
-            canvas = draw_keypoints(
-                canvas, joints, connectivity=list(self.schema.skeleton), colors="red", radius=width, width=width
-            )
-        path = out / f"{stem}_pose.jpg"
-        Image.fromarray(canvas.permute(1, 2, 0).numpy()).save(path, quality=90)
-        return f"{path} ({len(rows)} people with score >= {thr})"
+    def result_of(self, image: np.ndarray, rows: np.ndarray) -> PoseResult:
+        """The :class:`PoseResult` of decoded rows ``[K, 4 + 1 + 2J + 1]``."""
+        boxes = det_result(
+            image, np.concatenate([rows[:, :5], rows[:, -1:]], 1), self.classes, category_ids=self.category_ids
+        )
+        joints = rows[:, 5:-1].reshape(len(rows), -1, 2)
+        keypoints = np.concatenate([joints, np.ones((*joints.shape[:2], 1), np.float32)], 2)
+        s = self.schema
+        return PoseResult(
+            **{f.name: getattr(boxes, f.name) for f in fields(DetResult)},
+            keypoints=keypoints.astype(np.float32),
+            keypoint_names=s.names,
+            skeleton=s.skeleton,
+        )
+
+    def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
+        """The detector's, plus the keypoint schema a checkpoint of this task stores (so that no data is
+        needed to predict)."""
+        super().adopt_checkpoint(extras)
+        meta = extras.get("meta")
+        if isinstance(meta, dict) and isinstance(meta.get("keypoints"), list) and self._schema is None:
+            names = tuple(meta["keypoints"])
+            if len(names) == self.cfg.model.num_joints:
+                self._schema = KeypointSchema(
+                    names=names,
+                    skeleton=tuple(tuple(e) for e in meta.get("skeleton") or ()),
+                    flip_pairs=tuple(tuple(p) for p in meta.get("flip_pairs") or ()),
+                )
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
         """Random images ``[batch, 3, *size]`` with multi_pose targets of 4 random people per image."""

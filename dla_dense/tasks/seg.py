@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -18,16 +18,18 @@ from torch.utils.data import Dataset
 
 from ..config import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
 from ..data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
-from ..data.cityscapes_export import save_label_ids_png
+from ..data.cityscapes_export import save_label_ids_png, train_ids_to_label_ids
 from ..data.folder import SegFolderDataset, default_palette
 from ..data.transforms import build_seg_eval_transform, build_seg_train_transform
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..errors import DLADenseError
 from ..evaluation.segmentation import ConfusionMatrix, format_table
+from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
+from ..inference.timing import NULL_TIMER, StageTimer, same_shape
 from ..models.segmentor import DLASeg
-from ..visualize import colorize, overlay
+from ..visualize import overlay
 from .base import Task
 
 
@@ -100,7 +102,8 @@ class SegTask(Task):
     schemas = {"model": SegModelConfig, "data": SegDataConfig, "evaluation": SegEvalConfig}
     benchmark_input_size = (512, 1024)
     benchmark_compare = ("fast", "bf16", "smp-unet", "smp-fpn")
-    infer_output = "a colour overlay (<stem>_overlay.jpg) and a colour label map (<stem>_pred.png)"
+    infer_output = "a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)"
+    infer_suffix = "overlay"
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """Synthetic street scenes in the Cityscapes layout."""
@@ -280,20 +283,46 @@ class SegTask(Task):
         """``mIoU .. aAcc .. mAcc ..``."""
         return f"mIoU {metrics['mIoU']:.4f}  aAcc {metrics['aAcc']:.4f}  mAcc {metrics['mAcc']:.4f}"
 
-    def predict(self, model: nn.Module, image: np.ndarray, *, tta: bool = False) -> np.ndarray:
-        """Class index map ``[H, W]`` (int64) of RGB ``image`` ``[H, W, 3]``."""
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+        probabilities: bool = False,
+    ) -> list[SegResult]:
+        """:class:`SegResult` of each RGB image ``[H, W, 3]`` (images of one size share a forward pass); with
+        ``probabilities`` the softmax ``[C, H, W]`` too."""
         d = self.cfg.data
-        x = build_seg_eval_transform(mean=d.mean, std=d.std)(image=image)["image"].unsqueeze(0)
+        transform = build_seg_eval_transform(mean=d.mean, std=d.std)
         device = next(model.parameters()).device
-        return self._probs(model, x.to(device), tta).argmax(1)[0].cpu().numpy()
+        results: list[SegResult | None] = [None] * len(images)
+        for group in same_shape(images):
+            with timer.stage("preprocess"):
+                x = torch.stack([transform(image=images[i])["image"] for i in group]).to(device)
+            with timer.stage("inference"):
+                probs = self._probs(model, x, tta)
+            with timer.stage("postprocess"):
+                labels = probs.argmax(1).cpu().numpy()
+                probs = probs.float().cpu().numpy() if probabilities else None
+                for j, i in enumerate(group):
+                    results[i] = SegResult(
+                        image=images[i],
+                        label_map=labels[j],
+                        class_names=self.classes,
+                        palette=self.palette,
+                        probabilities=None if probs is None else probs[j],
+                        label_ids=self._label_ids(),
+                    )
+        return results
 
-    def draw(self, image: np.ndarray, prediction: np.ndarray, out: Path, stem: str, options: Mapping[str, Any]) -> str:
-        """``<stem>_overlay.jpg`` (``options['opacity']``) and ``<stem>_pred.png``; names the classes present."""
-        path = out / f"{stem}_overlay.jpg"
-        overlay(image, prediction, self.palette, alpha=options.get("opacity", 0.5)).save(path, quality=90)
-        Image.fromarray(colorize(prediction, self.palette)).save(out / f"{stem}_pred.png")
-        present = [self.classes[c] for c in np.unique(prediction)]
-        return f"{path} ({', '.join(present)})"
+    def _label_ids(self) -> tuple[int, ...] | None:
+        """Cityscapes label id of each class index (None for other data)."""
+        d = self.cfg.data
+        if d.dataset != "cityscapes":
+            return None
+        return tuple(int(v) for v in train_ids_to_label_ids(class_subset(d.classes)[1].reshape(1, -1))[0])
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
         """Random images ``[batch, 3, *size]`` and labels ``[batch, *size]`` with an ignored strip on the left."""

@@ -684,7 +684,7 @@ def case_classify_weights_of_another_model(env: Env) -> Run:
 def case_infer_image_does_not_exist(env: Env) -> Run:
     out, missing = env.out_dir(), env.tmp / "street.jpg"
     argv = [str(env.base.seg_cfg), str(env.ckpt), str(missing), "--out", str(out)]
-    return Run("infer", argv, [out], [f"image not found: '{missing}'"])
+    return Run("infer", argv, [out], [f"source not found: '{missing}'"])
 
 
 @case
@@ -696,10 +696,12 @@ def case_infer_corrupt_image(env: Env) -> Run:
 
 
 @case
-def case_infer_folder_instead_of_images(env: Env) -> Run:
-    out, folder = env.out_dir(), env.base.seg_root / "images" / "val"
+def case_infer_folder_without_images(env: Env) -> Run:
+    out, folder = env.out_dir(), env.tmp / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no pictures here")
     argv = [str(env.base.seg_cfg), str(env.ckpt), str(folder), "--out", str(out), "--device", "cpu"]
-    return Run("infer", argv, [out], [f"'{folder}' is a folder", "pass image files"])
+    return Run("infer", argv, [out], [f"folder '{folder}' has no images or videos", "recursively"])
 
 
 @case
@@ -733,10 +735,11 @@ def case_infer_converts_grayscale_rgba_16bit(env: Env) -> Run:
 
     def check(stdout: str, err: str) -> None:
         for image in images:
-            pred = out / f"{image.stem}_pred.png"
+            pred = out / f"{image.stem}_labelIds.png"
             assert pred.is_file() and (out / f"{image.stem}_overlay.jpg").is_file(), image.name
             assert Image.open(pred).size == (72, 40)
-        assert len(stdout.strip().splitlines()) == len(images)
+        lines = stdout.strip().splitlines()
+        assert len(lines) == len(images) + 1 and lines[-1].startswith("speed: ")
 
     argv = [str(env.base.seg_cfg), str(env.ckpt), *map(str, images), "--out", str(out), "--device", "cpu"]
     return Run("infer", argv, [out / "metrics.json", out / "earlier_overlay.jpg"], check=check)
@@ -894,5 +897,5 @@ def test_infer_skips_an_unreadable_image_and_writes_the_others(base, tmp_path, c
     _check_error_line(rc, err, ["1 of 3 image(s) could not be read and were skipped", f"cannot read image '{bad}'"])
     assert "skipped: cannot read image" in err
     for name in ("00", "01"):
-        assert (out / f"{name}_overlay.jpg").is_file() and (out / f"{name}_pred.png").is_file()
+        assert (out / f"{name}_overlay.jpg").is_file() and (out / f"{name}_labelIds.png").is_file()
     assert not list(out.glob("broken*"))

@@ -15,11 +15,8 @@ def test_every_task_is_covered():
 
 
 @pytest.mark.parametrize("task", list(TINY))
-def test_train_then_test_any_task(task, tool, tiny_config, tmp_path):
-    config = tiny_config(task)
-    work = tmp_path / "run"
-    trained = tool("train", str(config), "--work-dir", str(work))
-    assert trained.returncode == 0, trained.stderr[-3000:]
+def test_train_then_test_any_task(task, tool, trained_tiny):
+    config, work = trained_tiny(task)
     records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
     assert all("loss" in r and "lr" in r for r in records if r["mode"] == "train")
     assert (work / "best.pth").is_file() and (work / "config.py").is_file()

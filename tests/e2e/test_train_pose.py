@@ -66,7 +66,7 @@ def test_infer_draws_skeletons(trained):
         "infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out), "--score-thr", "0"
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(out.glob("*_pose.jpg"))) == 2 and "people with score" in result.stdout
+    assert len(list(out.glob("*_pose.jpg"))) == 2 and "detections with score" in result.stdout
 
 
 def test_export_has_the_six_outputs_and_matches_pytorch(trained, tmp_path):

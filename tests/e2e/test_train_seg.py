@@ -117,7 +117,7 @@ def test_infer_writes_overlays(setup):
     out = base / "infer"
     result = run_tool("infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(out.glob("*_overlay.jpg"))) == 2 and len(list(out.glob("*_pred.png"))) == 2
+    assert len(list(out.glob("*_overlay.jpg"))) == 2 and len(list(out.glob("*_labelIds.png"))) == 2
 
 
 def test_torchrun_two_processes_on_cpu(setup):

@@ -157,7 +157,7 @@ def test_test_seg_and_infer_fast_flags(tmp_path):
     out = tmp_path / "infer"
     result = run_tool("infer", str(config), str(ckpt), str(images[0]), "--out", str(out), "--fast", "--bf16")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list(out.glob("*_overlay.jpg"))) == 1 and len(list(out.glob("*_pred.png"))) == 1
+    assert len(list(out.glob("*_overlay.jpg"))) == 1 and len(list(out.glob("*_labelIds.png"))) == 1
 
 
 def test_test_det_fast_bf16_flags(tmp_path):

@@ -1,0 +1,91 @@
+"""DLA encoders for segmentation_models_pytorch: importing this module registers ``dla_dense-<name>`` for every
+DLA variant, so that any smp decoder builds on DLA by name, DeepLabV3/V3+ (output stride 8 or 16) included::
+
+    import segmentation_models_pytorch as smp
+    import dla_dense.adapters.smp  # noqa: F401  (registers the encoders)
+
+    model = smp.DeepLabV3Plus("dla_dense-dla34", encoder_weights=None, classes=19, encoder_output_stride=8)
+
+``encoder_weights="imagenet"`` loads timm's ImageNet weights from the Hugging Face Hub (the same files as
+``create_backbone(name, pretrained=True)``). smp's own ``tu-dla34`` works for Unet/FPN but not for decoders
+that need an output stride other than 32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from segmentation_models_pytorch.encoders import encoders
+from segmentation_models_pytorch.encoders._base import EncoderMixin
+from timm.models import get_pretrained_cfg
+from torch import nn
+
+from ..backbones import DLA_MODELS, create_backbone, dilate_levels
+from ..weights import to_timm_layout
+
+PREFIX = "dla_dense-"
+
+
+class DLAEncoder(nn.Module, EncoderMixin):
+    """smp encoder on :func:`~dla_dense.create_backbone`: ``forward(x [N, 3, H, W])`` -> ``[x, level1, ...,
+    level<depth>]`` at strides 1, 2, 4, ... (at most the output stride)."""
+
+    def __init__(self, name: str, depth: int = 5, output_stride: int = 32, **_: Any) -> None:
+        super().__init__()
+        self.backbone = create_backbone(name, out_indices=tuple(range(1, depth + 1)))
+        self._depth = depth
+        self._in_channels = 3
+        self._output_stride = 32
+        self._out_channels = [3, *self.backbone.feature_info.channels()]
+        if output_stride != 32:
+            self.make_dilated(output_stride)
+
+    def make_dilated(self, output_stride: int) -> None:
+        """Dilate the levels below ``output_stride`` (:func:`~dla_dense.backbones.dilate_levels`)."""
+        if output_stride != self._output_stride:
+            dilate_levels(self.backbone, output_stride)
+            self._output_stride = output_stride
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [x, *self.backbone(x)]
+
+    def load_state_dict(self, state_dict: Mapping[str, torch.Tensor], strict: bool = True, assign: bool = False):
+        """Load timm (or ucbdrive) DLA classifier weights into the backbone; the classifier is dropped."""
+        state = {k: v for k, v in to_timm_layout(state_dict).items() if not k.startswith("fc.")}
+        own = self.backbone.state_dict()
+        state = {k: v for k, v in state.items() if k in own}
+        return self.backbone.load_state_dict(state, strict=strict, assign=assign)
+
+
+def _settings(name: str) -> dict[str, Any]:
+    cfg = get_pretrained_cfg(name)
+    if cfg is None or not cfg.hf_hub_id:
+        return {}
+    return {
+        "imagenet": {
+            "repo_id": cfg.hf_hub_id,
+            "revision": None,
+            "mean": list(cfg.mean),
+            "std": list(cfg.std),
+            "input_space": "RGB",
+            "input_range": [0, 1],
+        }
+    }
+
+
+def register() -> list[str]:
+    """Register ``dla_dense-<name>`` for every DLA variant with smp (again is harmless); returns the names."""
+    names = []
+    for name in DLA_MODELS:
+        encoders[PREFIX + name] = {
+            "encoder": DLAEncoder,
+            "pretrained_settings": _settings(name),
+            "params": {"name": name},
+        }
+        names.append(PREFIX + name)
+    return names
+
+
+ENCODER_NAMES = register()

@@ -1,0 +1,132 @@
+"""``Predictor``: a trained model (any task) as a callable that takes images and returns typed results."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..config import Config, load_config
+from ..data.images import load_image
+from ..engine.dist import DistInfo, resolve_device
+from ..errors import DLADenseError
+from ..tasks import build_task
+from ..weights import load_checkpoint
+from .fast import bf16_autocast, prepare_for_inference
+from .results import Result
+from .timing import StageTimer
+
+ImageLike = str | os.PathLike | Image.Image | np.ndarray
+
+
+def as_rgb(image: ImageLike) -> np.ndarray:
+    """An RGB uint8 array ``[H, W, 3]`` of a path, a PIL image or an ``H x W x 3`` uint8 RGB array."""
+    if isinstance(image, (str, os.PathLike)):
+        return np.array(load_image(image))
+    if isinstance(image, Image.Image):
+        return np.array(image.convert("RGB"))
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise DLADenseError(
+                f"an image array must be H x W x 3 uint8 RGB, got {image.dtype} {list(image.shape)}; "
+                "convert it first (e.g. cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for OpenCV frames)"
+            )
+        return np.ascontiguousarray(image)
+    raise DLADenseError(f"cannot read an image from a {type(image).__name__}; pass a path, a PIL image or an array")
+
+
+class Predictor:
+    """A trained model ready to predict: ``Predictor(config, checkpoint)(image)``.
+
+    ``config`` is a config file (or a loaded :class:`~dla_dense.config.Config`), ``checkpoint`` a dla_dense or
+    reference checkpoint (None: the config's initial weights). The task, the normalisation (from the
+    checkpoint's meta, as the test tools use it), the padding and the output stride come with them. ``fast``
+    folds BatchNorm and uses channels-last weights, ``bf16`` runs under bfloat16 autocast (stem in float32),
+    ``compile`` wraps the model in ``torch.compile``. ``timer`` sums the time of each stage of every call.
+    """
+
+    def __init__(
+        self,
+        config: str | os.PathLike | Config,
+        checkpoint: str | os.PathLike | None = None,
+        *,
+        device: str | torch.device | None = None,
+        fast: bool = False,
+        bf16: bool = False,
+        compile: bool = False,
+        cfg_options: Sequence[str] = (),
+    ) -> None:
+        self.cfg = config if isinstance(config, Config) else load_config(config, list(cfg_options))
+        self.task = build_task(self.cfg)
+        model = self.task.build_model()
+        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        if checkpoint is not None:
+            self.task.adopt_checkpoint(load_checkpoint(model, checkpoint))
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        model.to(self.device).eval()
+        if fast or bf16 or compile:
+            model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
+        self.model = model
+        #: Whether BatchNorm was folded or the model compiled (its state dict is then not the trained one's).
+        self.prepared = fast or compile
+        self.bf16 = bf16
+        self.timer = StageTimer()
+
+    @classmethod
+    def from_work_dir(cls, work_dir: str | os.PathLike, checkpoint: str = "best.pth", **options: Any) -> Predictor:
+        """The model a training run wrote: ``work_dir/config.py`` (the resolved config) and ``work_dir/best.pth``
+        (or ``checkpoint``, a file name in the work dir)."""
+        work_dir = Path(work_dir)
+        config, weights = work_dir / "config.py", work_dir / checkpoint
+        if not config.is_file():
+            raise DLADenseError(f"'{config}' not found; pass the work dir of a training run (it writes config.py)")
+        if not weights.is_file():
+            found = sorted(p.name for p in work_dir.glob("*.pth"))
+            raise DLADenseError(
+                f"'{weights}' not found; the work dir has {', '.join(found) if found else 'no checkpoints'}"
+                + (f"; pass checkpoint='{found[-1]}'" if found else "")
+            )
+        return cls(config, weights, **options)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike, **options: Any) -> Predictor:
+        """A model shared with :func:`~dla_dense.save_pretrained`: a folder, or ``"hf-hub:<org>/<name>"`` on the
+        Hugging Face Hub (downloaded once into its cache)."""
+        from ..pretrained import locate_pretrained
+
+        config, weights = locate_pretrained(name_or_path)
+        return cls(config, weights, **options)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The model's class names."""
+        return tuple(self.task.classes)
+
+    def __call__(
+        self, images: ImageLike | Sequence[ImageLike], *, tta: bool = False, **options: Any
+    ) -> Result | list[Result]:
+        """Results of one image (a path, a PIL image or an ``H x W x 3`` uint8 RGB array) or of a list of them
+        (images of one size share a forward pass). ``tta``: the task's test-time augmentation; ``options``: the
+        task's (``probabilities=True`` for segmentation)."""
+        single = not isinstance(images, (list, tuple))
+        with self.timer.stage("preprocess"):
+            arrays = [as_rgb(image) for image in ([images] if single else images)]
+        with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
+            results = self.task.predict(self.model, arrays, tta=tta, timer=self.timer, **options)
+        self.timer.images += len(arrays)
+        return results[0] if single else results
+
+    def evaluate(self, dataset: Any = None, dist: DistInfo | None = None, **options: Any) -> dict[str, float]:
+        """The task's metrics on ``dataset`` (default: the config's validation split), its table logged;
+        ``options`` are the task's test options (``flip=True``, ``tta=True``, ...)."""
+        if dataset is None:
+            self.task.prepare()
+            dataset = self.task.val_set()
+        dist = dist or DistInfo(device=self.device)
+        with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
+            return self.task.evaluate(self.model, dataset, dist, **options)

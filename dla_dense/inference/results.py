@@ -1,0 +1,232 @@
+"""Typed prediction results of :class:`~dla_dense.Predictor`: segmentation, detection, pose, classification.
+
+Each result keeps the input image (RGB uint8 ``[H, W, 3]``) and draws itself with :meth:`plot` (an RGB array)
+or :meth:`save` (a file; the suffix picks the format), and turns into the formats other tools read
+(:meth:`DetResult.to_coco`, :meth:`SegResult.to_label_ids`, ``to_json``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+
+from ..drawing import add_legend, draw_detections, draw_text_block
+from ..visualize import overlay
+
+
+def _save(array: np.ndarray, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, **({"quality": 90} if path.suffix.lower() in (".jpg", ".jpeg") else {}))
+    return path
+
+
+@dataclass
+class SegResult:
+    """A label map ``[H, W]`` (int64 class indices) of ``image``; ``probabilities`` ``[C, H, W]`` float32 when
+    asked for; ``label_ids`` maps class indices to dataset label ids (Cityscapes ``labelIds``) when the data
+    has them."""
+
+    image: np.ndarray
+    label_map: np.ndarray
+    class_names: tuple[str, ...]
+    palette: tuple[tuple[int, int, int], ...]
+    probabilities: np.ndarray | None = None
+    label_ids: tuple[int, ...] | None = None
+
+    def present(self) -> list[int]:
+        """Class indices that occur in the label map."""
+        return [int(c) for c in np.unique(self.label_map)]
+
+    def plot(self, opacity: float = 0.5, legend: bool = True) -> np.ndarray:
+        """RGB ``[H, W(+legend), 3]``: the classes in their colours over the image, with a legend of the classes
+        present on the right."""
+        drawn = np.asarray(overlay(self.image, self.label_map, self.palette, alpha=opacity))
+        if not legend:
+            return drawn
+        return add_legend(drawn, [(self.class_names[c], self.palette[c]) for c in self.present()])
+
+    def save(self, path: str | os.PathLike, opacity: float = 0.5) -> Path:
+        """Write :meth:`plot` to ``path``."""
+        return _save(self.plot(opacity), path)
+
+    def to_label_ids(self) -> np.ndarray:
+        """The label map in dataset label ids ``[H, W]`` uint8 (Cityscapes ``labelIds``; class indices when the
+        data has no separate ids)."""
+        if self.label_ids is None:
+            return self.label_map.astype(np.uint8)
+        return np.asarray(self.label_ids, dtype=np.uint8)[self.label_map]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"height", "width", "classes": {name: share of pixels}}`` for the classes present."""
+        h, w = self.label_map.shape
+        counts = np.bincount(self.label_map.reshape(-1), minlength=len(self.class_names))
+        return {
+            "height": h,
+            "width": w,
+            "classes": {self.class_names[c]: round(float(counts[c]) / (h * w), 6) for c in self.present()},
+        }
+
+
+@dataclass
+class DetResult:
+    """Detections of ``image``, best first: ``boxes`` ``[K, 4]`` (x1, y1, x2, y2 in image pixels, float32),
+    ``scores`` ``[K]``, ``labels`` ``[K]`` (int64 class indices into ``class_names``). ``category_ids`` are the
+    COCO ids of the classes (default: index + 1). :meth:`plot` draws those scoring at least ``score_thr``."""
+
+    image: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    category_ids: tuple[int, ...] | None = None
+    score_thr: float = 0.3
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def above(self, score_thr: float) -> DetResult:
+        """The detections scoring at least ``score_thr``."""
+        return self._select(self.scores >= score_thr)
+
+    def nms(self, iou: float) -> DetResult:
+        """The detections kept by class-agnostic NMS at ``iou`` (torchvision), best first: one box per object
+        where several classes fired on it."""
+        keep = torchvision.ops.nms(torch.from_numpy(self.boxes), torch.from_numpy(self.scores), iou).numpy()
+        return self._select(keep)
+
+    def _select(self, keep: np.ndarray) -> DetResult:
+        return replace(self, boxes=self.boxes[keep], scores=self.scores[keep], labels=self.labels[keep])
+
+    def plot(self, score_thr: float | None = None) -> np.ndarray:
+        """RGB ``[H, W, 3]``: boxes in their class's colour with readable ``"<class> <score>"`` labels."""
+        shown = self.above(self.score_thr if score_thr is None else score_thr)
+        return draw_detections(self.image, shown.boxes, shown.labels, shown.scores, self.class_names)
+
+    def save(self, path: str | os.PathLike, score_thr: float | None = None) -> Path:
+        """Write :meth:`plot` to ``path``."""
+        return _save(self.plot(score_thr), path)
+
+    def _category(self, label: int) -> int:
+        return self.category_ids[label] if self.category_ids else label + 1
+
+    def to_coco(self, image_id: int) -> list[dict[str, Any]]:
+        """COCO results entries ``{image_id, category_id, bbox: [x, y, w, h], score}`` (all detections)."""
+        return [
+            {
+                "image_id": int(image_id),
+                "category_id": self._category(int(c)),
+                "bbox": [round(float(v), 2) for v in (x1, y1, x2 - x1, y2 - y1)],
+                "score": round(float(s), 5),
+            }
+            for (x1, y1, x2, y2), s, c in zip(
+                self.boxes.tolist(), self.scores.tolist(), self.labels.tolist(), strict=True
+            )
+        ]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """``[{"label", "score", "box": [x1, y1, x2, y2]}]`` of all detections."""
+        return [
+            {"label": self.class_names[int(c)], "score": round(float(s), 5), "box": [round(float(v), 2) for v in b]}
+            for b, s, c in zip(self.boxes.tolist(), self.scores.tolist(), self.labels.tolist(), strict=True)
+        ]
+
+
+@dataclass
+class PoseResult(DetResult):
+    """Detections with ``keypoints`` ``[K, J, 3]`` (x, y in image pixels, 1), joints named ``keypoint_names``
+    and joined by ``skeleton`` (0-based joint pairs)."""
+
+    keypoints: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 3), np.float32))
+    keypoint_names: tuple[str, ...] = ()
+    skeleton: tuple[tuple[int, int], ...] = ()
+
+    def _select(self, keep: np.ndarray) -> PoseResult:
+        return replace(super()._select(keep), keypoints=self.keypoints[keep])
+
+    def plot(self, score_thr: float | None = None) -> np.ndarray:
+        """RGB ``[H, W, 3]``: boxes, labels and skeletons in each class's colour."""
+        shown = self.above(self.score_thr if score_thr is None else score_thr)
+        return draw_detections(
+            self.image,
+            shown.boxes,
+            shown.labels,
+            shown.scores,
+            self.class_names,
+            keypoints=shown.keypoints,
+            skeleton=self.skeleton,
+        )
+
+    def to_coco(self, image_id: int) -> list[dict[str, Any]]:
+        """COCO keypoint results: the box entries plus ``keypoints`` ``[x, y, 1] * J``."""
+        entries = super().to_coco(image_id)
+        for entry, joints in zip(entries, self.keypoints, strict=True):
+            entry["keypoints"] = [round(float(v), 2) for v in joints.reshape(-1)]
+        return entries
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The detections' entries plus ``keypoints`` ``{name: [x, y]}``."""
+        entries = super().to_json()
+        for entry, joints in zip(entries, self.keypoints, strict=True):
+            entry["keypoints"] = {
+                name: [round(float(x), 2), round(float(y), 2)]
+                for name, (x, y, _) in zip(self.keypoint_names, joints.tolist(), strict=True)
+            }
+        return entries
+
+
+@dataclass
+class ClsResult:
+    """Class probabilities ``[C]`` (softmax) of ``image``."""
+
+    image: np.ndarray
+    probabilities: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def label(self) -> int:
+        """The most probable class index."""
+        return int(np.argmax(self.probabilities))
+
+    def topk(self, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` most probable ``(class name, probability)``, highest first."""
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(self.class_names[i], float(self.probabilities[i])) for i in order]
+
+    def plot(self, k: int = 5) -> np.ndarray:
+        """RGB ``[H, W, 3]``: the image with its top-``k`` classes and probabilities in the top-left corner."""
+        return draw_text_block(self.image, [f"{name} {p:.3f}" for name, p in self.topk(k)])
+
+    def save(self, path: str | os.PathLike, k: int = 5) -> Path:
+        """Write :meth:`plot` to ``path``."""
+        return _save(self.plot(k), path)
+
+    def to_json(self, k: int = 5) -> list[dict[str, Any]]:
+        """``[{"label", "probability"}]`` of the top ``k``."""
+        return [{"label": name, "probability": round(p, 6)} for name, p in self.topk(k)]
+
+
+Result = SegResult | DetResult | PoseResult | ClsResult
+
+
+def det_result(
+    image: np.ndarray, rows: Sequence[Any] | np.ndarray, class_names: Sequence[str], **extra: Any
+) -> DetResult:
+    """A :class:`DetResult` from detector rows ``[K, 6]`` (x1, y1, x2, y2, score, class)."""
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 6)
+    return DetResult(
+        image=image,
+        boxes=rows[:, :4].copy(),
+        scores=rows[:, 4].copy(),
+        labels=rows[:, 5].astype(np.int64),
+        class_names=tuple(class_names),
+        **extra,
+    )

@@ -1,0 +1,173 @@
+"""Shareable trained models: a folder with the resolved config, ``model.safetensors`` and a model card, loaded
+back from disk or from the Hugging Face Hub (``"hf-hub:<org>/<name>"``), the convention of timm and smp."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import load_config
+from .errors import DLADenseError
+from .weights import _first_line, _reachable, read_checkpoint
+
+if TYPE_CHECKING:
+    from .inference.predictor import Predictor
+
+CONFIG_FILE = "config.py"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+#: The safetensors metadata key holding the checkpoint's meta (task, classes, normalisation) as JSON.
+META_KEY = "dla_dense_meta"
+HUB_PREFIX = "hf-hub:"
+
+
+def _best_metrics(work_dir: Path, metric: str) -> dict[str, Any] | None:
+    """The validation record of ``metrics.jsonl`` with the best ``metric`` (what ``best.pth`` holds)."""
+    path = work_dir / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    best = None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        valid = isinstance(record, dict) and record.get("mode") == "val" and isinstance(record.get(metric), float)
+        if valid and (best is None or record[metric] > best[metric]):
+            best = record
+    return best
+
+
+def _card(cfg: Any, describe: str, meta: dict[str, Any], metrics: dict[str, Any] | None, command: str) -> str:
+    lines = [
+        f"# {cfg.name}",
+        "",
+        f"A dla_dense {cfg.model.task} model: {describe}, trained on `{cfg.data.root}`.",
+        "",
+        "```python",
+        "from dla_dense import Predictor",
+        'predictor = Predictor.from_pretrained("<this folder, or hf-hub:<org>/<name>>")',
+        'result = predictor("photo.jpg")',
+        'result.save("photo_pred.jpg")',
+        "```",
+        "",
+        f"Classes ({len(meta.get('classes') or [])}): {', '.join(meta.get('classes') or []) or 'not recorded'}.",
+        "",
+    ]
+    if metrics:
+        shown = {k: v for k, v in metrics.items() if isinstance(v, float) and "." not in k and k != "time"}
+        lines += [f"## Metrics (validation split `{cfg.data.val_split}`, iteration {metrics.get('iter')})", ""]
+        lines += ["| metric | value |", "|---|---|"] + [f"| {k} | {v:.4f} |" for k, v in shown.items()]
+        lines += ["", f"Measured during training; the same numbers come from `{command}`.", ""]
+    else:
+        lines += ["## Metrics", "", f"Not measured; measure with `{command}`.", ""]
+    return "\n".join(lines)
+
+
+def _write_atomically(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_pretrained(
+    source: str | os.PathLike | Predictor, out_dir: str | os.PathLike, *, checkpoint: str = "best.pth"
+) -> Path:
+    """Write a self-contained model folder ``out_dir``: ``config.py`` (the resolved config),
+    ``model.safetensors`` (the weights, with the meta as metadata) and ``README.md`` (a model card with the
+    validation metrics and the command that measures them).
+
+    ``source`` is a training work dir (its ``config.py`` and ``checkpoint``) or a :class:`~dla_dense.Predictor`
+    built without ``fast``/``compile``. Returns ``out_dir``.
+    """
+    from safetensors.torch import save_file
+
+    from .inference.predictor import Predictor
+
+    out = Path(out_dir)
+    if isinstance(source, Predictor):
+        if source.prepared:
+            raise DLADenseError("save_pretrained needs a Predictor built without fast=True or compile=True")
+        cfg, state, meta = source.cfg, source.model.state_dict(), source.task.meta()
+        metrics, describe = None, source.task.describe()
+        command = f"python tools/test.py {out / CONFIG_FILE} {out / WEIGHTS_FILE}"
+    else:
+        work_dir = Path(source)
+        config_path, weights = work_dir / CONFIG_FILE, work_dir / checkpoint
+        if not config_path.is_file() or not weights.is_file():
+            raise DLADenseError(
+                f"'{work_dir}' is not a finished work dir ({CONFIG_FILE} and {checkpoint} are needed); "
+                "pass the folder a training run wrote, or a Predictor"
+            )
+        cfg = load_config(config_path)
+        state, extras = read_checkpoint(weights)
+        from .tasks import build_task
+
+        task = build_task(cfg)
+        meta = extras.get("meta") if isinstance(extras.get("meta"), dict) else {}
+        metrics, describe = _best_metrics(work_dir, task.metric), task.describe()
+        command = f"python tools/test.py {config_path} {weights}"
+    state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomically(out / CONFIG_FILE, cfg.dump)
+    _write_atomically(out / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={META_KEY: json.dumps(meta)}))
+    card = _card(cfg, describe, meta, metrics, command)
+    _write_atomically(out / CARD_FILE, lambda p: p.write_text(card, encoding="utf-8"))
+    return out
+
+
+def _from_hub(repo: str) -> tuple[Path, Path]:
+    """``config.py`` and ``model.safetensors`` of Hub repo ``repo``: from the cache, else downloaded."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.errors import HfHubHTTPError
+
+    cached = [try_to_load_from_cache(repo, name) for name in (CONFIG_FILE, WEIGHTS_FILE)]
+    if all(isinstance(c, str) for c in cached):
+        return Path(cached[0]), Path(cached[1])
+    how = "download the folder elsewhere and pass its path to Predictor.from_pretrained"
+    if constants.HF_HUB_OFFLINE:
+        raise DLADenseError(f"'{repo}' is not in the Hugging Face cache and HF_HUB_OFFLINE is set; {how}")
+    if not _reachable(constants.ENDPOINT):
+        raise DLADenseError(
+            f"cannot download '{repo}': the Hugging Face hub ({constants.ENDPOINT}) is unreachable and the model "
+            f"is not cached; {how}"
+        )
+    try:
+        return Path(hf_hub_download(repo, CONFIG_FILE)), Path(hf_hub_download(repo, WEIGHTS_FILE))
+    except (OSError, HfHubHTTPError) as e:
+        raise DLADenseError(f"downloading '{repo}' failed ({_first_line(e)}); {how}") from None
+
+
+def locate_pretrained(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+    """The config file and weights of a model folder written by :func:`save_pretrained`, or of
+    ``"hf-hub:<org>/<name>"`` (downloaded into the Hugging Face cache once)."""
+    name = os.fspath(name_or_path)
+    if name.startswith(HUB_PREFIX):
+        return _from_hub(name.removeprefix(HUB_PREFIX))
+    folder = Path(name)
+    config, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    if not folder.is_dir():
+        raise DLADenseError(
+            f"model folder '{folder}' not found; pass a folder written by save_pretrained or hf-hub:<org>/<name>"
+        )
+    missing = [p.name for p in (config, weights) if not p.is_file()]
+    if missing:
+        raise DLADenseError(
+            f"'{folder}' is not a saved model: {', '.join(missing)} missing (save_pretrained writes them)"
+        )
+    return config, weights
+
+
+def safetensors_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The meta stored in a ``model.safetensors`` by :func:`save_pretrained` (``{}`` when there is none)."""
+    from safetensors import safe_open
+
+    with safe_open(os.fspath(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    try:
+        meta = json.loads(metadata.get(META_KEY, "{}"))
+    except json.JSONDecodeError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
