@@ -1,15 +1,51 @@
-"""ONNX export of dla_dense models, checked against onnxruntime."""
+"""Export of dla_dense models to ONNX, OpenVINO IR and TorchScript, each checked against PyTorch.
+
+Every exporter takes a module returning a tensor or a tuple of tensors (a task's ``export_outputs`` gives it
+with the output names, e.g. a detector's ``(hm, wh, reg)``) and a fixed input ``[batch, 3, H, W]``. Deformable
+nodes are captured as torchvision's ``deform_conv2d``: ONNX ``DeformConv`` (opset 19+), OpenVINO
+``DeformableConvolution``, ``torchvision::deform_conv2d`` in TorchScript (load it with torchvision imported).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .errors import DLADenseError
+
+#: The formats of :func:`export_model` and their file suffixes.
+FORMATS: dict[str, str] = {"onnx": ".onnx", "openvino": ".xml", "torchscript": ".pt"}
+
+
+@contextlib.contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Silence the tracer's warnings about shape checks turned into constants (the exports are fixed-shape by
+    design) and torch.jit's deprecation notices."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
+        yield
+
+
+def _example(input_size: tuple[int, int], batch: int) -> torch.Tensor:
+    if input_size[0] % 32 or input_size[1] % 32:
+        raise DLADenseError(f"input size {input_size[0]}x{input_size[1]} is not a multiple of 32")
+    return torch.randn(batch, 3, *input_size)
+
+
+def _max_diff(results: Sequence[np.ndarray | torch.Tensor], module: nn.Module, x: torch.Tensor) -> float:
+    """The largest absolute difference between ``results`` and ``module(x)`` (output by output)."""
+    with torch.no_grad():
+        expected = module(x)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    return max(float((torch.as_tensor(r) - e).abs().max()) for r, e in zip(results, expected, strict=True))
 
 
 def export_onnx(
@@ -18,27 +54,23 @@ def export_onnx(
     *,
     output_names: Sequence[str] = ("logits",),
     input_size: tuple[int, int] = (512, 512),
+    batch: int = 1,
     opset: int = 19,
     check: bool = True,
 ) -> float | None:
-    """Export ``model`` (eval mode) for ``[1, 3, *input_size]`` images to ``path`` with torch's dynamo exporter.
-
-    ``model`` returns a tensor or a tuple of tensors named ``output_names`` (a task's ``export_outputs`` gives
-    both, e.g. a detector's ``(hm, wh, reg)``); deformable nodes map to ONNX ``DeformConv`` (opset 19+). With
-    ``check``, onnxruntime runs the file and the largest absolute difference from PyTorch is returned.
-    """
+    """Export ``model`` (eval mode) for ``[batch, 3, *input_size]`` images to ``path`` with torch's dynamo
+    exporter; with ``check``, onnxruntime runs the file and the largest absolute difference from PyTorch is
+    returned."""
     try:
         import onnxscript  # noqa: F401
     except ImportError:
         raise DLADenseError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
-    if input_size[0] % 32 or input_size[1] % 32:
-        raise DLADenseError(f"input size {input_size[0]}x{input_size[1]} is not a multiple of 32")
-    wrapper = model.eval()
-    x = torch.randn(1, 3, *input_size)
+    x = _example(input_size, batch)
+    module = model.eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        wrapper,
+        module,
         (x,),
         str(path),
         input_names=["images"],
@@ -49,15 +81,106 @@ def export_onnx(
     )
     if not check:
         return None
+    return _max_diff(onnx_session(path).run(None, {"images": x.numpy()}), module, x)
+
+
+def onnx_session(path: str | os.PathLike):
+    """An onnxruntime CPU session of the ONNX file ``path``."""
     try:
         import onnxruntime as ort
     except ImportError:
-        raise DLADenseError(
-            "checking the export needs onnxruntime: pip install -e '.[export]' (or --no-check)"
-        ) from None
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    results = session.run(None, {"images": x.numpy()})
+        raise DLADenseError("running ONNX files needs onnxruntime: pip install -e '.[export]'") from None
+    return ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])
+
+
+def export_openvino(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    output_names: Sequence[str] = ("logits",),
+    input_size: tuple[int, int] = (512, 512),
+    batch: int = 1,
+    check: bool = True,
+) -> float | None:
+    """Convert ``model`` with ``openvino.convert_model`` (from PyTorch, not from ONNX: OpenVINO reads no ONNX
+    ``DeformConv``) and save the IR ``path`` (``.xml`` + ``.bin``, fp32 weights); with ``check``, OpenVINO's
+    CPU plugin runs it at f32 precision and the largest absolute difference from PyTorch is returned."""
+    ov = _openvino()
+    x = _example(input_size, batch)
+    module = model.eval()
+    with torch.no_grad(), _quiet_tracing():
+        converted = ov.convert_model(module, example_input=x, input=[tuple(x.shape)])
+    for port, name in zip(converted.outputs, output_names, strict=True):
+        port.get_tensor().set_names({name})
+    converted.inputs[0].get_tensor().set_names({"images"})
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ov.save_model(converted, os.fspath(path), compress_to_fp16=False)
+    if not check:
+        return None
+    compiled = openvino_model(path)
+    results = compiled(x.numpy())
+    return _max_diff([results[port] for port in compiled.outputs], module, x)
+
+
+def _openvino():
+    try:
+        import openvino as ov
+    except ImportError:
+        raise DLADenseError("OpenVINO export needs openvino: pip install -e '.[export]'") from None
+    return ov
+
+
+def openvino_model(path: str | os.PathLike, *, bf16: bool = False):
+    """The IR ``path`` compiled for OpenVINO's CPU plugin at f32 precision (bf16 with ``bf16``; OpenVINO's own
+    default on CPUs with bf16 units)."""
+    ov = _openvino()
+    precision = "bf16" if bf16 else "f32"
+    return ov.Core().compile_model(os.fspath(path), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+
+
+def export_torchscript(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    input_size: tuple[int, int] = (512, 512),
+    batch: int = 1,
+    check: bool = True,
+) -> float | None:
+    """Trace ``model`` with ``torch.jit.trace`` for ``[batch, 3, *input_size]`` and save it to ``path`` (outputs a
+    tuple, so no dict outputs stand in the way); with ``check``, the saved file is loaded and run and the
+    largest absolute difference from PyTorch is returned."""
+    x = _example(input_size, batch)
+    module = model.eval()
+    with torch.no_grad(), _quiet_tracing():
+        traced = torch.jit.trace(module, (x,), check_trace=False)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    traced.save(os.fspath(path))
+    if not check:
+        return None
     with torch.no_grad():
-        expected = wrapper(x)
-    expected = expected if isinstance(expected, tuple) else (expected,)
-    return max(float((torch.from_numpy(r) - e).abs().max()) for r, e in zip(results, expected, strict=True))
+        results = torch.jit.load(os.fspath(path))(x)
+    return _max_diff(results if isinstance(results, tuple) else (results,), module, x)
+
+
+def export_model(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    fmt: str,
+    output_names: Sequence[str],
+    input_size: tuple[int, int] = (512, 512),
+    batch: int = 1,
+    opset: int = 19,
+    check: bool = True,
+) -> float | None:
+    """Export in format ``fmt`` (one of :data:`FORMATS`); returns the checked max abs difference (or None)."""
+    options = {"input_size": input_size, "batch": batch, "check": check}
+    if fmt == "onnx":
+        return export_onnx(model, path, output_names=output_names, opset=opset, **options)
+    if fmt == "openvino":
+        return export_openvino(model, path, output_names=output_names, **options)
+    if fmt == "torchscript":
+        return export_torchscript(model, path, **options)
+    raise DLADenseError(f"unknown export format '{fmt}'; use one of {', '.join(FORMATS)}")

@@ -89,7 +89,9 @@ def save_pretrained(
     out = Path(out_dir)
     if isinstance(source, Predictor):
         if source.prepared:
-            raise DLADenseError("save_pretrained needs a Predictor built without fast=True or compile=True")
+            raise DLADenseError(
+                "save_pretrained needs a Predictor built without fast=True, compile=True or another backend"
+            )
         cfg, state, meta = source.cfg, source.model.state_dict(), source.task.meta()
         metrics, describe = None, source.task.describe()
         command = f"python tools/test.py {out / CONFIG_FILE} {out / WEIGHTS_FILE}"

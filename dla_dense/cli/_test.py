@@ -12,14 +12,15 @@ from pathlib import Path
 from ..config import load_config
 from ..engine.dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
+from ..inference.engines import BACKENDS
 from ..inference.predictor import Predictor
 from ..tasks import TASKS, Task
 from ._common import check_task
 
 
 def build_parser(prog: str, description: str, task: type[Task] | None) -> argparse.ArgumentParser:
-    """``CONFIG CHECKPOINT [--split] [--cfg-options ...] [--device] [--fast] [--bf16] [--compile]`` plus the flags
-    of ``task`` (none when the task is not known yet)."""
+    """``CONFIG CHECKPOINT [--split] [--cfg-options ...] [--device] [--fast] [--bf16] [--compile] [--backend]`` plus
+    the flags of ``task`` (none when the task is not known yet)."""
     p = argparse.ArgumentParser(
         prog=prog,
         description=description,
@@ -33,6 +34,12 @@ def build_parser(prog: str, description: str, task: type[Task] | None) -> argpar
     p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
     p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batches)")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
+    )
     if task is not None:
         task.add_test_args(p.add_argument_group(f"{task.name} options"))
     return p
@@ -61,7 +68,13 @@ def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: 
     try:
         logger = setup_logger(main=dist.is_main)
         predictor = Predictor(
-            cfg, args.checkpoint, device=dist.device, fast=args.fast, bf16=args.bf16, compile=args.compile
+            cfg,
+            args.checkpoint,
+            device=dist.device,
+            fast=args.fast,
+            bf16=args.bf16,
+            compile=args.compile,
+            backend=args.backend,
         )
         job = predictor.task
         options = job.test_options(args)

@@ -16,6 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import DLADenseError
+from ..inference.engines import BACKENDS
 from ..inference.predictor import Predictor, as_rgb
 from ..inference.results import DetResult, Result, SegResult
 from ..inference.sources import (
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
     p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first image)")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
+    )
     return p
 
 
@@ -177,6 +184,7 @@ def _main(argv: Sequence[str] | None) -> int:
         fast=args.fast,
         bf16=args.bf16,
         compile=args.compile,
+        backend=args.backend,
         cfg_options=args.cfg_options,
     )
     if not predictor.task.infer_output:

@@ -17,6 +17,7 @@ from ..engine.dist import DistInfo, resolve_device
 from ..errors import DLADenseError
 from ..tasks import build_task
 from ..weights import load_checkpoint
+from .engines import EngineModel
 from .fast import bf16_autocast, prepare_for_inference
 from .results import Result
 from .timing import StageTimer
@@ -47,7 +48,9 @@ class Predictor:
     reference checkpoint (None: the config's initial weights). The task, the normalisation (from the
     checkpoint's meta, as the test tools use it), the padding and the output stride come with them. ``fast``
     folds BatchNorm and uses channels-last weights, ``bf16`` runs under bfloat16 autocast (stem in float32),
-    ``compile`` wraps the model in ``torch.compile``. ``timer`` sums the time of each stage of every call.
+    ``compile`` wraps the model in ``torch.compile``. ``backend`` "onnxruntime" or "openvino" runs an exported
+    copy instead (:class:`~dla_dense.inference.engines.EngineModel`, CPU; ``bf16`` then asks OpenVINO for bf16).
+    ``timer`` sums the time of each stage of every call.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Predictor:
         fast: bool = False,
         bf16: bool = False,
         compile: bool = False,
+        backend: str = "torch",
         cfg_options: Sequence[str] = (),
     ) -> None:
         self.cfg = config if isinstance(config, Config) else load_config(config, list(cfg_options))
@@ -69,12 +73,18 @@ class Predictor:
             self.task.adopt_checkpoint(load_checkpoint(model, checkpoint))
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         model.to(self.device).eval()
-        if fast or bf16 or compile:
+        if backend != "torch":
+            if self.device.type != "cpu":
+                raise DLADenseError(f"the {backend} backend runs on the CPU; pass device='cpu' (--device cpu)")
+            module, names = self.task.export_outputs(model)
+            model = EngineModel(module, names, backend, as_dict=names != ["logits"], bf16=bf16)
+        elif fast or bf16 or compile:
             model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
         self.model = model
-        #: Whether BatchNorm was folded or the model compiled (its state dict is then not the trained one's).
-        self.prepared = fast or compile
-        self.bf16 = bf16
+        self.backend = backend
+        #: Whether the model is no longer the trained module (folded BatchNorm, compiled, another engine).
+        self.prepared = fast or compile or backend != "torch"
+        self.bf16 = bf16 and backend == "torch"
         self.timer = StageTimer()
 
     @classmethod

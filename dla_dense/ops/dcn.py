@@ -13,8 +13,9 @@ checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2
   (gathered with ``embedding_bag`` for inference, from ``grid_sample`` when gradients are needed) and
   matrix products; autograd provides every gradient. Several times faster on CPU.
 
-``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export`` and
-ONNX export, so that graphs keep ``DeformConv``), ``"sampling"`` elsewhere. The environment variable
+``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export``, ONNX
+export and TorchScript tracing, so that graphs keep ``DeformConv`` / OpenVINO's ``DeformableConvolution``),
+``"sampling"`` elsewhere. The environment variable
 ``DLA_DENSE_DCN`` (``auto``, ``torchvision`` or ``sampling``), read at every call, sets the choice for
 calls that do not pass ``impl``; exports always use ``"torchvision"``.
 """
@@ -41,8 +42,11 @@ IMPLS = ("auto", "torchvision", "sampling")
 
 
 def _exporting() -> bool:
+    """Whether a graph is being captured: torch.export, ONNX export or TorchScript tracing (which OpenVINO's
+    ``convert_model`` uses)."""
     is_exporting = getattr(torch.compiler, "is_exporting", None)  # torch.export tracing; missing in old torch
-    return torch.onnx.is_in_onnx_export() or (is_exporting is not None and is_exporting())
+    exporting = is_exporting is not None and is_exporting()
+    return torch.onnx.is_in_onnx_export() or exporting or torch.jit.is_tracing()
 
 
 def resolve_impl(impl: str | None, device: torch.device) -> str:

@@ -1,0 +1,79 @@
+"""Export round trips on CPU for small seg, det (both node types) and pose models: OpenVINO IR (converted from
+PyTorch) and TorchScript match PyTorch, deformable nodes included; onnxruntime and OpenVINO run behind the
+Predictor with the same predictions as PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+from support import TINY, write_tiny_config
+
+from dla_dense.config import load_config
+from dla_dense.export import export_model
+from dla_dense.inference.engines import EngineModel
+from dla_dense.tasks import build_task
+
+CASES = [("seg", {}), ("det", {"node": "conv"}), ("det", {"node": "dcn"}), ("pose", {"node": "dcn"})]
+
+
+def _module(task, model_changes, tmp_path):
+    config = write_tiny_config(tmp_path / f"{task}.py", task, tmp_path / "data", model=model_changes)
+    job = build_task(load_config(config))
+    model = job.build_model().eval()
+    for m in model.modules():  # BatchNorm statistics that are not the identity
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return job.export_outputs(model)
+
+
+@pytest.mark.parametrize("fmt", ["openvino", "torchscript"])
+@pytest.mark.parametrize("task, model_changes", CASES, ids=[f"{t}-{c.get('node', '')}" for t, c in CASES])
+def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
+    if fmt == "openvino":
+        pytest.importorskip("openvino")
+    module, names = _module(task, model_changes, tmp_path)
+    path = tmp_path / ("model.xml" if fmt == "openvino" else "model.pt")
+    diff = export_model(module, path, fmt=fmt, output_names=names, input_size=(64, 64))
+    with torch.no_grad():  # random weights give large outputs: the tolerance is relative to their size
+        outputs = module(torch.randn(1, 3, 64, 64))
+    scale = max(float(o.abs().max()) for o in (outputs if isinstance(outputs, tuple) else (outputs,)))
+    assert path.is_file() and diff is not None and diff <= 1e-5 * max(1.0, scale), (diff, scale)
+    if fmt == "openvino":
+        import openvino as ov
+
+        ir = ov.Core().read_model(str(path))
+        assert [o.get_any_name() for o in ir.outputs] == names
+        if model_changes.get("node") == "dcn":
+            assert any(op.get_type_name() == "DeformableConvolution" for op in ir.get_ops())
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+def test_engines_behind_the_predictor_give_pytorchs_detections(backend, trained_tiny):
+    pytest.importorskip(backend)
+    from dla_dense import Predictor
+
+    config, work = trained_tiny("det")
+    torch_run = Predictor.from_work_dir(work, device="cpu")
+    engine = Predictor.from_work_dir(work, device="cpu", backend=backend)
+    assert isinstance(engine.model, EngineModel)
+    image = np.array(torch_run.task.val_set()[0]["image"])
+    expected, got = torch_run(image), engine(image)
+    np.testing.assert_allclose(got.scores, expected.scores, atol=1e-4)
+    np.testing.assert_allclose(got.boxes, expected.boxes, atol=1e-2)
+    assert got.labels.tolist() == expected.labels.tolist()
+    engine([image, image])  # a new batch shape is exported once more
+    assert len(engine.model.sessions) == 2
+
+
+def test_engine_refusals_are_one_line_errors(tmp_path):
+    from dla_dense import DLADenseError
+
+    module, names = _module("seg", {}, tmp_path)
+    with pytest.raises(DLADenseError, match="onnxruntime has no bf16 switch"):
+        EngineModel(module, names, "onnxruntime", as_dict=False, bf16=True)
+    with pytest.raises(DLADenseError, match="unknown backend 'tensorrt'"):
+        EngineModel(module, names, "tensorrt", as_dict=False)
+
+
+def test_every_task_has_an_export_case():
+    assert {task for task, _ in CASES} == set(TINY) - {"cls"}
