@@ -31,6 +31,7 @@ from ..config import Config
 from ..engine.optim import build_optimizer
 from ..engine.sampling import before_workers, default_num_workers, worker_init
 from ..errors import DLADenseError
+from ..inference.engines import EngineModel
 from ..inference.fast import bf16_autocast, prepare_for_inference
 from ..runtime import MALLOC_ENV
 from ..tasks import Task, build_task
@@ -192,6 +193,8 @@ def _round_robin(
 
 
 def _infer_runner(base: nn.Module, variant: Variant, x: torch.Tensor, device: torch.device, cfg: Config) -> _Runner:
+    if variant.engine != "torch":
+        return _engine_runner(base, variant, x, cfg)
     changes_model = variant.fuse or variant.channels_last or variant.compile or variant.bf16
     model = copy.deepcopy(base) if changes_model else base
     model = prepare_for_inference(
@@ -207,6 +210,18 @@ def _infer_runner(base: nn.Module, variant: Variant, x: torch.Tensor, device: to
 
     inp = prepared(x)
     return _Runner(variant, lambda: predict(inp), variant_label(variant, cfg), lambda images: predict(prepared(images)))
+
+
+def _engine_runner(base: nn.Module, variant: Variant, x: torch.Tensor, cfg: Config) -> _Runner:
+    """The network exported once for ``x``'s shape and run by onnxruntime or OpenVINO."""
+    task = build_task(_arch_config(cfg, variant.arch))
+    module, names = task.export_outputs(copy.deepcopy(base).eval())
+    engine = EngineModel(module, names, variant.engine, as_dict=names != ["logits"], bf16=variant.bf16)
+
+    def predict(images: torch.Tensor) -> Any:
+        return engine(images)
+
+    return _Runner(variant, lambda: predict(x), variant_label(variant, cfg), predict)
 
 
 def _train_runner(

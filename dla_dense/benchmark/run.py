@@ -137,7 +137,7 @@ def run_benchmark(
     if "train" in modes:
         torch.manual_seed(seed)
         batch = task.random_batch(train_batch, tuple(train_size), dev)
-        runners = [_train_runner(bases[v.arch], v, batch, dev, cfg) for v in variants]
+        runners = [_train_runner(bases[v.arch], v, batch, dev, cfg) for v in variants if v.engine == "torch"]
         gflops = {a: info["gflops"]["train"] for a, info in archs.items()}
         rows = _measure_mode("train", runners, batch=train_batch, gflops=gflops, **common)
         result["train"] = {"input": [train_batch, 3, *train_size], "iters": iters, "warmup": warmup, "variants": rows}

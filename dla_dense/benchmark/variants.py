@@ -26,6 +26,8 @@ class Variant:
     ``"smp-unet"`` or ``"smp-fpn"`` (segmentation_models_pytorch on timm's DLA encoder); ``task`` is the only
     tasks it applies to (empty: every task). ``fuse`` (BatchNorm
     folding) applies to inference only; ``channels_last``, ``bf16`` (autocast) and ``compile`` to both modes.
+    ``engine`` "onnxruntime" or "openvino" runs an export of the network instead of PyTorch (inference only:
+    these variants have no training row; OpenVINO at f32, or bf16 with ``bf16``).
     """
 
     name: str
@@ -35,6 +37,7 @@ class Variant:
     channels_last: bool = False
     bf16: bool = False
     compile: bool = False
+    engine: str = "torch"
 
 
 #: Every variant ``--compare`` accepts; ``eager`` (plain fp32, NCHW) is the baseline and always runs first.
@@ -43,6 +46,9 @@ VARIANTS: dict[str, Variant] = {
     "fast": Variant("fast", fuse=True, channels_last=True),
     "bf16": Variant("bf16", fuse=True, channels_last=True, bf16=True),
     "compile": Variant("compile", fuse=True, channels_last=True, compile=True),
+    "ort": Variant("ort", engine="onnxruntime"),
+    "openvino": Variant("openvino", engine="openvino"),
+    "openvino-bf16": Variant("openvino-bf16", engine="openvino", bf16=True),
     "node": Variant("node", arch="node", tasks=("det", "pose")),
     "smp-unet": Variant("smp-unet", arch="smp-unet", tasks=("seg",)),
     "smp-fpn": Variant("smp-fpn", arch="smp-fpn", tasks=("seg",)),
