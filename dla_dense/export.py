@@ -159,7 +159,7 @@ def export_torchscript(
     traced.save(os.fspath(path))
     if not check:
         return None
-    with torch.no_grad():
+    with torch.no_grad(), _quiet_tracing():
         results = torch.jit.load(os.fspath(path))(x)
     return _max_diff(results if isinstance(results, tuple) else (results,), module, x)
 

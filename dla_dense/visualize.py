@@ -82,8 +82,9 @@ def overlay(
     return Image.fromarray(drawn.permute(1, 2, 0).numpy())
 
 
-def _read_metrics(path: Path) -> tuple[dict[int, dict], dict[int, dict]]:
-    """Train and val records by iteration (a later line for the same iteration wins, as after a resume)."""
+def _read_metrics(path: Path, metric: str = "mIoU") -> tuple[dict[int, dict], dict[int, dict]]:
+    """Train and val records (those with ``metric``) by iteration (a later line for the same iteration wins, as
+    after a resume)."""
     train: dict[int, dict] = {}
     val: dict[int, dict] = {}
     with path.open(encoding="utf-8", errors="replace") as f:
@@ -96,7 +97,7 @@ def _read_metrics(path: Path) -> tuple[dict[int, dict], dict[int, dict]]:
                 continue
             if record.get("mode") == "train" and _is_number(record.get("loss")):
                 train[record["iter"]] = record
-            elif record.get("mode") == "val" and _is_number(record.get("mIoU")):
+            elif record.get("mode") == "val" and _is_number(record.get(metric)):
                 val[record["iter"]] = record
     return train, val
 
@@ -105,8 +106,11 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def plot_training_log(work_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
-    """Plot ``WORK_DIR/metrics.jsonl``: loss (and lr) and val mIoU against iteration; returns the image path.
+def plot_training_log(
+    work_dir: str | os.PathLike, out: str | os.PathLike | None = None, *, metric: str = "mIoU"
+) -> Path:
+    """Plot ``WORK_DIR/metrics.jsonl``: loss (and lr) and the validation ``metric`` (the task's headline:
+    ``mIoU``, ``AP``, ``kp_AP``, ``top1``) against iteration; returns the image path.
 
     Writes ``out`` (default ``WORK_DIR/curves.png``; the suffix picks the format). Unreadable lines, such as
     a truncated last line of a killed run, are skipped.
@@ -117,7 +121,7 @@ def plot_training_log(work_dir: str | os.PathLike, out: str | os.PathLike | None
         raise DLADenseError(f"work dir '{work_dir}' not found; pass the folder a training run wrote")
     if not metrics.is_file():
         raise DLADenseError(f"'{metrics}' not found; pass the work dir of a training run that has logged")
-    train, val = _read_metrics(metrics)
+    train, val = _read_metrics(metrics, metric)
     if not train and not val:
         raise DLADenseError(f"'{metrics}' has no train or val records yet; plot again after some iterations")
     out = work_dir / "curves.png" if out is None else Path(out)
@@ -141,8 +145,8 @@ def plot_training_log(work_dir: str | os.PathLike, out: str | os.PathLike | None
     if val:
         iters = sorted(val)
         ax = axes[-1]
-        ax.plot(iters, [val[i]["mIoU"] for i in iters], marker="o", color="tab:green")
-        ax.set(xlabel="iteration", ylabel="mIoU", title="validation mIoU")
+        ax.plot(iters, [val[i][metric] for i in iters], marker="o", color="tab:green")
+        ax.set(xlabel="iteration", ylabel=metric, title=f"validation {metric}")
         ax.grid(alpha=0.3)
 
     out.parent.mkdir(parents=True, exist_ok=True)

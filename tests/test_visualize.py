@@ -120,3 +120,16 @@ def test_plot_log_tool_shim(tmp_path, monkeypatch, capsys):
         runpy.run_path(str(ROOT / "tools" / "plot_log.py"), run_name="__main__")
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "curves.png")
+
+
+def test_the_tasks_metric_is_plotted_and_read_from_the_work_dirs_config(tmp_path, capsys):
+    lines = [json.dumps({"mode": "train", "iter": 1, "loss": 1.0})]
+    lines += [json.dumps({"mode": "val", "iter": i, "kp_AP": i / 10, "AP": 0.1}) for i in (1, 2)]
+    _write_metrics(tmp_path, lines)
+    _, val = _read_metrics(tmp_path / "metrics.jsonl", "kp_AP")
+    assert sorted(val) == [1, 2] and _read_metrics(tmp_path / "metrics.jsonl")[1] == {}
+    (tmp_path / "config.py").write_text("model = dict(task='pose', num_classes=1, num_joints=17)\n")
+    assert plot_log._task_metric(tmp_path) == "kp_AP"
+    assert plot_log.main([str(tmp_path)]) == 0
+    with Image.open(tmp_path / "curves.png") as img:
+        assert img.size[0] > 2 * img.size[1]  # two panels: loss and the validation metric

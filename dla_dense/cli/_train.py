@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..config import load_config
 from ..engine.logging import get_logger
 from ..engine.trainer import train
+from ..tasks import TASKS
 from ._common import check_task
 
 
@@ -56,7 +57,7 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
         if not result.interrupted:
             from ..visualize import plot_training_log
 
-            curves = plot_training_log(result.work_dir)
+            curves = plot_training_log(result.work_dir, metric=TASKS[cfg.model.task].metric)
             summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if "." not in k)
             logger.info(f"done: {summary}; best {result.best}; curves {curves}; checkpoints in {result.work_dir}")
     return 130 if result.interrupted else 0
