@@ -145,7 +145,8 @@ def run_benchmark(
     result["conv_peak_gflops"] = conv_peak.best
     for mode in modes:
         for row in result[mode]["variants"]:
-            row["peak_fraction"] = row["gflops_per_s"] / conv_peak.best["bf16" if row["settings"]["bf16"] else "fp32"]
+            peak = None if row["settings"]["int8"] else conv_peak.best["bf16" if row["settings"]["bf16"] else "fp32"]
+            row["peak_fraction"] = row["gflops_per_s"] / peak if peak else None  # no int8 peak is measured
     if data:
         say("measuring the training input pipeline")
         try:

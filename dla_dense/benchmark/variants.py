@@ -27,7 +27,9 @@ class Variant:
     tasks it applies to (empty: every task). ``fuse`` (BatchNorm
     folding) applies to inference only; ``channels_last``, ``bf16`` (autocast) and ``compile`` to both modes.
     ``engine`` "onnxruntime" or "openvino" runs an export of the network instead of PyTorch (inference only:
-    these variants have no training row; OpenVINO at f32, or bf16 with ``bf16``).
+    these variants have no training row; OpenVINO at f32, or bf16 with ``bf16``); ``int8`` quantizes the
+    OpenVINO export with NNCF, calibrated on perturbed copies of the benchmark input (enough for timing; the
+    accuracy of int8 comes from ``tools/test.py --int8`` calibrated on training images).
     """
 
     name: str
@@ -38,6 +40,7 @@ class Variant:
     bf16: bool = False
     compile: bool = False
     engine: str = "torch"
+    int8: bool = False
 
 
 #: Every variant ``--compare`` accepts; ``eager`` (plain fp32, NCHW) is the baseline and always runs first.
@@ -49,6 +52,7 @@ VARIANTS: dict[str, Variant] = {
     "ort": Variant("ort", engine="onnxruntime"),
     "openvino": Variant("openvino", engine="openvino"),
     "openvino-bf16": Variant("openvino-bf16", engine="openvino", bf16=True),
+    "openvino-int8": Variant("openvino-int8", engine="openvino", int8=True),
     "node": Variant("node", arch="node", tasks=("det", "pose")),
     "smp-unet": Variant("smp-unet", arch="smp-unet", tasks=("seg",)),
     "smp-fpn": Variant("smp-fpn", arch="smp-fpn", tasks=("seg",)),

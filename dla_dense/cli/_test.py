@@ -40,6 +40,14 @@ def build_parser(prog: str, description: str, task: type[Task] | None) -> argpar
         default="torch",
         help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
     )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="OpenVINO int8: post-training quantization (NNCF) calibrated on training images",
+    )
+    p.add_argument(
+        "--calib-images", type=int, default=300, metavar="N", help="training images to calibrate int8 on (300)"
+    )
     if task is not None:
         task.add_test_args(p.add_argument_group(f"{task.name} options"))
     return p
@@ -75,8 +83,11 @@ def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: 
             bf16=args.bf16,
             compile=args.compile,
             backend=args.backend,
+            int8=args.int8,
         )
         job = predictor.task
+        if args.int8:
+            logger.info(f"int8: calibrating on {predictor.calibrate_on_training_images(args.calib_images)} input(s)")
         options = job.test_options(args)
         if dist.is_main:
             job.prepare()

@@ -67,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="torch",
         help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
     )
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="OpenVINO int8: post-training quantization (NNCF) calibrated on training images",
+    )
+    p.add_argument(
+        "--calib-images", type=int, default=300, metavar="N", help="training images to calibrate int8 on (300)"
+    )
     return p
 
 
@@ -185,8 +193,12 @@ def _main(argv: Sequence[str] | None) -> int:
         bf16=args.bf16,
         compile=args.compile,
         backend=args.backend,
+        int8=args.int8,
         cfg_options=args.cfg_options,
     )
+    if args.int8:
+        count = predictor.calibrate_on_training_images(args.calib_images)
+        print(f"int8: calibrating on {count} training image(s)", file=sys.stderr)
     if not predictor.task.infer_output:
         raise predictor.task.no_inference()
     out = Path(args.out or Path("work_dirs") / predictor.cfg.name / "infer")

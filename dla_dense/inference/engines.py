@@ -8,6 +8,7 @@ exported once per input shape it meets (the exports are fixed-shape; deformable 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -28,21 +30,39 @@ BACKENDS = ("torch", "onnxruntime", "openvino")
 class EngineModel(nn.Module):
     """``module`` (returning a tensor or a tuple named ``output_names``) run by ``backend`` ("onnxruntime" or
     "openvino", on CPU); ``as_dict`` returns ``{name: tensor}`` as a detector does. ``bf16`` asks OpenVINO for
-    bf16 precision (onnxruntime has no such switch)."""
+    bf16 precision (onnxruntime has no such switch).
+
+    ``int8`` (OpenVINO): each export is quantized after training (NNCF's post-training static quantization,
+    its default symmetric preset) with the inputs of that shape recorded while :attr:`recording` was on: the
+    calls made then run the PyTorch module and keep their inputs (see :meth:`Predictor.calibrate
+    <dla_dense.Predictor.calibrate>`)."""
 
     def __init__(
-        self, module: nn.Module, output_names: Sequence[str], backend: str, *, as_dict: bool, bf16: bool = False
+        self,
+        module: nn.Module,
+        output_names: Sequence[str],
+        backend: str,
+        *,
+        as_dict: bool,
+        bf16: bool = False,
+        int8: bool = False,
     ) -> None:
         super().__init__()
         if backend not in BACKENDS[1:]:
             raise DLADenseError(f"unknown backend '{backend}'; use one of {', '.join(BACKENDS)}")
         if bf16 and backend == "onnxruntime":
             raise DLADenseError("onnxruntime has no bf16 switch; drop --bf16 or use --backend openvino")
+        if int8 and backend != "openvino":
+            raise DLADenseError("int8 runs on OpenVINO (NNCF quantization); use --backend openvino")
         self.module = module.eval()
         self.output_names = list(output_names)
         self.backend = backend
         self.as_dict = as_dict
         self.bf16 = bf16
+        self.int8 = int8
+        #: While True, calls run the PyTorch module and record their inputs for int8 calibration.
+        self.recording = False
+        self.calibration: dict[tuple[int, ...], list[np.ndarray]] = {}
         self.folder = Path(tempfile.mkdtemp(prefix=f"dla_dense_{backend}_"))
         weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.sessions: dict[tuple[int, ...], Any] = {}
@@ -59,14 +79,33 @@ class EngineModel(nn.Module):
             else:
                 path = self.folder / f"{name}.xml"
                 export_openvino(self.module, path, check=False, **options)
+                if self.int8:
+                    path = quantize_openvino(path, self._samples(shape), self.folder / f"{name}-int8.xml")
                 self.sessions[shape] = openvino_model(path, bf16=self.bf16)
         return self.sessions[shape]
+
+    def _samples(self, shape: tuple[int, ...]) -> list[np.ndarray]:
+        """Calibration inputs of ``shape``: those recorded at it, else batches of ``shape[0]`` made from the
+        inputs recorded at the same image size (a flip test doubles the batch)."""
+        if shape in self.calibration:
+            return self.calibration[shape]
+        images = [
+            x[i] for key, xs in self.calibration.items() if key[1:] == shape[1:] for x in xs for i in range(len(x))
+        ]
+        n = shape[0]
+        return [np.stack(images[i : i + n]) for i in range(0, len(images) - n + 1, n)]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         """Outputs of the exported model for ``images`` ``[N, 3, H, W]`` (H, W multiples of 32)."""
         if images.device.type != "cpu":
             raise DLADenseError(f"the {self.backend} backend runs on the CPU; pass --device cpu")
         x = images.detach().float().contiguous().numpy()
+        if self.recording:
+            self.calibration.setdefault(tuple(images.shape), []).append(x.copy())
+            with torch.no_grad():
+                outputs = self.module(images.float())
+            outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+            return dict(zip(self.output_names, outputs, strict=True)) if self.as_dict else outputs[0]
         session = self._session(tuple(images.shape))
         if self.backend == "onnxruntime":
             outputs = session.run(None, {"images": x})
@@ -75,3 +114,23 @@ class EngineModel(nn.Module):
             outputs = [results[port] for port in session.outputs]
         tensors = [torch.from_numpy(o.copy()) for o in outputs]
         return dict(zip(self.output_names, tensors, strict=True)) if self.as_dict else tensors[0]
+
+
+def quantize_openvino(path: Path, samples: Sequence[np.ndarray], out: Path) -> Path:
+    """The IR ``path`` quantized to int8 by NNCF (post-training, static) with ``samples`` (model inputs of its
+    shape) as calibration data; saved as ``out``."""
+    if not samples:
+        raise DLADenseError(
+            f"no calibration images of input shape {path.stem} were recorded; calibrate on images of the size "
+            "you predict on (Predictor.calibrate, --calib-images)"
+        )
+    try:
+        import nncf
+    except ImportError:
+        raise DLADenseError("int8 needs NNCF: pip install -e '.[export]'") from None
+    import openvino as ov
+
+    model = ov.Core().read_model(os.fspath(path))
+    quantized = nncf.quantize(model, nncf.Dataset(list(samples)), subset_size=len(samples))
+    ov.save_model(quantized, os.fspath(out), compress_to_fp16=False)
+    return out

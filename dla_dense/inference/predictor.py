@@ -50,6 +50,7 @@ class Predictor:
     folds BatchNorm and uses channels-last weights, ``bf16`` runs under bfloat16 autocast (stem in float32),
     ``compile`` wraps the model in ``torch.compile``. ``backend`` "onnxruntime" or "openvino" runs an exported
     copy instead (:class:`~dla_dense.inference.engines.EngineModel`, CPU; ``bf16`` then asks OpenVINO for bf16).
+    ``int8`` quantizes that copy with OpenVINO/NNCF after :meth:`calibrate` (``backend`` becomes "openvino").
     ``timer`` sums the time of each stage of every call.
     """
 
@@ -63,6 +64,7 @@ class Predictor:
         bf16: bool = False,
         compile: bool = False,
         backend: str = "torch",
+        int8: bool = False,
         cfg_options: Sequence[str] = (),
     ) -> None:
         self.cfg = config if isinstance(config, Config) else load_config(config, list(cfg_options))
@@ -73,11 +75,12 @@ class Predictor:
             self.task.adopt_checkpoint(load_checkpoint(model, checkpoint))
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         model.to(self.device).eval()
+        backend = "openvino" if int8 and backend == "torch" else backend
         if backend != "torch":
             if self.device.type != "cpu":
                 raise DLADenseError(f"the {backend} backend runs on the CPU; pass device='cpu' (--device cpu)")
             module, names = self.task.export_outputs(model)
-            model = EngineModel(module, names, backend, as_dict=names != ["logits"], bf16=bf16)
+            model = EngineModel(module, names, backend, as_dict=names != ["logits"], bf16=bf16, int8=int8)
         elif fast or bf16 or compile:
             model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
         self.model = model
@@ -130,6 +133,26 @@ class Predictor:
             results = self.task.predict(self.model, arrays, tta=tta, timer=self.timer, **options)
         self.timer.images += len(arrays)
         return results[0] if single else results
+
+    def calibrate(self, images: Sequence[ImageLike]) -> int:
+        """Record the model inputs of ``images`` (the task's pre-processing, as prediction does) as the int8
+        calibration set; returns how many inputs were recorded. Images of the sizes you predict on serve;
+        a few hundred training images are typical."""
+        if not getattr(self.model, "int8", False):
+            raise DLADenseError("calibrate is for int8 predictors: Predictor(..., int8=True)")
+        self.model.recording = True
+        try:
+            for image in images:
+                self(image)
+        finally:
+            self.model.recording = False
+        return sum(len(v) for v in self.model.calibration.values())
+
+    def calibrate_on_training_images(self, count: int = 300) -> int:
+        """:meth:`calibrate` on ``count`` images spread evenly over the config's training split."""
+        paths = self.task.image_paths(self.cfg.data.train_split)
+        step = max(1, len(paths) // count)
+        return self.calibrate(paths[::step][:count])
 
     def evaluate(self, dataset: Any = None, dist: DistInfo | None = None, **options: Any) -> dict[str, float]:
         """The task's metrics on ``dataset`` (default: the config's validation split), its table logged;

@@ -25,6 +25,7 @@ import argparse
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -153,6 +154,10 @@ class Task(ABC):
         """The typed results (:mod:`dla_dense.inference.results`) of ``model`` (eval mode) for RGB ``images``
         ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage."""
         raise self.no_inference()
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The image files of ``split`` (int8 calibration reads the training split's)."""
+        raise DLADenseError(f"the {self.name} task lists no image files")
 
     def no_inference(self) -> DLADenseError:
         """The error for a task without pictures (:attr:`infer_output` empty)."""

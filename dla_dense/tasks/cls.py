@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -128,6 +129,10 @@ class ClsTask(Task):
                 f"top-1 {100 * metrics['top1']:.2f} %  top-5 {100 * metrics['top5']:.2f} %  ({int(counts[2])} images)"
             )
         return metrics
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``."""
+        return [Path(path) for path, _ in self._dataset(split, training=False).samples]
 
     def meta(self) -> dict[str, Any]:
         """Task, normalisation and class names."""

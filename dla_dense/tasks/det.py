@@ -157,6 +157,11 @@ class DetTask(Task):
         self.category_ids = dataset.cat_ids
         return dataset
 
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``, in the annotation file's order."""
+        dataset = self.dataset(split)
+        return [dataset.img_dir / info["file_name"] for info in dataset.coco.loadImgs(dataset.coco.getImgIds())]
+
     def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoDetDataset:
         return CocoDetDataset(ann_file, img_dir, **kwargs)
 

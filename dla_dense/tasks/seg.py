@@ -133,6 +133,10 @@ class SegTask(Task):
         self.check_num_classes(len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
         return dataset
 
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``."""
+        return list(self._dataset(split, None).images)
+
     @property
     def classes(self) -> tuple[str, ...]:
         """Class names, from the dataset type (no data needed for Cityscapes)."""
