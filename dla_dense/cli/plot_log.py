@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _task_metric(work_dir: Path) -> str:
-    """The headline metric of the task in ``work_dir/config.py`` (mIoU when there is no readable config)."""
+    """The headline metric of the task ``work_dir/config.py`` names (mIoU when there is no readable config)."""
     config = work_dir / "config.py"
     if not config.is_file():
         return "mIoU"
