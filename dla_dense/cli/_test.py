@@ -12,10 +12,9 @@ from pathlib import Path
 from ..config import load_config
 from ..engine.dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
-from ..inference.engines import BACKENDS
 from ..inference.predictor import Predictor
 from ..tasks import TASKS, Task
-from ._common import check_task
+from ._common import add_engine_args, check_task
 
 
 def build_parser(prog: str, description: str, task: type[Task] | None) -> argparse.ArgumentParser:
@@ -30,24 +29,7 @@ def build_parser(prog: str, description: str, task: type[Task] | None) -> argpar
     p.add_argument("checkpoint", help="a dla_dense checkpoint (best.pth, iter_*.pth) or a reference checkpoint")
     p.add_argument("--split", help="dataset split to evaluate (default: data.val_split)")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
-    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
-    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first batches)")
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="torch",
-        help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
-    )
-    p.add_argument(
-        "--int8",
-        action="store_true",
-        help="OpenVINO int8: post-training quantization (NNCF) calibrated on training images",
-    )
-    p.add_argument(
-        "--calib-images", type=int, default=300, metavar="N", help="training images to calibrate int8 on (300)"
-    )
+    add_engine_args(p)
     if task is not None:
         task.add_test_args(p.add_argument_group(f"{task.name} options"))
     return p

@@ -16,7 +16,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import DLADenseError
-from ..inference.engines import BACKENDS
 from ..inference.predictor import Predictor, as_rgb
 from ..inference.results import DetResult, Result, SegResult
 from ..inference.sources import (
@@ -29,7 +28,7 @@ from ..inference.sources import (
     video_frames,
 )
 from ..tasks import TASKS
-from ._common import run
+from ._common import add_engine_args, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,24 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-frames", type=int, help="stop each video or webcam after this many frames")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
-    p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
-    p.add_argument("--fast", action="store_true", help="fold BatchNorm into convolutions and use channels-last")
-    p.add_argument("--bf16", action="store_true", help="run the model under bfloat16 autocast")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model (slow first image)")
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="torch",
-        help="inference engine: PyTorch, or onnxruntime / OpenVINO on an exported copy (CPU; default: torch)",
-    )
-    p.add_argument(
-        "--int8",
-        action="store_true",
-        help="OpenVINO int8: post-training quantization (NNCF) calibrated on training images",
-    )
-    p.add_argument(
-        "--calib-images", type=int, default=300, metavar="N", help="training images to calibrate int8 on (300)"
-    )
+    add_engine_args(p)
     return p
 
 
@@ -85,6 +67,7 @@ class _Run:
         self.predictor, self.args, self.out = predictor, args, out
         self.suffix = predictor.task.infer_suffix
         self.json: list[dict[str, Any]] = []
+        self.recorded = 0  # images (and frames) in the json so far: the next one's COCO image_id is this + 1
         self.unreadable: list[str] = []
 
     def predict(self, images: list[np.ndarray]) -> list[Result]:
@@ -104,8 +87,9 @@ class _Run:
         if not self.args.save_json:
             return
         name = source.path if frame is None else f"{source.path}#{frame}"
+        self.recorded += 1
         if isinstance(result, DetResult):
-            for entry in result.to_coco(len({e["file_name"] for e in self.json}) + 1):
+            for entry in result.to_coco(self.recorded):
                 self.json.append({**entry, "file_name": name})
         else:
             self.json.append({"file_name": name, **_as_dict(result.to_json())})

@@ -13,7 +13,7 @@ from torchvision.ops import batched_nms
 
 from ..data.det_transforms import CenterNetEvalTransform, affine_boxes, affine_points, get_affine_transform
 from ..ops import ctdet_decode, flip_lr, flip_lr_off, multi_pose_decode
-from .timing import NULL_TIMER, StageTimer
+from .timing import NULL_TIMER, StageTimer, same_shape
 
 
 def transform_preds(
@@ -136,7 +136,7 @@ def detect_batch(
             for image in images:
                 size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
                 items.append(transform({"image": image if scale == 1.0 else cv2.resize(image, size), "image_id": 0}))
-        for group in _same_size(items):
+        for group in same_shape([item["image"] for item in items]):
             with timer.stage("preprocess"):
                 x = torch.stack([items[i]["image"] for i in group]).to(device)
                 if flip:
@@ -152,14 +152,6 @@ def detect_batch(
                     per_image[i].append(_to_image(dets, items[i]["meta"], scale))
     with timer.stage("postprocess"):
         return [_merge(torch.cat(dets), len(scales) > 1, max_dets, nms_iou) for dets in per_image]
-
-
-def _same_size(items: list[dict[str, Any]]) -> list[list[int]]:
-    """Indices of ``items`` grouped by input size, in order of first appearance."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for i, item in enumerate(items):
-        groups.setdefault(tuple(item["image"].shape), []).append(i)
-    return list(groups.values())
 
 
 def _to_image(dets: torch.Tensor, meta: Mapping[str, Any], scale: float) -> torch.Tensor:

@@ -45,7 +45,7 @@ class StageTimer:
 NULL_TIMER = StageTimer()
 
 
-def same_shape(images: Sequence[np.ndarray]) -> list[list[int]]:
+def same_shape(images: Sequence[np.ndarray | torch.Tensor]) -> list[list[int]]:
     """Indices of ``images`` grouped by shape, in order of first appearance (each group is one batch)."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for i, image in enumerate(images):
