@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -140,23 +141,92 @@ def sampling_deform_conv2d(
 ) -> torch.Tensor:
     """:func:`modulated_deform_conv2d` from bilinear sampling and matrix products; ``[N, C, H, W] -> [N, O, Ho, Wo]``.
 
-    Without gradients (inference), the samples are gathered with ``embedding_bag`` from a channels-last copy of
-    ``x``; with gradients, they come from ``grid_sample``, whose backward is the faster of the two. Sampling
-    runs in float32 or wider; the product, like a conv, in the weight's dtype or autocast's. The result is
-    channels-last when ``x`` is.
+    The forward gathers the samples with ``embedding_bag`` (:func:`_gather_deform_conv2d`). Where gradients
+    are needed, it keeps only its inputs and the backward recomputes the layer through ``grid_sample``
+    (:func:`_grid_sample_deform_conv2d`, whose backward is the faster of the two) to differentiate it: the
+    samples, nine times the size of the output, are not kept between the passes. Sampling runs in float32
+    or wider; the product, like a conv, in the weight's dtype or autocast's. The result is channels-last when
+    ``x`` is.
     """
     tensors = (x, offset, mask, weight, bias)
     conv = (_pair(stride), _pair(padding), _pair(dilation))
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        return _grid_sample_deform_conv2d(*tensors, conv)
+        return _RecomputedDeformConv2d.apply(conv, *tensors)
     return _gather_deform_conv2d(*tensors, conv)
 
 
-def _floor_and_fraction(position: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample positions on an axis of ``size`` pixels -> the first of the two pixels they fall between (clamped to
-    ``[-1, size - 1]``, the zero border of the gather table) and the fraction past it (in ``[0, 1)`` inside)."""
-    first = position.floor().clamp_(-1, size - 1)
-    return first, position - first
+class _RecomputedDeformConv2d(torch.autograd.Function):
+    """The gathered forward, differentiated by recomputing the layer with ``grid_sample`` in the backward
+    (under the forward's autocast state); first derivatives only."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
+        x: torch.Tensor,
+        offset: torch.Tensor,
+        mask: torch.Tensor | None,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+    ) -> torch.Tensor:
+        ctx.conv = conv
+        ctx.autocast = torch.is_autocast_enabled(x.device.type), torch.get_autocast_dtype(x.device.type)
+        ctx.save_for_backward(x, offset, mask, weight, bias)
+        return _gather_deform_conv2d(x, offset, mask, weight, bias, conv)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        saved = ctx.saved_tensors
+        inputs = [
+            t.detach().requires_grad_(needs) if t is not None else None
+            for t, needs in zip(saved, ctx.needs_input_grad[1:], strict=True)
+        ]
+        enabled, dtype = ctx.autocast
+        with torch.enable_grad(), torch.autocast(saved[0].device.type, dtype=dtype, enabled=enabled):
+            out = _grid_sample_deform_conv2d(*inputs, ctx.conv)
+        wanted = [t for t in inputs if t is not None and t.requires_grad]
+        grads = iter(torch.autograd.grad(out, wanted, grad.to(out.dtype)) if wanted else ())
+        return None, *(next(grads) if t is not None and t.requires_grad else None for t in inputs)
+
+
+def _bilinear_bags(
+    offset: torch.Tensor,
+    mask: torch.Tensor | None,
+    size: tuple[int, int],
+    kernel_size: tuple[int, int],
+    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The four bilinear corners of every tap: ``(pixels, weights)``, both ``[N, Ho * Wo, G, K, 4]``.
+
+    ``pixels`` index the ``(H + 2) * (W + 2)`` pixels (row-major) of one image with a one-pixel zero border;
+    the corners are ``(r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)`` with ``r`` the floor of the sample row
+    clamped to ``[-1, H - 1]`` (so that corners beyond the image fall on the border). ``weights`` are the
+    bilinear weights times the mask, zero for a tap whose two rows or two columns are both outside.
+    """
+    stride, padding, dilation = conv
+    (h, w), (kh, kw) = size, kernel_size
+    n, _, ho, wo = offset.shape
+    taps = kh * kw
+    offset_groups = offset.shape[1] // (2 * taps)
+    arange = functools.partial(torch.arange, device=offset.device, dtype=dtype)
+    offset = offset.to(dtype).permute(0, 2, 3, 1).reshape(n, ho * wo, offset_groups, taps, 2)
+    rows = (arange(ho) * stride[0] - padding[0]).view(ho, 1, 1, 1) + (arange(kh) * dilation[0]).repeat_interleave(kw)
+    cols = (arange(wo) * stride[1] - padding[1]).view(wo, 1, 1) + (arange(kw) * dilation[1]).repeat(kh)
+    y = offset[..., 0] + rows.expand(ho, wo, 1, taps).reshape(ho * wo, 1, taps)
+    x = offset[..., 1] + cols.expand(ho, wo, 1, taps).reshape(ho * wo, 1, taps)  # [N, Ho * Wo, G, K]
+    row, col = y.floor().clamp_(-1, h - 1), x.floor().clamp_(-1, w - 1)
+    frac_y, frac_x = y - row, x - col
+    scale = ((y >= -1) & (y < h) & (x >= -1) & (x < w)).to(dtype)  # both corners outside: no sample
+    if mask is not None:
+        scale.mul_(mask.to(dtype).permute(0, 2, 3, 1).reshape(scale.shape))
+    low_y = scale - frac_y.mul_(scale)  # frac_y becomes the weight of the lower row
+    low_x = 1 - frac_x
+    weights = torch.stack((low_y * low_x, low_y * frac_x, frac_y * low_x, frac_y.mul_(frac_x)), dim=-1)
+    first = row.add_(1).mul_(w + 2).add_(col).add_(1).long()
+    pixels = torch.stack((first, first + 1, first + (w + 2), first + (w + 3)), dim=-1)
+    return pixels, weights
 
 
 def _gather_deform_conv2d(
@@ -167,16 +237,14 @@ def _gather_deform_conv2d(
     bias: torch.Tensor | None,
     conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
 ) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` without gradients: ``embedding_bag`` and matrix products; ``conv`` is
-    ``(stride, padding, dilation)`` as pairs.
+    """:func:`sampling_deform_conv2d` without gradients, ``[N, C, H, W] -> [N, O, Ho, Wo]``: the samples gathered
+    as im2col columns, then multiplied; ``conv`` is ``(stride, padding, dilation)`` as pairs.
 
     The table is ``x`` channels-last with a zero border, one row of ``C / G`` channels per pixel and offset
-    group. Each tap of each output pixel is a bag of its four bilinear corners, weighted by the bilinear
-    weights times the mask (zero for corners beyond the border), so one ``embedding_bag`` call per band of
-    output rows gives the columns ``[R * Wo, K * C]`` (pixel-major) of an im2col convolution, which one
-    product per weight group writes into the output.
+    group. Each tap of each output pixel is a bag of its four bilinear corners, so one ``embedding_bag`` call
+    per band of output pixels gives the columns ``[P, K * C]`` (pixel-major) of an im2col convolution, the
+    input of a grouped 1x1 conv (oneDNN's, faster than a batched product on CPUs that MKL does not tune for).
     """
-    stride, padding, dilation = conv
     n, channels, h, w = x.shape
     out_channels, group_channels, kh, kw = weight.shape
     taps, (ho, wo) = kh * kw, offset.shape[-2:]
@@ -186,37 +254,19 @@ def _gather_deform_conv2d(
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     dtype = torch.promote_types(x.dtype, torch.float32)
     table = F.pad(x.to(dtype).permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1)).view(-1, per_offset_group)
-    arange = functools.partial(torch.arange, device=x.device, dtype=dtype)
-    offset = offset.to(dtype).permute(0, 2, 3, 1).contiguous().view(n, ho, wo, offset_groups, taps, 2)
-    rows = (arange(ho) * stride[0] - padding[0]).view(ho, 1, 1, 1) + (arange(kh) * dilation[0]).repeat_interleave(kw)
-    cols = (arange(wo) * stride[1] - padding[1]).view(wo, 1, 1) + (arange(kw) * dilation[1]).repeat(kh)
-    y, x_pos = offset[..., 0] + rows, offset[..., 1] + cols  # [N, Ho, Wo, G, K]
-    row, frac_y = _floor_and_fraction(y, h)
-    col, frac_x = _floor_and_fraction(x_pos, w)
-    scale = ((y >= -1) & (y < h) & (x_pos >= -1) & (x_pos < w)).to(dtype)  # both corners outside: no sample
-    if mask is not None:
-        scale.mul_(mask.to(dtype).permute(0, 2, 3, 1).reshape(scale.shape))
-    low_y = scale - frac_y.mul_(scale)  # frac_y becomes the weight of the lower row
-    low_x = 1 - frac_x
-    # [N * Ho * Wo * G * K, 4] corners (r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1); one contiguous op per corner
-    weights = torch.stack((low_y * low_x, low_y * frac_x, frac_y * low_x, frac_y.mul_(frac_x)), dim=-1).view(-1, 4)
-    row_stride = (w + 2) * offset_groups
-    first = row.add_(arange(n).view(n, 1, 1, 1, 1) * (h + 2) + 1).mul_(w + 2).add_(col).add_(1).long()
-    first = first.mul_(offset_groups).add_(torch.arange(offset_groups, device=x.device).view(-1, 1))
-    corners = (first, first + offset_groups, first + row_stride, first + row_stride + offset_groups)
-    index = torch.stack(corners, dim=-1).view(-1, 4)
-    del row, col, first, corners, low_y, low_x, scale, y, x_pos  # freed before the products
-    product_dtype = torch.get_autocast_dtype(x.device.type) if torch.is_autocast_enabled(x.device.type) else None
-    product_dtype = product_dtype or weight.dtype
-    # weight [groups, O / groups, K * C / groups] in (tap, channel) order, like the columns
-    weight = weight.to(product_dtype).view(groups, out_channels // groups, group_channels, taps).transpose(2, 3)
-    weight = weight.reshape(groups, out_channels // groups, taps * group_channels)
-    bias = weight.new_zeros(out_channels) if bias is None else bias.to(product_dtype)
-    bias = bias.view(groups, -1, 1)
-    if channels_last:  # [N, Ho * Wo, groups, O / groups], products [groups, P, O / groups]
-        out = x.new_empty(n, ho * wo, groups, out_channels // groups, dtype=product_dtype)
-    else:  # [N, groups, O / groups, Ho * Wo], products [groups, O / groups, P]
-        out = x.new_empty(n, groups, out_channels // groups, ho * wo, dtype=product_dtype)
+    pixels, weights = _bilinear_bags(offset, mask, (h, w), (kh, kw), conv, dtype)
+    # table row of (image, pixel, group): (image * (H + 2) * (W + 2) + pixel) * G + g
+    images = torch.arange(n, device=x.device).view(n, 1, 1, 1, 1) * ((h + 2) * (w + 2))
+    lanes = torch.arange(offset_groups, device=x.device).view(offset_groups, 1, 1)
+    index = pixels.add_(images).mul_(offset_groups).add_(lanes).view(-1, 4)
+    weights = weights.view(-1, 4)
+    autocast = torch.is_autocast_enabled(x.device.type)
+    product_dtype = torch.get_autocast_dtype(x.device.type) if autocast else weight.dtype
+    # a grouped 1x1 conv over the columns, its weight in (tap, channel) order like them
+    weight = weight.to(product_dtype).view(out_channels, group_channels, taps).transpose(1, 2)
+    weight = weight.reshape(out_channels, taps * group_channels, 1, 1)
+    bias = None if bias is None else bias.to(product_dtype)
+    out = x.new_empty(n, ho * wo, out_channels, dtype=product_dtype)
     bags = offset_groups * taps  # per output pixel
     band = max(1, BAND_BYTES // (channels * taps * table.element_size()))  # output pixels per band
     for image in range(n):
@@ -228,18 +278,14 @@ def _gather_deform_conv2d(
                 table,
                 per_sample_weights=weights[first_bag : first_bag + (stop - start) * bags],
                 mode="sum",
-            )  # [P * G * K, C / G] -> columns [groups, P, K * C / groups]
+            )  # [P * G * K, C / G] -> columns [P, groups, K, C / groups], a channels-last [1, K * C, 1, P]
             columns = samples.view(-1, offset_groups, taps, per_offset_group).transpose(1, 2)
-            columns = columns.reshape(-1, taps, groups, group_channels).permute(2, 0, 1, 3)
-            columns = columns.reshape(groups, stop - start, -1).to(product_dtype)
-            if channels_last:
-                target = out[image, start:stop].transpose(0, 1)
-                torch.baddbmm(bias.transpose(1, 2), columns, weight.transpose(1, 2), out=target)
-            else:
-                torch.baddbmm(bias, weight, columns.transpose(1, 2), out=out[image, :, :, start:stop])
-    if channels_last:
-        return out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)
-    return out.view(n, out_channels, ho, wo)
+            columns = columns.reshape(-1, taps, groups, group_channels).transpose(1, 2)
+            columns = columns.reshape(1, 1, stop - start, -1).permute(0, 3, 1, 2).to(product_dtype)
+            product = F.conv2d(columns, weight, bias, groups=groups)  # [1, O, 1, P], channels-last
+            out[image, start:stop] = product.permute(0, 2, 3, 1).reshape(stop - start, out_channels)
+    out = out.view(n, ho, wo, out_channels).permute(0, 3, 1, 2)
+    return out if channels_last else out.contiguous()
 
 
 def _grid_sample_deform_conv2d(
@@ -256,9 +302,10 @@ def _grid_sample_deform_conv2d(
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
     grid, not copied): cache-sized blocks sample faster and spread over threads. The mask scales the samples,
-    which are then the columns ``[groups, C / groups * K, R * Wo]`` of an im2col convolution with ``weight`` as
-    it is stored. On a sample position that is exactly an integer, the derivative by the offset is the one from
-    above (as torchvision's) where the side is a power of two; on other sides ``grid_sample``'s normalised
+    which are then the columns ``[C * K, R, Wo]`` of an im2col convolution: a grouped 1x1 conv (oneDNN's, which
+    is faster than a batched product on CPUs that MKL does not tune for) with ``weight`` as it is stored. On a
+    sample position that is exactly an integer, the derivative by the offset is the one from above (as
+    torchvision's) where the side is a power of two; on other sides ``grid_sample``'s normalised
     coordinate may round below the integer and give the derivative from below.
     """
     stride, padding, dilation = conv
@@ -283,9 +330,7 @@ def _grid_sample_deform_conv2d(
     else:
         mask = mask.contiguous().view(n, offset_groups, 1, taps, ho, wo)
         masks = [image_mask.split(rows, dim=3) for image_mask in mask.unbind()]
-    weight = weight.reshape(groups, out_channels // groups, group_channels * taps)
-    if bias is not None:
-        bias = bias.view(groups, -1, 1)
+    weight = weight.reshape(out_channels, group_channels * taps, 1, 1)  # a 1x1 conv over the columns
     images = []
     for image, image_grids, image_masks in zip(x.unbind(), grids, masks, strict=True):
         outs = []
@@ -300,12 +345,12 @@ def _grid_sample_deform_conv2d(
             if band_mask is not None:
                 samples = samples.view(offset_groups, per_offset_group, taps, -1, wo)
                 samples = samples * band_mask if torch.is_grad_enabled() else samples.mul_(band_mask)
-            columns = samples.view(groups, group_channels * taps, -1).to(weight.dtype)
-            outs.append(torch.bmm(weight, columns) if bias is None else torch.baddbmm(bias, weight, columns))
+            columns = samples.view(1, channels * taps, -1, wo).to(weight.dtype)
+            outs.append(F.conv2d(columns, weight, bias, groups=groups))
         images.append(torch.cat(outs, dim=2))
     if not images:
         return x.new_zeros(0, out_channels, ho, wo)
-    out = torch.stack(images).view(n, out_channels, ho, wo)
+    out = torch.cat(images)
     return out.contiguous(memory_format=torch.channels_last) if channels_last else out
 
 

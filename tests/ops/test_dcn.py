@@ -117,6 +117,7 @@ def _torchvision(x, offset, mask, weight, bias, **kwargs):
         {"size": (1, 5), "n": 1},
         {"channels": 32, "out_channels": 8, "size": (5, 9)},
         {"band_bytes": 2000, "offset_groups": 2, "groups": 2},
+        {"band_bytes": 2000, "channels": 8},
         {"dtype": torch.float32},
     ],
     ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "3x3",
@@ -168,17 +169,24 @@ def test_samples_on_and_beyond_the_border_match_torchvision(grad):
     torch.testing.assert_close(out[..., 4, 4], 0.25 * out[..., 3, 3], rtol=0, atol=1e-12)
 
 
-def test_gather_without_grad_and_empty_batch(monkeypatch):
-    """Without gradients the samples are gathered (not ``grid_sample``d); an empty batch works through both."""
+def test_forward_gathers_and_backward_recomputes_with_grid_sample(monkeypatch):
+    """Every forward gathers its samples; only a backward runs ``grid_sample``, and the forward keeps only its
+    inputs for it (nothing the size of the samples); an empty batch works through both."""
     calls = []
-    monkeypatch.setattr(dcn, "_grid_sample_deform_conv2d", lambda *a, **k: calls.append("grid_sample"))
+    grid_sample = dcn._grid_sample_deform_conv2d
+    monkeypatch.setattr(dcn, "_grid_sample_deform_conv2d", lambda *a: calls.append("grid_sample") or grid_sample(*a))
     tensors, kwargs = _inputs(dtype=torch.float32)
     with torch.no_grad():
         out = sampling_deform_conv2d(*tensors, **kwargs)
     frozen = [t.detach() if t is not None else None for t in tensors]
     torch.testing.assert_close(sampling_deform_conv2d(*frozen, **kwargs), out, rtol=0, atol=0)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        with_grad = sampling_deform_conv2d(*tensors, **kwargs)
+    torch.testing.assert_close(with_grad, out, rtol=0, atol=0)
     assert not calls
-    sampling_deform_conv2d(*tensors, **kwargs)
+    assert sorted(t.numel() for t in saved) == sorted(t.numel() for t in tensors if t is not None)
+    with_grad.sum().backward()
     assert calls == ["grid_sample"]
     monkeypatch.undo()
     empty = [t[:0] if t is not None and i < 3 else t for i, t in enumerate(tensors)]
