@@ -21,7 +21,10 @@ def keep_stem_float32(model: nn.Module) -> list[str]:
     their names.
 
     In bf16 the normalised input keeps only about 3 significant digits, less than the steps between pixel
-    values, and the error reaches the predictions; the stem costs a few percent of the network's time.
+    values, and the error reaches the predictions; the stem costs a few percent of the network's time. The
+    last stem module hands its output on in autocast's dtype: every reader rounds it to that dtype anyway
+    (the next level's conv, or the concatenation of a DLA-up node, which would otherwise be float32 at the
+    highest resolution).
     """
     names = [name for name, _ in model.named_modules() if name.rsplit(".", 1)[-1] in STEM_MODULES]
     for name in names:
@@ -33,9 +36,16 @@ def keep_stem_float32(model: nn.Module) -> list[str]:
             torch.set_autocast_enabled(device_type, False)
             return tuple(a.float() if torch.is_tensor(a) and a.is_floating_point() else a for a in args)
 
-        def leave(module: nn.Module, args: tuple, output: torch.Tensor, saved: list[tuple[str, bool]] = saved) -> None:
+        def leave(
+            module: nn.Module,
+            args: tuple,
+            output: torch.Tensor,
+            saved: list[tuple[str, bool]] = saved,
+            last: bool = name.rsplit(".", 1)[-1] == STEM_MODULES[-1],
+        ) -> torch.Tensor:
             device_type, enabled = saved.pop()
             torch.set_autocast_enabled(device_type, enabled)
+            return output.to(torch.get_autocast_dtype(device_type)) if enabled and last else output
 
         module = model.get_submodule(name)
         module.register_forward_pre_hook(enter)

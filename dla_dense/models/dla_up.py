@@ -31,20 +31,26 @@ class DepthwiseUp(nn.ConvTranspose2d):
     """A depthwise ``ConvTranspose2d`` that runs in fp32 under CPU autocast.
 
     PyTorch's CPU kernel for grouped transposed convolutions in bfloat16 is 20-70x slower than the fp32 one,
-    so under CPU autocast the input is cast to fp32 and the output stays fp32 (the next convolution casts
-    it back). Parameters and state-dict keys are those of ``nn.ConvTranspose2d``.
+    so under CPU autocast the input is cast to fp32 and the output back to the input's dtype: IDA nodes
+    concatenate it with a bf16 map, and an fp32 output would make that concatenation (twice the channels at
+    the highest resolution) fp32 as well. With ``float_output`` (a network's last layer) the output stays
+    fp32. Parameters and state-dict keys are those of ``nn.ConvTranspose2d``.
     """
 
+    float_output = False
+
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        """``[N, C, H, W] -> [N, C, H', W']``."""
+        """``[N, C, H, W] -> [N, C, H', W']``, in ``x``'s dtype (fp32 with ``float_output``)."""
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
             with torch.autocast("cpu", enabled=False):
-                return super().forward(x.float(), output_size)
+                out = super().forward(x.float(), output_size)
+            return out if self.float_output else out.to(x.dtype)
         return super().forward(x, output_size)
 
 
-def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
-    """Depthwise transposed conv ``[N, C, H, W] -> [N, C, H*factor, W*factor]``, initialised bilinear."""
+def bilinear_upsampler(channels: int, factor: int, *, float_output: bool = False) -> nn.ConvTranspose2d:
+    """Depthwise transposed conv ``[N, C, H, W] -> [N, C, H*factor, W*factor]``, initialised bilinear; see
+    :class:`DepthwiseUp` for ``float_output``."""
     up = DepthwiseUp(
         channels,
         channels,
@@ -55,6 +61,7 @@ def bilinear_upsampler(channels: int, factor: int) -> nn.ConvTranspose2d:
         groups=channels,
         bias=False,
     )
+    up.float_output = float_output
     fill_up_weights(up)
     return up
 
