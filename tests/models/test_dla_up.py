@@ -33,11 +33,13 @@ def test_upsampler_is_bilinear_inside_the_map(factor):
     assert not torch.allclose(y, expected)  # implicit zero padding darkens the border, as in the reference
 
 
+@pytest.mark.parametrize("float_output", [False, True])
 @pytest.mark.parametrize("factor", [2, 4])
-def test_upsampler_runs_fp32_under_cpu_autocast(factor):
-    # CPU bf16 grouped transposed convolutions are very slow: the upsampler keeps fp32 under CPU autocast.
+def test_upsampler_runs_fp32_under_cpu_autocast(factor, float_output):
+    """CPU bf16 grouped transposed convolutions are very slow: the upsampler computes in fp32 under CPU autocast
+    and returns the input's dtype (fp32 with ``float_output``, for a network's last layer)."""
     torch.manual_seed(0)
-    up = bilinear_upsampler(8, factor)
+    up = bilinear_upsampler(8, factor, float_output=float_output)
     with torch.no_grad():
         up.weight.add_(torch.randn_like(up.weight) * 0.1)
     assert isinstance(up, nn.ConvTranspose2d)
@@ -46,9 +48,15 @@ def test_upsampler_runs_fp32_under_cpu_autocast(factor):
     reference = nn.functional.conv_transpose2d(x, up.weight, stride=factor, padding=factor // 2, groups=8)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = up(x.bfloat16())
-    assert y.dtype == torch.float32 and y.shape == (2, 8, 5 * factor, 6 * factor)
-    torch.testing.assert_close(y, reference, atol=0.05, rtol=0.02)  # only the input was rounded to bf16
-    y.sum().backward()
+    assert y.dtype == (torch.float32 if float_output else torch.bfloat16)
+    assert y.shape == (2, 8, 5 * factor, 6 * factor)
+    # fp32 arithmetic: only the input (and a bf16 output) was rounded
+    torch.testing.assert_close(y.float(), reference, atol=0.05, rtol=0.02 if float_output else 0.03)
+    expected = nn.functional.conv_transpose2d(
+        x.bfloat16().float(), up.weight, stride=factor, padding=factor // 2, groups=8
+    )
+    torch.testing.assert_close(y, expected.to(y.dtype), atol=0, rtol=0)
+    y.float().sum().backward()
     assert x.grad is not None and up.weight.grad is not None and torch.isfinite(up.weight.grad).all()
     assert up(x).dtype == torch.float32  # outside autocast: the plain transposed convolution
     torch.testing.assert_close(up(x), reference)
