@@ -198,12 +198,13 @@ def _bilinear_bags(
     conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
     dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The four bilinear corners of every tap: ``(pixels, weights)``, both ``[N, Ho * Wo, G, K, 4]``.
+    """The bilinear corners of every tap: ``(first, weights)``, ``[N, Ho * Wo, G, K]`` and ``[N, Ho * Wo, G, K, 4]``.
 
-    ``pixels`` index the ``(H + 2) * (W + 2)`` pixels (row-major) of one image with a one-pixel zero border;
-    the corners are ``(r, c), (r, c + 1), (r + 1, c), (r + 1, c + 1)`` with ``r`` the floor of the sample row
-    clamped to ``[-1, H - 1]`` (so that corners beyond the image fall on the border). ``weights`` are the
-    bilinear weights times the mask, zero for a tap whose two rows or two columns are both outside.
+    ``first`` indexes the corner ``(r, c)`` among the ``(H + 2) * (W + 2)`` pixels (row-major) of one image with
+    a one-pixel zero border, ``r`` the floor of the sample row clamped to ``[-1, H - 1]`` (so that corners
+    beyond the image fall on the border), ``c`` likewise. ``weights`` are those of the corners ``(r, c),
+    (r, c + 1), (r + 1, c), (r + 1, c + 1)``: the bilinear weights times the mask, zero for a tap whose two
+    rows or two columns are both outside.
     """
     stride, padding, dilation = conv
     (h, w), (kh, kw) = size, kernel_size
@@ -211,7 +212,8 @@ def _bilinear_bags(
     taps = kh * kw
     offset_groups = offset.shape[1] // (2 * taps)
     arange = functools.partial(torch.arange, device=offset.device, dtype=dtype)
-    offset = offset.to(dtype).permute(0, 2, 3, 1).reshape(n, ho * wo, offset_groups, taps, 2)
+    # pixel-major copies, so that every tensor below is contiguous in the bags' order
+    offset = offset.to(dtype).permute(0, 2, 3, 1).contiguous().view(n, ho * wo, offset_groups, taps, 2)
     rows = (arange(ho) * stride[0] - padding[0]).view(ho, 1, 1, 1) + (arange(kh) * dilation[0]).repeat_interleave(kw)
     cols = (arange(wo) * stride[1] - padding[1]).view(wo, 1, 1) + (arange(kw) * dilation[1]).repeat(kh)
     y = offset[..., 0] + rows.expand(ho, wo, 1, taps).reshape(ho * wo, 1, taps)
@@ -220,13 +222,11 @@ def _bilinear_bags(
     frac_y, frac_x = y - row, x - col
     scale = ((y >= -1) & (y < h) & (x >= -1) & (x < w)).to(dtype)  # both corners outside: no sample
     if mask is not None:
-        scale.mul_(mask.to(dtype).permute(0, 2, 3, 1).reshape(scale.shape))
+        scale.mul_(mask.to(dtype).permute(0, 2, 3, 1).contiguous().view(scale.shape))
     low_y = scale - frac_y.mul_(scale)  # frac_y becomes the weight of the lower row
     low_x = 1 - frac_x
     weights = torch.stack((low_y * low_x, low_y * frac_x, frac_y * low_x, frac_y.mul_(frac_x)), dim=-1)
-    first = row.add_(1).mul_(w + 2).add_(col).add_(1).long()
-    pixels = torch.stack((first, first + 1, first + (w + 2), first + (w + 3)), dim=-1)
-    return pixels, weights
+    return row.add_(1).mul_(w + 2).add_(col).add_(1).long(), weights
 
 
 def _gather_deform_conv2d(
@@ -254,12 +254,14 @@ def _gather_deform_conv2d(
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     dtype = torch.promote_types(x.dtype, torch.float32)
     table = F.pad(x.to(dtype).permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1)).view(-1, per_offset_group)
-    pixels, weights = _bilinear_bags(offset, mask, (h, w), (kh, kw), conv, dtype)
+    first, weights = _bilinear_bags(offset, mask, (h, w), (kh, kw), conv, dtype)
     # table row of (image, pixel, group): (image * (H + 2) * (W + 2) + pixel) * G + g
-    images = torch.arange(n, device=x.device).view(n, 1, 1, 1, 1) * ((h + 2) * (w + 2))
-    lanes = torch.arange(offset_groups, device=x.device).view(offset_groups, 1, 1)
-    index = pixels.add_(images).mul_(offset_groups).add_(lanes).view(-1, 4)
-    weights = weights.view(-1, 4)
+    if n > 1:
+        first += torch.arange(n, device=x.device).view(n, 1, 1, 1) * ((h + 2) * (w + 2))
+    if offset_groups > 1:
+        first = first.mul_(offset_groups).add_(torch.arange(offset_groups, device=x.device).view(-1, 1))
+    corners = torch.tensor([0, 1, w + 2, w + 3], device=x.device) * offset_groups
+    index, weights = (first.unsqueeze(-1) + corners).view(-1, 4), weights.view(-1, 4)
     autocast = torch.is_autocast_enabled(x.device.type)
     product_dtype = torch.get_autocast_dtype(x.device.type) if autocast else weight.dtype
     # a grouped 1x1 conv over the columns, its weight in (tap, channel) order like them
