@@ -10,8 +10,8 @@ checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d``. Fast on CUDA, slow on CPU; ONNX export maps it
   to ``DeformConv``.
 * ``"sampling"``: :func:`sampling_deform_conv2d`, bilinear samples of all taps of many output pixels at once
-  (gathered with ``embedding_bag`` for inference, from ``grid_sample`` when gradients are needed) and
-  matrix products; autograd provides every gradient. Several times faster on CPU.
+  (gathered with ``embedding_bag``; a backward recomputes them with ``grid_sample``) and 1x1-conv products;
+  autograd provides every gradient. Several times faster on CPU.
 
 ``impl="auto"`` (the default) takes ``"torchvision"`` on CUDA and while exporting (``torch.export``, ONNX
 export and TorchScript tracing, so that graphs keep ``DeformConv`` / OpenVINO's ``DeformableConvolution``),
@@ -123,7 +123,7 @@ def _channel_block(channels: int, plane_bytes: int) -> int:
     return max(fits, default=1)
 
 
-#: Largest sample tensor made at once, in bytes: bigger ones are sampled in bands of output rows. Below glibc's
+#: Largest sample tensor made at once, in bytes: bigger ones are sampled in bands of output pixels. Below glibc's
 #: largest mmap threshold (32 MiB), so the buffers are reused from the heap instead of page-faulted anew.
 BAND_BYTES = 16 << 20
 
