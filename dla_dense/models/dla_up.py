@@ -31,16 +31,17 @@ class DepthwiseUp(nn.ConvTranspose2d):
     """A depthwise ``ConvTranspose2d`` that runs in fp32 under CPU autocast.
 
     PyTorch's CPU kernel for grouped transposed convolutions in bfloat16 is 20-70x slower than the fp32 one,
-    so under CPU autocast the input is cast to fp32 and the output back to the input's dtype: IDA nodes
-    concatenate it with a bf16 map, and an fp32 output would make that concatenation (twice the channels at
-    the highest resolution) fp32 as well. With ``float_output`` (a network's last layer) the output stays
-    fp32. Parameters and state-dict keys are those of ``nn.ConvTranspose2d``.
+    so under CPU autocast the input is cast to fp32 and the output stays fp32, or, without ``float_output``,
+    goes back to the input's dtype. ucbdrive's IDA nodes concatenate the output with a bf16 map, so rounding
+    it here gives the node's conv the same input (an fp32 output would make that concatenation, twice the
+    channels at the highest resolution, fp32 as well); CenterNet's nodes add it to a bf16 map, and that sum
+    is more exact in fp32. Parameters and state-dict keys are those of ``nn.ConvTranspose2d``.
     """
 
-    float_output = False
+    float_output = True
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        """``[N, C, H, W] -> [N, C, H', W']``, in ``x``'s dtype (fp32 with ``float_output``)."""
+        """``[N, C, H, W] -> [N, C, H', W']``; fp32 under CPU autocast (``x``'s dtype without ``float_output``)."""
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
             with torch.autocast("cpu", enabled=False):
                 out = super().forward(x.float(), output_size)
@@ -48,7 +49,7 @@ class DepthwiseUp(nn.ConvTranspose2d):
         return super().forward(x, output_size)
 
 
-def bilinear_upsampler(channels: int, factor: int, *, float_output: bool = False) -> nn.ConvTranspose2d:
+def bilinear_upsampler(channels: int, factor: int, *, float_output: bool = True) -> nn.ConvTranspose2d:
     """Depthwise transposed conv ``[N, C, H, W] -> [N, C, H*factor, W*factor]``, initialised bilinear; see
     :class:`DepthwiseUp` for ``float_output``."""
     up = DepthwiseUp(
@@ -107,7 +108,8 @@ class IDAUp(nn.Module):
         self.out_dim = out_dim
         for i, (c, f) in enumerate(zip(channels, up_factors, strict=True)):
             proj = nn.Identity() if c == out_dim else conv_bn_relu(c, out_dim, 1)
-            up = nn.Identity() if int(f) == 1 else bilinear_upsampler(out_dim, int(f))
+            # the node concatenates the upsampled map: it may stay in autocast's dtype
+            up = nn.Identity() if int(f) == 1 else bilinear_upsampler(out_dim, int(f), float_output=False)
             self.add_module(f"proj_{i}", proj)
             self.add_module(f"up_{i}", up)
         for i in range(1, len(channels)):

@@ -59,7 +59,7 @@ class DLASeg(nn.Module):
         self.dla_up = DLAUp(channels, scales=[s // strides[0] for s in strides])
         self.fc = nn.Sequential(nn.Conv2d(channels[0], num_classes, kernel_size=1, bias=True))
         nn.init.normal_(self.fc[0].weight, 0, math.sqrt(2.0 / num_classes))
-        self.up = bilinear_upsampler(num_classes, strides[0], float_output=True)
+        self.up = bilinear_upsampler(num_classes, strides[0])
         self.up.weight.requires_grad_(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

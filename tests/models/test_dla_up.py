@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dla_dense.models import DLAUp, IDAUp
-from dla_dense.models.dla_up import bilinear_upsampler, fill_up_weights
+from dla_dense.models import CenterNet, DLASeg, DLAUp, IDAUp
+from dla_dense.models.dla_up import DepthwiseUp, bilinear_upsampler, fill_up_weights
 
 
 def test_factor_2_kernel_is_the_separable_bilinear_kernel():
@@ -125,3 +125,15 @@ def test_wrong_number_of_inputs():
         DLAUp([16, 32, 64], [1, 2, 4])([torch.randn(1, 16, 8, 8), torch.randn(1, 32, 4, 4)])
     with pytest.raises(ValueError, match="2 channel counts but 1 up factors"):
         IDAUp(3, 16, [16, 32], [1])
+
+
+def test_upsamplers_return_autocast_dtype_only_where_a_concatenation_follows():
+    """ucbdrive's IDA nodes concatenate the upsampled map (bf16 is what their conv reads anyway); CenterNet's add
+    it to the previous node's output, and DLASeg's last upsampler gives the logits: those stay fp32."""
+    seg = DLASeg("dla34", 3)
+    det = CenterNet("dla34", 2, node="conv", head_conv=8)
+    ida_ups = [m for name, m in seg.dla_up.named_modules() if isinstance(m, DepthwiseUp)]
+    assert ida_ups and not any(m.float_output for m in ida_ups)
+    assert seg.up.float_output
+    det_ups = [m for m in det.modules() if isinstance(m, DepthwiseUp)]
+    assert det_ups and all(m.float_output for m in det_ups)
