@@ -180,11 +180,11 @@ def _main(argv: Sequence[str] | None) -> int:
         int8=args.int8,
         cfg_options=args.cfg_options,
     )
+    if not predictor.task.infer_output:
+        raise predictor.task.no_inference()
     if args.int8:
         count = predictor.calibrate_on_training_images(args.calib_images)
         print(f"int8: calibrating on {count} training image(s)", file=sys.stderr)
-    if not predictor.task.infer_output:
-        raise predictor.task.no_inference()
     out = Path(args.out or Path("work_dirs") / predictor.cfg.name / "infer")
     out.mkdir(parents=True, exist_ok=True)
     run_ = _Run(predictor, args, out)

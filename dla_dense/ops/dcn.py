@@ -298,8 +298,9 @@ def _grid_sample_deform_conv2d(
     bias: torch.Tensor | None,
     conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
 ) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` with gradients: ``grid_sample`` and products, ``[N, C, H, W] -> [N, O, Ho, Wo]``;
-    ``conv`` is ``(stride, padding, dilation)`` as pairs.
+    """The layer recomputed with gradients (the backward of :func:`sampling_deform_conv2d`): ``grid_sample`` and
+    products, ``[N, C, H, W] -> [N, O, Ho, Wo]`` (NCHW: only its gradients are used); ``conv`` is
+    ``(stride, padding, dilation)`` as pairs.
 
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
@@ -317,7 +318,6 @@ def _grid_sample_deform_conv2d(
     offset_groups = offset.shape[1] // (2 * taps)
     groups = channels // group_channels
     per_offset_group = channels // offset_groups
-    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     dtype = torch.promote_types(x.dtype, torch.float32)
     x = x.to(dtype).contiguous()
     block = _channel_block(per_offset_group, h * w * x.element_size())
@@ -346,14 +346,13 @@ def _grid_sample_deform_conv2d(
             )
             if band_mask is not None:
                 samples = samples.view(offset_groups, per_offset_group, taps, -1, wo)
-                samples = samples * band_mask if torch.is_grad_enabled() else samples.mul_(band_mask)
+                samples = samples * band_mask
             columns = samples.view(1, channels * taps, -1, wo).to(weight.dtype)
             outs.append(F.conv2d(columns, weight, bias, groups=groups))
         images.append(torch.cat(outs, dim=2))
     if not images:
         return x.new_zeros(0, out_channels, ho, wo)
-    out = torch.cat(images)
-    return out.contiguous(memory_format=torch.channels_last) if channels_last else out
+    return torch.cat(images)
 
 
 class ModulatedDeformConv2d(nn.Module):
