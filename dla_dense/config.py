@@ -4,7 +4,9 @@ A config file assigns dicts to the section names below (``model = dict(backbone=
 inherit one base file with ``_base_ = "other.py"`` (path relative to the file; sections merge key by key).
 Overrides ``"section.key=value"`` parse ``value`` as a Python literal (falling back to a string). Unknown
 sections or keys, wrong types and syntax errors raise :class:`DLADenseError` naming the key and the fix.
-Config files are Python and therefore trusted code: load only configs you trust.
+Config files are Python and therefore trusted code: load only configs you trust. A ``.json`` config (what
+:meth:`Config.dump_json` and ``save_pretrained`` write) is data: it is parsed, never run, and validated by the
+same schemas.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import json
 import pprint
 import runpy
 import types
@@ -195,6 +198,12 @@ class Config:
         path.write_text("\n".join(lines))
         return path
 
+    def dump_json(self, path: str | Path) -> Path:
+        """Write the resolved config as JSON (data that :func:`load_config` reads back without running code)."""
+        path = Path(path)
+        path.write_text(json.dumps({"name": self.name, **self.to_dict()}, indent=2), encoding="utf-8")
+        return path
+
 
 SECTIONS: dict[str, type] = {
     "model": ModelConfig,
@@ -212,7 +221,8 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
     and ``evaluation``; ``optim`` and ``train`` are the same for every task.
     """
     path = Path(path)
-    raw = _read(path, seen=())
+    raw = _read_json(path) if path.suffix.lower() == ".json" else _read(path, seen=())
+    name = raw.pop("name", path.stem) if path.suffix.lower() == ".json" else path.stem
     parsed = [_parse_override(item) for item in overrides]
     for _, section, name, value in parsed:
         if (section, name) == ("model", "task"):
@@ -222,14 +232,14 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
         _check_key(schemas[section], section, name, f"override '{item}'")
         raw.setdefault(section, {})[name] = value
     sections = {name: _build_section(name, schemas[name], raw.get(name, {}), path) for name in SECTIONS}
-    return Config(**sections, name=path.stem, path=str(path))
+    return Config(**sections, name=name, path=str(path))
 
 
 def task_schemas(task: object, path: str | Path = "<config>") -> dict[str, type]:
     """The schema of each section for ``task``: the task's own ``model``/``data``/``evaluation`` dataclasses."""
     from .tasks import TASKS
 
-    if task not in TASKS:
+    if not isinstance(task, str) or task not in TASKS:
         raise DLADenseError(f"config '{path}': model.task={task!r} is not a task; use one of {', '.join(TASKS)}")
     return {**SECTIONS, **TASKS[task].schemas}
 
@@ -273,6 +283,29 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
     for section, values in raw.items():
         merged.setdefault(section, {}).update(values)
     return merged
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """The sections (and ``name``) of a JSON config: parsed as data, checked like a Python config's."""
+    if not path.is_file():
+        raise DLADenseError(f"config file not found: '{path}'; check the path")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DLADenseError(f"config '{path}' is not UTF-8 text; pass a JSON config file") from None
+    except json.JSONDecodeError as e:
+        raise DLADenseError(f"config '{path}' line {e.lineno}: {e.msg}; fix the JSON syntax") from None
+    if not isinstance(data, dict):
+        raise DLADenseError(f"config '{path}' must hold a JSON object of sections, not {type(data).__name__}")
+    name = data.pop("name", path.stem)
+    if not isinstance(name, str):
+        raise DLADenseError(f"config '{path}': name must be a string, not {type(name).__name__}")
+    for key, value in data.items():
+        if key not in SECTIONS:
+            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, SECTIONS)}")
+        if not isinstance(value, dict):
+            raise DLADenseError(f"config '{path}': section '{key}' must be an object, not {type(value).__name__}")
+    return {"name": name, **data}
 
 
 def _suggest(key: str, choices: Iterable[str]) -> str:

@@ -1,5 +1,10 @@
 """Shareable trained models: a folder with the resolved config, ``model.safetensors`` and a model card, loaded
-back from disk or from the Hugging Face Hub (``"hf-hub:<org>/<name>"``), the convention of timm and smp."""
+back from disk or from the Hugging Face Hub (``"hf-hub:<org>/<name>"``), the convention of timm and smp.
+
+A saved folder holds data only: ``config.json`` (parsed, never run, validated by the task's schemas) and
+safetensors weights. A folder whose config is Python (``config.py``, as work dirs hold) is refused unless the
+caller passes ``trust_remote_code=True`` for a source they trust, the Hugging Face convention.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from .weights import _first_line, _reachable, read_checkpoint
 if TYPE_CHECKING:
     from .inference.predictor import Predictor
 
-CONFIG_FILE = "config.py"
+CONFIG_FILE = "config.json"
+#: A config written as Python: runs as code when read, so it is loaded only with ``trust_remote_code=True``.
+CODE_CONFIG_FILE = "config.py"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 #: The safetensors metadata key holding the checkpoint's meta (task, classes, normalisation) as JSON.
@@ -75,7 +82,7 @@ def _write_atomically(path: Path, write) -> None:
 def save_pretrained(
     source: str | os.PathLike | Predictor, out_dir: str | os.PathLike, *, checkpoint: str = "best.pth"
 ) -> Path:
-    """Write a self-contained model folder ``out_dir``: ``config.py`` (the resolved config),
+    """Write a self-contained model folder ``out_dir``: ``config.json`` (the resolved config, as data),
     ``model.safetensors`` (the weights, with the meta as metadata) and ``README.md`` (a model card with the
     validation metrics and the command that measures them).
 
@@ -97,10 +104,10 @@ def save_pretrained(
         command = f"python tools/test.py {out / CONFIG_FILE} {out / WEIGHTS_FILE}"
     else:
         work_dir = Path(source)
-        config_path, weights = work_dir / CONFIG_FILE, work_dir / checkpoint
+        config_path, weights = work_dir / CODE_CONFIG_FILE, work_dir / checkpoint
         if not config_path.is_file() or not weights.is_file():
             raise DLADenseError(
-                f"'{work_dir}' is not a finished work dir ({CONFIG_FILE} and {checkpoint} are needed); "
+                f"'{work_dir}' is not a finished work dir ({CODE_CONFIG_FILE} and {checkpoint} are needed); "
                 "pass the folder a training run wrote, or a Predictor"
             )
         cfg = load_config(config_path)
@@ -113,21 +120,38 @@ def save_pretrained(
         command = f"python tools/test.py {config_path} {weights}"
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomically(out / CONFIG_FILE, cfg.dump)
+    _write_atomically(out / CONFIG_FILE, cfg.dump_json)
     _write_atomically(out / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={META_KEY: json.dumps(meta)}))
     card = _card(cfg, describe, meta, metrics, command)
     _write_atomically(out / CARD_FILE, lambda p: p.write_text(card, encoding="utf-8"))
     return out
 
 
-def _from_hub(repo: str) -> tuple[Path, Path]:
-    """``config.py`` and ``model.safetensors`` of Hub repo ``repo``: from the cache, else downloaded."""
-    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
-    from huggingface_hub.errors import HfHubHTTPError
+def _refuse_code(where: str) -> DLADenseError:
+    return DLADenseError(
+        f"{where} has its config only as Python ({CODE_CONFIG_FILE}), which runs as code when read, so it is not "
+        f"loaded; re-save it with save_pretrained (it writes {CONFIG_FILE}), or pass trust_remote_code=True to "
+        "Predictor.from_pretrained if you trust its source"
+    )
 
-    cached = [try_to_load_from_cache(repo, name) for name in (CONFIG_FILE, WEIGHTS_FILE)]
-    if all(isinstance(c, str) for c in cached):
-        return Path(cached[0]), Path(cached[1])
+
+def _from_hub(repo: str, trust_remote_code: bool) -> tuple[Path, Path]:
+    """The config file and ``model.safetensors`` of Hub repo ``repo``: from the cache, else downloaded.
+    ``config.py`` is fetched only when the repo has no ``config.json`` and ``trust_remote_code`` is set."""
+    from huggingface_hub import constants, hf_hub_download, try_to_load_from_cache
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+
+    def cached(name: str) -> Path | None:
+        found = try_to_load_from_cache(repo, name)
+        return Path(found) if isinstance(found, str) else None
+
+    weights, config = cached(WEIGHTS_FILE), cached(CONFIG_FILE)
+    if weights is not None and config is None and cached(CODE_CONFIG_FILE) is not None:
+        if not trust_remote_code:
+            raise _refuse_code(f"Hub model '{repo}'")
+        config = cached(CODE_CONFIG_FILE)
+    if weights is not None and config is not None:
+        return config, weights
     how = "download the folder elsewhere and pass its path to Predictor.from_pretrained"
     if constants.HF_HUB_OFFLINE:
         raise DLADenseError(f"'{repo}' is not in the Hugging Face cache and HF_HUB_OFFLINE is set; {how}")
@@ -137,23 +161,34 @@ def _from_hub(repo: str) -> tuple[Path, Path]:
             f"is not cached; {how}"
         )
     try:
-        return Path(hf_hub_download(repo, CONFIG_FILE)), Path(hf_hub_download(repo, WEIGHTS_FILE))
+        try:
+            config = Path(hf_hub_download(repo, CONFIG_FILE))
+        except EntryNotFoundError:
+            if not trust_remote_code:
+                raise _refuse_code(f"Hub model '{repo}'") from None
+            config = Path(hf_hub_download(repo, CODE_CONFIG_FILE))
+        return config, Path(hf_hub_download(repo, WEIGHTS_FILE))
     except (OSError, HfHubHTTPError) as e:
         raise DLADenseError(f"downloading '{repo}' failed ({_first_line(e)}); {how}") from None
 
 
-def locate_pretrained(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+def locate_pretrained(name_or_path: str | os.PathLike, *, trust_remote_code: bool = False) -> tuple[Path, Path]:
     """The config file and weights of a model folder written by :func:`save_pretrained`, or of
-    ``"hf-hub:<org>/<name>"`` (downloaded into the Hugging Face cache once)."""
+    ``"hf-hub:<org>/<name>"`` (downloaded into the Hugging Face cache once). The config is ``config.json``; a
+    folder with only ``config.py`` is refused unless ``trust_remote_code``."""
     name = os.fspath(name_or_path)
     if name.startswith(HUB_PREFIX):
-        return _from_hub(name.removeprefix(HUB_PREFIX))
+        return _from_hub(name.removeprefix(HUB_PREFIX), trust_remote_code)
     folder = Path(name)
     config, weights = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     if not folder.is_dir():
         raise DLADenseError(
             f"model folder '{folder}' not found; pass a folder written by save_pretrained or hf-hub:<org>/<name>"
         )
+    if not config.is_file() and (folder / CODE_CONFIG_FILE).is_file():
+        if not trust_remote_code:
+            raise _refuse_code(f"'{folder}'")
+        config = folder / CODE_CONFIG_FILE
     missing = [p.name for p in (config, weights) if not p.is_file()]
     if missing:
         raise DLADenseError(

@@ -107,12 +107,15 @@ class Predictor:
         return cls(config, weights, **options)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | os.PathLike, **options: Any) -> Predictor:
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike, *, trust_remote_code: bool = False, **options: Any
+    ) -> Predictor:
         """A model shared with :func:`~dla_dense.save_pretrained`: a folder, or ``"hf-hub:<org>/<name>"`` on the
-        Hugging Face Hub (downloaded once into its cache)."""
+        Hugging Face Hub (downloaded once into its cache). Its ``config.json`` is read as data; a folder with
+        only a Python ``config.py`` runs code when read and is refused unless ``trust_remote_code``."""
         from ..pretrained import locate_pretrained
 
-        config, weights = locate_pretrained(name_or_path)
+        config, weights = locate_pretrained(name_or_path, trust_remote_code=trust_remote_code)
         return cls(config, weights, **options)
 
     @property
