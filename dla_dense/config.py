@@ -222,7 +222,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
     """
     path = Path(path)
     raw = _read_json(path) if path.suffix.lower() == ".json" else _read(path, seen=())
-    name = raw.pop("name", path.stem) if path.suffix.lower() == ".json" else path.stem
+    config_name = raw.pop("name", path.stem) if path.suffix.lower() == ".json" else path.stem
     parsed = [_parse_override(item) for item in overrides]
     for _, section, name, value in parsed:
         if (section, name) == ("model", "task"):
@@ -232,7 +232,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
         _check_key(schemas[section], section, name, f"override '{item}'")
         raw.setdefault(section, {})[name] = value
     sections = {name: _build_section(name, schemas[name], raw.get(name, {}), path) for name in SECTIONS}
-    return Config(**sections, name=name, path=str(path))
+    return Config(**sections, name=config_name, path=str(path))
 
 
 def task_schemas(task: object, path: str | Path = "<config>") -> dict[str, type]:

@@ -6,9 +6,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..benchmark import MODES, VARIANTS, format_report, run_benchmark
+from ..outputs import output_file
 from ..tasks import TASKS
 from ._common import run
 
@@ -69,6 +69,7 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights and inputs (default: 0)")
     args = p.parse_args(argv)
+    json_path = output_file(args.json, ".json", "--json") if args.json else None
     result = run_benchmark(
         args.target,
         overrides=args.cfg_options,
@@ -90,9 +91,8 @@ def _main(argv: Sequence[str] | None) -> int:
         log=lambda message: print(message, file=sys.stderr, flush=True),
     )
     print(format_report(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    if json_path is not None:
+        json_path.write_text(json.dumps(result, indent=2))
     return 0
 
 

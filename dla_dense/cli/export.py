@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..export import FORMATS, export_model
+from ..outputs import output_file
 from ..tasks import build_task
 from ..weights import load_checkpoint
 from ._common import run
@@ -35,7 +36,9 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     p.add_argument("config", help="the config the model was trained with")
     p.add_argument("checkpoint", help="model checkpoint")
-    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (.onnx, .xml or .pt)")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write (.onnx, .xml or .pt; added when missing)"
+    )
     p.add_argument("--format", choices=list(FORMATS), help="default: from the --out suffix")
     p.add_argument("--input-size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"), help="default 512 512")
     p.add_argument("--batch", type=int, default=1, help="batch size of the exported graph (default: 1)")
@@ -44,6 +47,7 @@ def _main(argv: Sequence[str] | None) -> int:
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     args = p.parse_args(argv)
     fmt = _format_of(args, p)
+    out = output_file(args.out, FORMATS[fmt], others=FORMATS.values())
     cfg = load_config(args.config, args.cfg_options)
     task = build_task(cfg)
     model = task.build_model()
@@ -51,7 +55,7 @@ def _main(argv: Sequence[str] | None) -> int:
     module, names = task.export_outputs(model.eval())
     diff = export_model(
         module,
-        args.out,
+        out,
         fmt=fmt,
         output_names=names,
         input_size=tuple(args.input_size),
@@ -60,7 +64,8 @@ def _main(argv: Sequence[str] | None) -> int:
         check=not args.no_check,
     )
     check = "" if diff is None else f"; {ENGINES[fmt]} vs PyTorch over {', '.join(names)}: max abs diff {diff:.2e}"
-    print(f"wrote {args.out} ({fmt}){check}")
+    written = f"{out} and {out.with_suffix('.bin')}" if fmt == "openvino" else str(out)
+    print(f"wrote {written} ({fmt}){check}")
     return 0
 
 

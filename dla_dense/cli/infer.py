@@ -27,6 +27,7 @@ from ..inference.sources import (
     video_fps,
     video_frames,
 )
+from ..outputs import output_dir
 from ..tasks import TASKS
 from ._common import add_engine_args, run
 
@@ -102,8 +103,19 @@ class _Run:
         self.record(source, result)
         return f"{path} ({_describe(result, self.args.score_thr)})"
 
-    def video(self, source: Source, bar: tqdm) -> str:
-        capture = open_video(source)
+    def skip(self, error: DLADenseError) -> None:
+        """Warn about an input that cannot be read and count it; the run goes on with the others."""
+        tqdm.write(f"warning: skipped: {error}", file=sys.stderr)
+        self.unreadable.append(str(error))
+
+    def video(self, source: Source, bar: tqdm) -> str | None:
+        """Predict every frame of a video or camera into an annotated ``.mp4``; None (and a warning) when the
+        source cannot be opened or gives no frame."""
+        try:
+            capture = open_video(source)
+        except DLADenseError as e:
+            self.skip(e)
+            return None
         writer = VideoWriter(self.out / f"{source.stem}_{self.suffix}.mp4", video_fps(capture))
         try:
             frames = video_frames(capture)
@@ -118,7 +130,8 @@ class _Run:
             capture.release()
             path = writer.close()
         if path is None:
-            raise DLADenseError(f"'{source.path}' gave no frames; check that OpenCV can decode it")
+            self.skip(DLADenseError(f"'{source.path}' gave no frames; check that OpenCV can decode it"))
+            return None
         return f"{path} ({writer.frames} frames at {writer.fps:g} fps)"
 
 
@@ -149,15 +162,21 @@ def _batches(frames: Iterator[Any], size: int, limit: int | None) -> Iterator[li
         yield batch
 
 
-def _readable(sources: list[Source], unreadable: list[str]) -> Iterator[tuple[Source, np.ndarray]]:
-    """``(source, RGB [H, W, 3] uint8)`` of each image that can be read; the messages of those that cannot are
-    appended to ``unreadable`` and printed as warnings."""
+def _readable(sources: list[Source], run_: _Run) -> Iterator[tuple[Source, np.ndarray]]:
+    """``(source, RGB [H, W, 3] uint8)`` of each image that can be read; those that cannot are skipped."""
     for source in sources:
         try:
             yield source, as_rgb(source.path)
         except DLADenseError as e:
-            print(f"warning: skipped: {e}", file=sys.stderr)
-            unreadable.append(str(e))
+            run_.skip(e)
+
+
+def _frames_stated(source: Source) -> int | None:
+    """The frame count a video states (None for cameras or when unknown; 0 when it cannot be opened)."""
+    try:
+        return frame_count(source)
+    except DLADenseError:
+        return 0
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -169,6 +188,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
     sources = expand_sources(specs)
+    out = output_dir(args.out) if args.out else None
     predictor = Predictor(
         args.config,
         args.checkpoint,
@@ -185,22 +205,23 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.int8:
         count = predictor.calibrate_on_training_images(args.calib_images)
         print(f"int8: calibrating on {count} training image(s)", file=sys.stderr)
-    out = Path(args.out or Path("work_dirs") / predictor.cfg.name / "infer")
-    out.mkdir(parents=True, exist_ok=True)
+    out = out or output_dir(Path("work_dirs") / predictor.cfg.name / "infer")
     run_ = _Run(predictor, args, out)
     images = [s for s in sources if s.kind == "image"]
     streams = [s for s in sources if s.kind != "image"]
-    counts = [frame_count(s) for s in streams]
+    counts = [_frames_stated(s) for s in streams]
     total = None if None in counts and streams else len(images) + sum(c or 0 for c in counts)
     if args.max_frames is not None and total is not None:
         total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
-        for batch in _batches(_readable(images, run_.unreadable), args.batch_size, None):
+        for batch in _batches(_readable(images, run_), args.batch_size, None):
             for (source, _), result in zip(batch, run_.predict([rgb for _, rgb in batch]), strict=True):
                 bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
             bar.update(len(batch))
         for source in streams:
-            bar.write(f"{source.path}: {run_.video(source, bar)}", file=sys.stdout)
+            written = run_.video(source, bar)
+            if written is not None:
+                bar.write(f"{source.path}: {written}", file=sys.stdout)
     if args.save_json:
         path = out / "predictions.json"
         path.write_text(json.dumps(run_.json))
@@ -208,7 +229,7 @@ def _main(argv: Sequence[str] | None) -> int:
     print(predictor.timer.summary())
     if run_.unreadable:
         raise DLADenseError(
-            f"{len(run_.unreadable)} of {len(images)} image(s) could not be read and were skipped (the others "
+            f"{len(run_.unreadable)} of {len(sources)} input(s) could not be read and were skipped (the others "
             f"are in '{out}'); the first: {run_.unreadable[0]}"
         )
     return 0

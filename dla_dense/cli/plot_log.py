@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import DLADenseError
+from ..outputs import output_file
 from ..tasks import TASKS
 from ..visualize import plot_training_log
 from ._common import run
@@ -42,7 +43,8 @@ def _task_metric(work_dir: Path) -> str:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     metric = args.metric or _task_metric(Path(args.work_dir))
-    print(plot_training_log(args.work_dir, args.out, metric=metric))
+    out = output_file(args.out, ".png", accept=(".jpg", ".jpeg", ".svg", ".pdf")) if args.out else None
+    print(plot_training_log(args.work_dir, out, metric=metric))
     return 0
 
 

@@ -43,6 +43,7 @@ from ..inference.results import DetResult, det_result
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
 from ..ops import focal_loss, reg_l1_loss
+from ..outputs import output_file
 from .base import Task
 
 
@@ -360,7 +361,7 @@ class DetTask(Task):
         return {
             "flip": args.flip or None,
             "scales": tuple(args.scales) if args.scales else None,
-            "out_file": Path(args.out) if args.out else None,
+            "out_file": output_file(args.out, ".json") if args.out else None,
         }
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:

@@ -29,6 +29,7 @@ from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
 from ..inference.timing import NULL_TIMER, StageTimer, same_shape
 from ..models.segmentor import DLASeg
+from ..outputs import output_dir
 from ..visualize import overlay
 from .base import Task
 
@@ -281,7 +282,7 @@ class SegTask(Task):
         """``tta`` and ``out_dir`` from the flags; ``--mode`` goes into ``evaluation.mode``."""
         if args.mode:
             self.cfg.evaluation.mode = args.mode
-        return {"tta": args.tta, "out_dir": Path(args.out) if args.out else None}
+        return {"tta": args.tta, "out_dir": output_dir(args.out) if args.out else None}
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """``mIoU .. aAcc .. mAcc ..``."""

@@ -894,7 +894,7 @@ def test_infer_skips_an_unreadable_image_and_writes_the_others(base, tmp_path, c
     argv = [str(base.seg_cfg), str(env.ckpt), str(good[0]), str(bad), str(good[1]), "--out", str(out)]
     rc = TOOLS["infer"]([*argv, "--device", "cpu"])
     err = capsys.readouterr().err
-    _check_error_line(rc, err, ["1 of 3 image(s) could not be read and were skipped", f"cannot read image '{bad}'"])
+    _check_error_line(rc, err, ["1 of 3 input(s) could not be read and were skipped", f"cannot read image '{bad}'"])
     assert "skipped: cannot read image" in err
     for name in ("00", "01"):
         assert (out / f"{name}_overlay.jpg").is_file() and (out / f"{name}_labelIds.png").is_file()
