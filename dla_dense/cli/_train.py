@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ..config import load_config
 from ..engine.logging import get_logger
 from ..engine.trainer import train
+from ..evaluation.undefined import format_metric, format_metrics
 from ..tasks import TASKS
 from ._common import check_task
 
@@ -38,6 +39,13 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+def _best(best: dict[str, float], metric: str) -> str:
+    """The best validation result in words (``best.pth`` exists only when the metric was ever defined)."""
+    if metric not in best:
+        return f"no best.pth: {metric} was undefined at every validation"
+    return f"best {metric} {format_metric(best[metric])} at iteration {int(best['iter'])} (best.pth)"
+
+
 def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task: str | None = None) -> int:
     """Parse arguments, train, draw the training curves; returns the exit status.
 
@@ -58,6 +66,8 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
             from ..visualize import plot_training_log
 
             curves = plot_training_log(result.work_dir, metric=TASKS[cfg.model.task].metric)
-            summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items() if "." not in k)
-            logger.info(f"done: {summary}; best {result.best}; curves {curves}; checkpoints in {result.work_dir}")
+            logger.info(
+                f"done: {format_metrics(result.metrics)}; {_best(result.best, TASKS[cfg.model.task].metric)}; "
+                f"curves {curves}; checkpoints in {result.work_dir}"
+            )
     return 130 if result.interrupted else 0

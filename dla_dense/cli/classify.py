@@ -36,7 +36,8 @@ def _main(argv: Sequence[str] | None) -> int:
     check_model_name(args.model)
     if args.topk < 1:
         build_parser().error("--topk must be at least 1")
-    images = [load_image(path) for path in args.images] if args.images else [load_image(sample_image_path())]
+    paths = args.images or [sample_image_path()]
+    images = [load_image(path, exif_transpose=True) for path in paths]
     names = args.images or [str(sample_image_path())]
     if args.no_pretrained:
         pretrained, source = False, "random weights: the classes printed are meaningless"

@@ -109,7 +109,15 @@ class EvalHook(Hook):
     def _track_best(trainer: Trainer) -> None:
         metric = trainer.task.metric
         value = trainer.metrics.get(metric, float("nan"))
-        if not trainer.dist.is_main or not math.isfinite(value) or value <= trainer.best.get(metric, -math.inf):
+        if not trainer.dist.is_main:
+            return
+        if not math.isfinite(value):
+            trainer.logger.info(
+                f"{metric} is undefined at iteration {trainer.iteration} (the validation split has nothing to score "
+                "it on); best.pth is not updated"
+            )
+            return
+        if value <= trainer.best.get(metric, -math.inf):
             return
         trainer.best = {metric: value, "iter": trainer.iteration}
         path = trainer.work_dir / "best.pth"

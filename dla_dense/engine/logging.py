@@ -10,6 +10,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..evaluation.undefined import is_defined, json_safe
+
 LOGGER_NAME = "dla_dense"
 
 
@@ -55,12 +57,12 @@ class MetricsWriter:
 
     def write(self, mode: str, iteration: int, values: dict[str, Any]) -> None:
         """Record ``values`` (numbers) of ``mode`` ('train' or 'val') at ``iteration``."""
-        record = {"mode": mode, "iter": iteration, **values}
+        record = {"mode": mode, "iter": iteration, **json_safe(values)}
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\n")
         if self._tb is not None:
             for key, value in values.items():
-                if isinstance(value, (int, float)):
+                if is_defined(value):
                     self._tb.add_scalar(f"{mode}/{key}", value, iteration)
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from pycocotools.cocoeval import COCOeval
 
 from ..data.coco import CocoDetDataset, load_coco_json
 
-#: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], -1 = undefined).
+#: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], NaN = undefined).
 COCO_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 #: Names of COCOeval's keypoint summary numbers (``iouType="keypoints"``), in ``COCOeval.stats`` order.
 COCO_KEYPOINT_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -95,9 +96,9 @@ def coco_evaluate(
     sigmas when None) of COCO ``results`` against the ground truth, with COCOeval.
 
     Returns the COCOeval numbers under :data:`COCO_METRICS` (bbox, 12) or :data:`COCO_KEYPOINT_METRICS`
-    (keypoints, 10), fractions with -1 where undefined, ``per_class`` ``{name: AP@[.5:.95]}`` (-1 for a class
-    without ground truth) and ``table``, the COCOeval summary followed by the per-class AP table. An empty
-    ``results`` list scores 0.
+    (keypoints, 10), fractions, NaN where undefined (COCOeval's -1: no ground truth of that kind); ``per_class``
+    ``{name: AP@[.5:.95]}`` (-1 for a class without ground truth) and ``table``, the COCOeval summary followed by
+    the per-class AP table. An empty ``results`` list scores 0.
     """
     if isinstance(dataset_or_ann_file, CocoDetDataset):
         gt = dataset_or_ann_file.coco
@@ -125,7 +126,9 @@ def coco_evaluate(
         evaluator.accumulate()
         evaluator.summarize()
     names_of_stats = COCO_KEYPOINT_METRICS if iou_type == "keypoints" else COCO_METRICS
-    metrics: dict[str, Any] = {name: float(v) for name, v in zip(names_of_stats, evaluator.stats, strict=True)}
+    metrics: dict[str, Any] = {
+        name: float(v) if v >= 0 else math.nan for name, v in zip(names_of_stats, evaluator.stats, strict=True)
+    }
     precision = evaluator.eval["precision"]  # [T, R, K, A, M]
     per_class = []
     evaluated = list(evaluator.params.catIds)

@@ -114,6 +114,8 @@ class ConfusionMatrix:
 
 
 SegEvaluator = ConfusionMatrix
+#: The summary metrics of :meth:`ConfusionMatrix.compute`, in the order tables print them.
+SUMMARY = ("aAcc", "mIoU", "mAcc")
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -135,8 +137,7 @@ def format_table(results: Mapping[str, Any], class_names: Sequence[str] | None =
     rule = f"+-{'-' * width}-+--------+--------+"
     lines = [rule, f"| {'Class':<{width}} |    IoU |    Acc |", rule]
     lines += [f"| {n:<{width}} | {pct(i):>6} | {pct(a):>6} |" for n, i, a in zip(names, iou, acc, strict=True)]
-    lines += [
-        rule,
-        f"aAcc: {pct(results['aAcc'])}  mIoU: {pct(results['mIoU'])}  mAcc: {pct(results['mAcc'])}",
-    ]
-    return "\n".join(lines)
+    summary = "  ".join(f"{k}: {'undefined' if math.isnan(results[k]) else pct(results[k])}" for k in SUMMARY)
+    if math.isnan(results["aAcc"]):
+        summary += "  (no labelled pixel: every label is ignore_index)"
+    return "\n".join([*lines, rule, summary])

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from ..config import Config, load_config
-from ..data.images import load_image
+from ..data.images import load_image, upright
 from ..engine.dist import DistInfo, resolve_device
 from ..errors import DLADenseError
 from ..tasks import build_task
@@ -26,11 +26,12 @@ ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
 def as_rgb(image: ImageLike) -> np.ndarray:
-    """An RGB uint8 array ``[H, W, 3]`` of a path, a PIL image or an ``H x W x 3`` uint8 RGB array."""
+    """An RGB uint8 array ``[H, W, 3]`` of a path, a PIL image or an ``H x W x 3`` uint8 RGB array; files and PIL
+    images are turned as their EXIF orientation says, so results are in the orientation people see."""
     if isinstance(image, (str, os.PathLike)):
-        return np.array(load_image(image))
+        return np.array(load_image(image, exif_transpose=True))
     if isinstance(image, Image.Image):
-        return np.array(image.convert("RGB"))
+        return np.array(upright(image).convert("RGB"))
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise DLADenseError(

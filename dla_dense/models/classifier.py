@@ -12,7 +12,7 @@ from timm.data import ImageNetInfo, create_transform, resolve_data_config
 from torch import nn
 
 from ..backbones import create_imagenet_model
-from ..data.images import load_image
+from ..data.images import load_image, upright
 from ..weights import WeightsSource
 
 
@@ -53,8 +53,7 @@ def classify(
     ``image`` is a PIL image or a path. The model is put in eval mode and run on its own device.
     ``labels`` default to the ImageNet short names for a 1000-class model, else to class indices.
     """
-    if not isinstance(image, Image.Image):
-        image = load_image(image)
+    image = upright(image) if isinstance(image, Image.Image) else load_image(image, exif_transpose=True)
     model.eval()
     device = next(model.parameters()).device
     probs = model(preprocess(model, image).to(device)).softmax(dim=-1)[0].float().cpu()

@@ -37,6 +37,7 @@ from ..config import Config, DataConfig, EvalConfig, ModelConfig
 from ..engine.dist import DistInfo
 from ..engine.logging import get_logger
 from ..errors import DLADenseError
+from ..evaluation.undefined import format_metrics
 from ..inference.timing import NULL_TIMER, StageTimer
 
 
@@ -140,7 +141,7 @@ class Task(ABC):
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """The last line the test tool prints: the headline metrics."""
-        return "  ".join(f"{k} {v:.4f}" for k, v in metrics.items() if "." not in k)
+        return format_metrics(metrics)
 
     def predict(
         self,

@@ -38,6 +38,7 @@ from ..data.det_transforms import (
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation.coco import coco_evaluate, coco_results
+from ..evaluation.undefined import format_metrics
 from ..inference.detection import Decoder, ctdet_outputs, detect, detect_batch
 from ..inference.results import DetResult, det_result
 from ..inference.timing import NULL_TIMER, StageTimer
@@ -366,7 +367,7 @@ class DetTask(Task):
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """``AP .. AP50 .. AP75 ..``."""
-        return f"AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}  AP75 {metrics['AP75']:.4f}"
+        return format_metrics({k: metrics[k] for k in ("AP", "AP50", "AP75")})
 
     def predict(
         self,

@@ -23,6 +23,7 @@ from ..data.keypoints import CocoKeypointDataset, KeypointSchema
 from ..data.pose_targets import multi_pose_targets
 from ..errors import DLADenseError
 from ..evaluation.coco import coco_evaluate
+from ..evaluation.undefined import format_metric
 from ..inference.detection import Decoder, multi_pose_outputs
 from ..inference.results import DetResult, PoseResult, det_result
 from ..models.centernet import CenterNet
@@ -206,10 +207,10 @@ class PoseTask(DetTask):
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """``kp_AP .. (sigmas xS) [kp_AP at standard OKS ..]  AP50 ..`` (boxes)."""
         scale = self.cfg.evaluation.sigma_scale
-        line = f"kp_AP {metrics['kp_AP']:.4f} (sigmas x{scale:g})"
+        line = f"kp_AP {format_metric(metrics['kp_AP'])} (sigmas x{scale:g})"
         if "kp_std_AP" in metrics:
-            line += f"  kp_AP {metrics['kp_std_AP']:.4f} (standard sigmas)"
-        return f"{line}  box AP {metrics['AP']:.4f}  AP50 {metrics['AP50']:.4f}"
+            line += f"  kp_AP {format_metric(metrics['kp_std_AP'])} (standard sigmas)"
+        return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
     def result_of(self, image: np.ndarray, rows: np.ndarray) -> PoseResult:
         """The :class:`PoseResult` of decoded rows ``[K, 4 + 1 + 2J + 1]``."""

@@ -25,6 +25,7 @@ from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..errors import DLADenseError
 from ..evaluation.segmentation import ConfusionMatrix, format_table
+from ..evaluation.undefined import format_metrics, json_safe
 from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
 from ..inference.timing import NULL_TIMER, StageTimer, same_shape
@@ -236,7 +237,7 @@ class SegTask(Task):
         if dist.is_main and invalid:
             self.logger.info(f"{invalid} label pixels outside the classes were counted as ignore_index")
         if dist.is_main and out_dir is not None:
-            (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            (out_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2))
             self.logger.info(f"predictions in {out_dir / 'labelIds'}, overlays in {out_dir / 'overlays'}")
         return metrics
 
@@ -286,7 +287,7 @@ class SegTask(Task):
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """``mIoU .. aAcc .. mAcc ..``."""
-        return f"mIoU {metrics['mIoU']:.4f}  aAcc {metrics['aAcc']:.4f}  mAcc {metrics['mAcc']:.4f}"
+        return format_metrics({k: metrics[k] for k in ("mIoU", "aAcc", "mAcc")})
 
     def predict(
         self,

@@ -767,6 +767,106 @@ def case_classify_converts_grayscale_rgba_16bit(env: Env) -> Run:
     return Run("classify", ["--model", "dla46_c", "--no-pretrained", "--topk", "2", *map(str, images)], check=check)
 
 
+# output paths
+
+
+@case
+def case_infer_out_is_an_existing_file(env: Env) -> Run:
+    out = env.tmp / "results"
+    out.write_text("an earlier file")
+    image = str(env.base.seg_root / "images" / "val" / "00.png")
+    argv = [str(env.base.seg_cfg), str(env.ckpt), image, "--out", str(out), "--device", "cpu"]
+    return Run("infer", argv, [out], [f"--out '{out}' is a file, not a folder"])
+
+
+@case
+def case_test_seg_out_is_an_existing_file(env: Env) -> Run:
+    out = env.tmp / "results"
+    out.write_text("an earlier file")
+    return Run("test_seg", env.test_seg(env.base.seg_root, "--out", str(out)), [out], ["is a file, not a folder"])
+
+
+@case
+def case_test_det_out_is_a_folder(env: Env) -> Run:
+    out = env.out_dir()
+    argv = env.test_det(env.base.det_root, "--out", str(out))
+    return Run("test_det", argv, [out / "metrics.json"], [f"--out '{out}' is a folder; pass a file name"])
+
+
+@case
+def case_export_out_below_a_file(env: Env) -> Run:
+    blocker = env.tmp / "models"
+    blocker.write_text("not a folder")
+    argv = [str(env.base.seg_cfg), str(env.ckpt), "--out", str(blocker / "seg.onnx"), "--input-size", "32", "32"]
+    return Run("export", argv, [blocker], [f"'{blocker}' is a file, not a folder"])
+
+
+@case
+def case_export_out_of_another_format(env: Env) -> Run:
+    out = env.tmp / "seg.onnx"
+    argv = [str(env.base.seg_cfg), str(env.ckpt), "--out", str(out), "--format", "torchscript"]
+    return Run("export", argv, [env.ckpt], ["ends in .onnx but this writes a .pt file", "seg.pt"])
+
+
+@case
+def case_export_adds_the_suffix_of_the_format(env: Env) -> Run:
+    out = env.tmp / "model"
+
+    def check(stdout: str, err: str) -> None:
+        xml, weights = env.tmp / "model.xml", env.tmp / "model.bin"
+        assert xml.is_file() and weights.is_file() and not out.exists()
+        assert f"wrote {xml} and {weights} (openvino)" in stdout
+
+    argv = [str(env.base.seg_cfg), str(env.ckpt), "--out", str(out), "--format", "openvino", "--input-size", "32", "32"]
+    return Run("export", [*argv, "--no-check"], [env.ckpt], check=check)
+
+
+# photos and undefined metrics
+
+
+def _phone_photo(path: Path) -> np.ndarray:
+    """A 72x40 JPEG stored sideways with EXIF orientation 6 (as phones write); returns the upright RGB pixels."""
+    upright = np.zeros((72, 40, 3), np.uint8)
+    upright[:36] = (200, 30, 30)
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # what orientation 6 turns back
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored.save(path, exif=exif, quality=95)
+    assert Image.open(path).size == (72, 40)
+    return np.array(Image.open(path).transpose(Image.Transpose.ROTATE_270))
+
+
+@case
+def case_infer_applies_the_exif_orientation(env: Env) -> Run:
+    photo, out = env.tmp / "phone.jpg", env.tmp / "pred"
+    _phone_photo(photo)
+
+    def check(stdout: str, err: str) -> None:
+        assert Image.open(out / "phone_labelIds.png").size == (40, 72)
+        assert Image.open(out / "phone_overlay.jpg").size[1] == 72
+
+    argv = [str(env.base.seg_cfg), str(env.ckpt), str(photo), "--out", str(out), "--device", "cpu"]
+    return Run("infer", argv, [photo], check=check)
+
+
+@case
+def case_train_val_split_without_labelled_pixels(env: Env) -> Run:
+    root, work = env.seg_copy(), env.tmp / "w"
+    for label in (root / "labels" / "val").glob("*.png"):
+        Image.fromarray(np.full((SIZE, SIZE), 255, np.uint8)).save(label)
+
+    def check(stdout: str, err: str) -> None:
+        assert "nan" not in err.lower() and "best {}" not in err
+        assert "aAcc: undefined  mIoU: undefined  mAcc: undefined  (no labelled pixel" in err
+        assert "mIoU is undefined at iteration 2" in err and "no best.pth: mIoU was undefined" in err
+        assert not (work / "best.pth").exists() and (work / "iter_0000002.pth").is_file()
+        records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
+        assert [r["mIoU"] for r in records if r["mode"] == "val"] == [None, None]
+
+    argv = env.train_seg(root, work, "train.max_iters=2", "train.val_interval=1")
+    return Run("train_seg", argv, [root / "images"], check=check)
+
+
 # training: bad samples met mid-epoch
 
 
@@ -899,3 +999,41 @@ def test_infer_skips_an_unreadable_image_and_writes_the_others(base, tmp_path, c
     for name in ("00", "01"):
         assert (out / f"{name}_overlay.jpg").is_file() and (out / f"{name}_labelIds.png").is_file()
     assert not list(out.glob("broken*"))
+
+
+def test_infer_skips_an_unreadable_video_and_camera_and_writes_the_others(base, tmp_path, capsys):
+    env = Env(base, tmp_path)
+    folder, out = env.tmp / "inputs", env.out_dir()
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(b"not a video at all")
+    shutil.copy(base.seg_root / "images" / "val" / "00.png", folder / "good.png")
+    before = file_hashes([folder, out])
+    argv = [str(base.seg_cfg), str(env.ckpt), str(folder), "--source", "97", "--out", str(out), "--device", "cpu"]
+    rc = TOOLS["infer"](argv)
+    err = capsys.readouterr().err
+    _check_error_line(rc, err, ["2 of 3 input(s) could not be read and were skipped", "broken.mp4"])
+    assert "skipped: cannot open video" in err and "skipped: cannot open webcam 97" in err
+    assert (out / "good_overlay.jpg").is_file() and (out / "good_labelIds.png").is_file()
+    assert not list(out.glob("broken*")) and not list(out.glob("webcam*"))
+    after = file_hashes([folder, out])
+    assert {path: after.get(path) for path in before} == before
+
+
+def test_predictor_and_classify_see_photos_upright(base, tmp_path):
+    from dla_dense import Predictor
+    from dla_dense.data.images import load_image
+    from dla_dense.models.classifier import classify, create_classifier
+
+    photo = tmp_path / "phone.jpg"
+    upright = _phone_photo(photo)
+    assert np.asarray(load_image(photo)).shape == (40, 72, 3)  # datasets keep the stored pixels
+    seen = np.asarray(load_image(photo, exif_transpose=True))
+    np.testing.assert_array_equal(seen, upright)
+    predictor = Predictor(base.seg_cfg, Env(base, tmp_path).ckpt, device="cpu")
+    from_path, from_pil = predictor(photo), predictor(Image.open(photo))
+    assert from_path.label_map.shape == from_pil.label_map.shape == (72, 40)
+    np.testing.assert_array_equal(from_path.label_map, predictor(upright).label_map)
+    model = create_classifier("dla46_c", pretrained=False, num_classes=3)
+    assert classify(model, photo, labels=list(CLASSES)) == classify(
+        model, Image.fromarray(upright), labels=list(CLASSES)
+    )
