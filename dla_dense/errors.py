@@ -1,4 +1,10 @@
-"""The exception type for mistakes a user can fix (bad path, bad file, bad name)."""
+"""The exception type for mistakes a user can fix (bad path, bad file, bad name), and the tagging of other
+exceptions with the input that was being worked on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 
 class DLADenseError(Exception):
@@ -6,3 +12,21 @@ class DLADenseError(Exception):
 
     Command-line tools print it as ``error: <message>`` and exit with status 2, without a traceback.
     """
+
+
+#: The attribute :func:`about_input` sets on an exception that is not a :class:`DLADenseError`.
+INPUT_ATTR = "dla_dense_input"
+
+
+@contextlib.contextmanager
+def about_input(name: str) -> Iterator[None]:
+    """Tag an unexpected exception raised inside the block with the input being worked on (``name``: a file,
+    a source), so that the tools' last-resort guard can name it; the exception itself propagates unchanged."""
+    try:
+        yield
+    except DLADenseError:
+        raise
+    except Exception as e:
+        if not hasattr(e, INPUT_ATTR):
+            setattr(e, INPUT_ATTR, name)
+        raise

@@ -3,29 +3,68 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
-from ..errors import DLADenseError
+from ..errors import INPUT_ATTR, DLADenseError
 from ..inference.engines import BACKENDS
 from ..runtime import tune_malloc
+
+#: Set to ``1`` to see the full traceback of an unexpected error (as ``--debug`` does).
+DEBUG_ENV = "DLA_DENSE_DEBUG"
 
 
 def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run ``main(argv)``; a :class:`DLADenseError` prints ``error: <message>`` and returns 2.
 
-    Before anything large is allocated the C allocator is tuned (:func:`dla_dense.runtime.tune_malloc`;
-    ``DLA_DENSE_MALLOC=0`` turns this off).
+    Any other exception is a last resort: one line naming the input being worked on and the library that
+    failed, exit status 1; ``--debug`` (taken out of ``argv`` here, so every tool has it) or ``DLA_DENSE_DEBUG=1``
+    lets the full traceback through instead. Before anything large is allocated the C allocator is tuned
+    (:func:`dla_dense.runtime.tune_malloc`; ``DLA_DENSE_MALLOC=0`` turns this off).
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    args = [a for a in args if a != "--debug"]
     tune_malloc()
     try:
-        return main(argv)
+        return main(args)
     except DLADenseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if debug:
+            raise
+        print(f"error: {unexpected(e)}", file=sys.stderr)
+        return 1
+
+
+def failing_library(e: BaseException) -> str:
+    """The top-level package whose code raised ``e``: that of the deepest frame of its traceback outside
+    Python's own library (``dla_dense`` for ours)."""
+    frames, tb = [], e.__traceback__
+    while tb is not None:
+        frames.append(str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0])
+        tb = tb.tb_next
+    for package in reversed(frames):
+        if package and package not in sys.stdlib_module_names and package != "__main__":
+            return package
+    return "Python"
+
+
+def unexpected(e: BaseException) -> str:
+    """The one line a tool prints for an exception that is not a :class:`DLADenseError`."""
+    text = str(e).strip().splitlines()
+    detail = f"{type(e).__name__}: {text[0][:300]}" if text else type(e).__name__
+    where = getattr(e, INPUT_ATTR, None)
+    on = f" on '{where}'" if where else ""
+    return (
+        f"{failing_library(e)} failed{on} ({detail}); this is not a known input mistake: rerun with --debug "
+        f"(or {DEBUG_ENV}=1) for the full traceback, and report it if the input is valid"
+    )
 
 
 def check_task(found: str, wanted: str | None, config: str, verb: str) -> None:

@@ -10,6 +10,7 @@ import torch
 
 from ..backbones import DLA_MODELS, check_model_name
 from ..data.images import load_image, sample_image_path
+from ..errors import about_input
 from ..models.classifier import classify, create_classifier
 from ._common import run
 
@@ -50,8 +51,9 @@ def _main(argv: Sequence[str] | None) -> int:
     for name, image in zip(names, images, strict=True):
         if len(images) > 1:
             print(f"== {name}")
-        for label, prob in classify(model, image, topk=args.topk):
-            print(f"{label} {prob:.4f}")
+        with about_input(str(name)):
+            for label, prob in classify(model, image, topk=args.topk):
+                print(f"{label} {prob:.4f}")
     return 0
 
 

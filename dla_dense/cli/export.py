@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import load_config
+from ..errors import about_input
 from ..export import FORMATS, export_model
 from ..outputs import output_file
 from ..tasks import build_task
@@ -53,16 +54,17 @@ def _main(argv: Sequence[str] | None) -> int:
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
     module, names = task.export_outputs(model.eval())
-    diff = export_model(
-        module,
-        out,
-        fmt=fmt,
-        output_names=names,
-        input_size=tuple(args.input_size),
-        batch=args.batch,
-        opset=args.opset,
-        check=not args.no_check,
-    )
+    with about_input(f"{args.checkpoint} -> {out}"):
+        diff = export_model(
+            module,
+            out,
+            fmt=fmt,
+            output_names=names,
+            input_size=tuple(args.input_size),
+            batch=args.batch,
+            opset=args.opset,
+            check=not args.no_check,
+        )
     check = "" if diff is None else f"; {ENGINES[fmt]} vs PyTorch over {', '.join(names)}: max abs diff {diff:.2e}"
     written = f"{out} and {out.with_suffix('.bin')}" if fmt == "openvino" else str(out)
     print(f"wrote {written} ({fmt}){check}")

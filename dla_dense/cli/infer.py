@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from ..errors import DLADenseError
+from ..errors import DLADenseError, about_input
 from ..inference.predictor import Predictor, as_rgb
 from ..inference.results import DetResult, Result, SegResult
 from ..inference.sources import (
@@ -215,11 +215,13 @@ def _main(argv: Sequence[str] | None) -> int:
         total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
         for batch in _batches(_readable(images, run_), args.batch_size, None):
-            for (source, _), result in zip(batch, run_.predict([rgb for _, rgb in batch]), strict=True):
-                bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
+            with about_input(", ".join(source.path for source, _ in batch)):
+                for (source, _), result in zip(batch, run_.predict([rgb for _, rgb in batch]), strict=True):
+                    bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
             bar.update(len(batch))
         for source in streams:
-            written = run_.video(source, bar)
+            with about_input(source.path):
+                written = run_.video(source, bar)
             if written is not None:
                 bar.write(f"{source.path}: {written}", file=sys.stdout)
     if args.save_json:

@@ -1037,3 +1037,26 @@ def test_predictor_and_classify_see_photos_upright(base, tmp_path):
     assert classify(model, photo, labels=list(CLASSES)) == classify(
         model, Image.fromarray(upright), labels=list(CLASSES)
     )
+
+
+def _failing_save(self, source, result):
+    """Stands in for writing a picture: fails inside Pillow with an error that is not one of ours."""
+    Image.new("RGB", (2, 2)).save(self.out / "x.img", format="NO-SUCH-FORMAT")
+
+
+@pytest.mark.parametrize("debug", ["", "flag", "env"])
+def test_an_unexpected_error_is_one_line_naming_the_input_and_library(debug, base, tmp_path, capsys, monkeypatch):
+    env = Env(base, tmp_path)
+    monkeypatch.setattr(infer._Run, "image", _failing_save)
+    monkeypatch.setenv("DLA_DENSE_DEBUG", "1" if debug == "env" else "0")
+    image = str(base.seg_root / "images" / "val" / "00.png")
+    argv = [str(base.seg_cfg), str(env.ckpt), image, "--out", str(tmp_path / "o"), "--device", "cpu"]
+    if debug:
+        with pytest.raises(KeyError, match="NO-SUCH-FORMAT"):
+            TOOLS["infer"]([*argv, "--debug"] if debug == "flag" else argv)
+        return
+    rc = TOOLS["infer"](argv)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 1 and "Traceback" not in "\n".join(lines)
+    assert lines[-1].startswith(f"error: PIL failed on '{image}' (KeyError: 'NO-SUCH-FORMAT')")
+    assert "--debug" in lines[-1] and "DLA_DENSE_DEBUG=1" in lines[-1]
