@@ -11,7 +11,7 @@ import torch
 from timm.models import FeatureListNet
 from torch import nn
 
-from .errors import DLADenseError
+from .errors import InputSizeError, InvalidArgumentError
 from .weights import WeightsSource, load_into, resolve_pretrained
 
 #: Every DLA variant timm defines, in the order of its model table.
@@ -39,11 +39,12 @@ def list_models(pattern: str = "*") -> list[str]:
 
 
 def check_model_name(name: str) -> None:
-    """Raise :class:`DLADenseError` naming the closest known model when ``name`` is not a DLA variant."""
+    """Raise :class:`~dla_dense.errors.InvalidArgumentError` (a ``ValueError``) naming the closest known model
+    when ``name`` is not a DLA variant."""
     if name not in DLA_MODELS:
         close = difflib.get_close_matches(name, DLA_MODELS, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise DLADenseError(f"unknown model '{name}'; {hint}choose one of: {', '.join(DLA_MODELS)}")
+        raise InvalidArgumentError(f"unknown model '{name}'; {hint}choose one of: {', '.join(DLA_MODELS)}")
 
 
 def create_imagenet_model(name: str, *, pretrained: WeightsSource = False, **kwargs) -> nn.Module:
@@ -80,6 +81,8 @@ class DLABackbone(FeatureListNet):
         self.pretrained_cfg = model.pretrained_cfg
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        #: The largest stride of the returned maps: input sizes must be multiples of it.
+        self.max_stride: int = max(self.feature_info.reduction())
         for module in self._frozen_modules():
             for p in module.parameters():
                 p.requires_grad_(False)
@@ -87,13 +90,13 @@ class DLABackbone(FeatureListNet):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x [N, 3, H, W]`` with H, W multiples of the largest stride -> one map per level."""
-        stride = max(self.feature_info.reduction())
-        if x.shape[-2] % stride or x.shape[-1] % stride:
-            raise DLADenseError(
+        stride = self.max_stride
+        if x.shape[-2] % stride != 0 or x.shape[-1] % stride != 0:
+            raise InputSizeError(
                 f"input size {x.shape[-2]}x{x.shape[-1]} is not a multiple of {stride}; pad or resize the "
                 f"images (DLA's stride-2 levels need sizes divisible by {stride})"
             )
-        return super().forward(x)
+        return list(self._collect(x).values())  # timm's FeatureListNet.forward, spelled out for TorchScript
 
     def _frozen_modules(self) -> list[nn.Module]:
         if self.frozen_stages < 0:
@@ -136,14 +139,14 @@ def create_backbone(
         or any(not 0 <= i < NUM_LEVELS for i in out_indices)
         or list(out_indices) != sorted(set(out_indices))
     ):
-        raise DLADenseError(
+        raise InvalidArgumentError(
             f"out_indices={out_indices} is invalid; give increasing levels from 0..{NUM_LEVELS - 1}, "
             "e.g. (2, 3, 4, 5) for strides 4..32"
         )
     if not -1 <= frozen_stages < NUM_LEVELS:
-        raise DLADenseError(f"frozen_stages={frozen_stages} is invalid; use -1 (none) or 0..{NUM_LEVELS - 1}")
+        raise InvalidArgumentError(f"frozen_stages={frozen_stages} is invalid; use -1 (none) or 0..{NUM_LEVELS - 1}")
     if output_stride not in OUTPUT_STRIDES:
-        raise DLADenseError(f"output_stride={output_stride} is invalid; use one of {OUTPUT_STRIDES}")
+        raise InvalidArgumentError(f"output_stride={output_stride} is invalid; use one of {OUTPUT_STRIDES}")
     model = create_imagenet_model(name, pretrained=pretrained)
     backbone = DLABackbone(model, out_indices, frozen_stages=frozen_stages, norm_eval=norm_eval)
     if output_stride != 32:
@@ -161,7 +164,7 @@ def dilate_levels(backbone: DLABackbone, output_stride: int) -> None:
     dilation ``2**i // output_stride`` (padding to match), as torchvision's ``replace_stride_with_dilation``
     and smp's ``make_dilated`` do. The weights stay; ``feature_info.reduction()`` reports the new strides."""
     if output_stride not in (8, 16):
-        raise DLADenseError(f"output_stride={output_stride} is invalid for dilation; use 8 or 16")
+        raise InvalidArgumentError(f"output_stride={output_stride} is invalid for dilation; use 8 or 16")
     for i in range(NUM_LEVELS):
         rate = 2**i // output_stride
         if rate < 2 or f"level{i}" not in backbone:
@@ -178,3 +181,4 @@ def dilate_levels(backbone: DLABackbone, output_stride: int) -> None:
                 module.stride = 1
     for info in backbone.feature_info.info:
         info["reduction"] = min(info["reduction"], output_stride)
+    backbone.max_stride = max(backbone.feature_info.reduction())

@@ -14,6 +14,19 @@ class DLADenseError(Exception):
     """
 
 
+class InvalidArgumentError(DLADenseError, ValueError):
+    """A bad argument value; also a ``ValueError``, which the host libraries of the adapters (smp, torchvision,
+    mm*) raise and catch for the same mistake."""
+
+
+class InvalidTypeError(DLADenseError, TypeError):
+    """An argument of the wrong type; also a ``TypeError``, as Python's own convention has it."""
+
+
+class InputSizeError(DLADenseError, RuntimeError):
+    """An input tensor of a size the network cannot take; also a ``RuntimeError``, as smp raises for it."""
+
+
 #: The attribute :func:`about_input` sets on an exception that is not a :class:`DLADenseError`.
 INPUT_ATTR = "dla_dense_input"
 

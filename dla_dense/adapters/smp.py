@@ -17,12 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from segmentation_models_pytorch.encoders import encoders
 from segmentation_models_pytorch.encoders._base import EncoderMixin
 from timm.models import get_pretrained_cfg
 from torch import nn
 
 from ..backbones import DLA_MODELS, create_backbone, dilate_levels
+from ..errors import InvalidArgumentError
 from ..weights import to_timm_layout
 
 PREFIX = "dla_dense-"
@@ -30,9 +32,22 @@ PREFIX = "dla_dense-"
 
 class DLAEncoder(nn.Module, EncoderMixin):
     """smp encoder on :func:`~dla_dense.create_backbone`: ``forward(x [N, 3, H, W])`` -> ``[x, level1, ...,
-    level<depth>]`` at strides 1, 2, 4, ... (at most the output stride)."""
+    level<depth>]`` at strides 1, 2, 4, ... (at most the output stride).
+
+    It keeps smp's contract: an invalid ``depth`` or output stride raises a ``ValueError`` (a
+    :class:`~dla_dense.DLADenseError` too); inputs of any size are taken (padded inside, see :meth:`forward`),
+    so Unet predicts at any resolution, while the decoders that need divisible sizes raise smp's own
+    ``RuntimeError``; it scripts with ``torch.jit.script``, exports with ``torch.export`` and compiles with
+    ``torch.compile(fullgraph=True)``, as its capability flags say.
+    """
+
+    _is_torch_scriptable = True
+    _is_torch_exportable = True
+    _is_torch_compilable = True
 
     def __init__(self, name: str, depth: int = 5, output_stride: int = 32, **_: Any) -> None:
+        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 5:
+            raise InvalidArgumentError(f"{type(self).__name__} depth should be in range [1, 5], got {depth!r}")
         super().__init__()
         self.backbone = create_backbone(name, out_indices=tuple(range(1, depth + 1)))
         self._depth = depth
@@ -49,7 +64,19 @@ class DLAEncoder(nn.Module, EncoderMixin):
             self._output_stride = output_stride
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return [x, *self.backbone(x)]
+        """Features of ``x [N, C, H, W]`` of any size, as smp's any-resolution decoders (Unet) expect: a size
+        that is not a multiple of the output stride is zero-padded at the bottom and right, and each map is
+        cropped back to ``ceil(H / stride) x ceil(W / stride)``."""
+        height, width = x.shape[-2], x.shape[-1]
+        stride = self.backbone.max_stride
+        pad_h, pad_w = (stride - height % stride) % stride, (stride - width % stride) % stride
+        if pad_h == 0 and pad_w == 0:
+            return [x] + self.backbone(x)
+        features = [x]
+        for feature in self.backbone(F.pad(x, (0, pad_w, 0, pad_h))):
+            step = (height + pad_h) // feature.shape[-2]
+            features.append(feature[:, :, : (height + step - 1) // step, : (width + step - 1) // step])
+        return features
 
     def load_state_dict(self, state_dict: Mapping[str, torch.Tensor], strict: bool = True, assign: bool = False):
         """Load timm (or ucbdrive) DLA classifier weights into the backbone; the classifier is dropped."""

@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from torchvision.ops.feature_pyramid_network import ExtraFPNBlock, FeaturePyramidNetwork, LastLevelMaxPool
 
 from ..backbones import NUM_LEVELS, DLABackbone, create_backbone
-from ..errors import DLADenseError
+from ..errors import InvalidArgumentError, InvalidTypeError
 from ..weights import WeightsSource
 
 __all__ = ["DLAWithFPN", "dla_fpn_backbone"]
@@ -86,10 +86,11 @@ class DLAWithFPN(nn.Module):
         )
         self.out_channels = out_channels
 
-    def forward(self, x: Tensor) -> OrderedDict[str, Tensor]:
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
         """Map images ``[N, 3, H, W]`` to FPN maps ``{'0': [N, C, H/s0, W/s0], ...}``, C = out_channels."""
-        features = self.body(x)
-        named = OrderedDict((str(i), f) for i, f in enumerate(features))
+        named: dict[str, Tensor] = OrderedDict()
+        for i, feature in enumerate(self.body(x)):
+            named[str(i)] = feature
         return self.fpn(named)
 
 
@@ -126,13 +127,16 @@ def dla_fpn_backbone(
             True with pretrained weights, else False.
 
     Raises:
-        DLADenseError: on an unknown model name, invalid levels or channel counts, or unreadable weights.
+        InvalidArgumentError: (a ``ValueError``, as torchvision raises) on an unknown model name, invalid
+            levels, channel counts or ``trainable_levels``.
+        InvalidTypeError: (a ``TypeError``) when ``extra_blocks`` is not an ``ExtraFPNBlock``.
+        DLADenseError: on unreadable weights.
     """
     levels = _check_levels(returned_levels)
     if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels <= 0:
-        raise DLADenseError(f"out_channels={out_channels!r} is invalid; give a positive int such as 256")
+        raise InvalidArgumentError(f"out_channels={out_channels!r} is invalid; give a positive int such as 256")
     if extra_blocks is not None and not isinstance(extra_blocks, ExtraFPNBlock):
-        raise DLADenseError(
+        raise InvalidTypeError(
             f"extra_blocks must be a torchvision.ops.feature_pyramid_network.ExtraFPNBlock (e.g. "
             f"LastLevelMaxPool() or LastLevelP6P7(256, 256)) or None, not {type(extra_blocks).__name__}"
         )
@@ -143,7 +147,7 @@ def dla_fpn_backbone(
         or not isinstance(trainable_levels, int)
         or not 0 <= trainable_levels <= MAX_TRAINABLE_LEVELS
     ):
-        raise DLADenseError(
+        raise InvalidArgumentError(
             f"trainable_levels={trainable_levels!r} is invalid; use 0..{MAX_TRAINABLE_LEVELS} "
             f"({MAX_TRAINABLE_LEVELS} trains the whole backbone, 0 freezes it)"
         )
@@ -171,7 +175,7 @@ def _check_levels(returned_levels: Sequence[int]) -> tuple[int, ...]:
         and list(levels) == sorted(set(levels))
     )
     if not valid:
-        raise DLADenseError(
+        raise InvalidArgumentError(
             f"returned_levels={returned_levels!r} is invalid; give increasing levels from "
             f"1..{NUM_LEVELS - 1}, e.g. (2, 3, 4, 5) for strides 4..32 or (3, 4, 5) for RetinaNet/FCOS"
         )
