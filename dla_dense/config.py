@@ -261,7 +261,7 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
         namespace = runpy.run_path(str(path))
     except SyntaxError as e:
         raise DLADenseError(f"config '{path}' line {e.lineno}: {e.msg}; fix the Python syntax") from None
-    except Exception as e:  # noqa: BLE001 - any error raised by the config's own code
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - any error raised by the config's own code
         raise DLADenseError(f"config '{path}' failed to run: {type(e).__name__}: {e}") from None
     names = {
         k: v

@@ -9,7 +9,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from support import ROOT, run_tool, write_tiny_config  # noqa: E402
+
+# Property-based tests: the same examples in every run (no flaky CI, no example database written), and a
+# long search for bugs with HYPOTHESIS_PROFILE=fuzz.
+settings.register_profile("ci", max_examples=60, derandomize=True, database=None, deadline=None)
+settings.register_profile("fuzz", max_examples=3000, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

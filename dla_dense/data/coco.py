@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +34,52 @@ _ENTRY_KEYS = {
     "annotations": ("id", "image_id", "category_id", "bbox"),
     "categories": ("id", "name"),
 }
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: What each field must hold, where present: (test, words for the error).
+_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
+_NUMBER = (lambda v: _is_number(v) and math.isfinite(v), "a finite number")
+_FIELD_TYPES = {
+    "images": {
+        "id": _INT,
+        "file_name": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
+        "height": (lambda v: _INT[0](v) and v > 0, "a positive integer"),
+        "width": (lambda v: _INT[0](v) and v > 0, "a positive integer"),
+    },
+    "annotations": {
+        "id": _INT,
+        "image_id": _INT,
+        "category_id": _INT,
+        "iscrowd": (lambda v: v in (0, 1) and not isinstance(v, float), "0 or 1"),
+        "area": _NUMBER,
+    },
+    "categories": {"id": _INT, "name": (lambda v: isinstance(v, str), "a string")},
+}
+
+
+def _check_entries(path: Path, data: dict[str, Any]) -> None:
+    """Raise for a list entry of ``data`` that lacks a required field or holds a field of the wrong type,
+    and for ids that repeat within ``images`` or ``categories``."""
+    for key, fields in _ENTRY_KEYS.items():
+        if not isinstance(data[key], list):
+            raise DLADenseError(f"'{path}': '{key}' must be a list")
+        for index, entry in enumerate(data[key]):
+            absent = [name for name in fields if not isinstance(entry, dict) or name not in entry]
+            if absent:
+                raise DLADenseError(
+                    f"'{path}': {key}[{index}] lacks {', '.join(repr(n) for n in absent)}; "
+                    f"every entry of '{key}' needs {', '.join(fields)}"
+                )
+            for name, (valid, words) in _FIELD_TYPES[key].items():
+                if name in entry and not valid(entry[name]):
+                    raise DLADenseError(f"'{path}': {key}[{index}] has {name}={entry[name]!r}; it must be {words}")
+        if key != "annotations":
+            ids = [entry["id"] for entry in data[key]]
+            if len(set(ids)) != len(ids):
+                repeated = next(i for i in ids if ids.count(i) > 1)
+                raise DLADenseError(f"'{path}': id {repeated} appears more than once in '{key}'; ids must be unique")
 
 
 def load_coco_json(ann_file: str | os.PathLike) -> COCO:
@@ -63,16 +110,7 @@ def load_coco_json(ann_file: str | os.PathLike) -> COCO:
             f"'{path}' is not a COCO detection file: missing {', '.join(repr(k) for k in missing)} "
             "(a COCO instances json needs 'images', 'annotations' and 'categories')"
         )
-    for key, fields in _ENTRY_KEYS.items():
-        if not isinstance(data[key], list):
-            raise DLADenseError(f"'{path}': '{key}' must be a list")
-        for index, entry in enumerate(data[key]):
-            absent = [name for name in fields if not isinstance(entry, dict) or name not in entry]
-            if absent:
-                raise DLADenseError(
-                    f"'{path}': {key}[{index}] lacks {', '.join(repr(n) for n in absent)}; "
-                    f"every entry of '{key}' needs {', '.join(fields)}"
-                )
+    _check_entries(path, data)
     image_ids = {img["id"] for img in data["images"]}
     cat_ids = {cat["id"] for cat in data["categories"]}
     for ann in data["annotations"]:
@@ -85,7 +123,8 @@ def load_coco_json(ann_file: str | os.PathLike) -> COCO:
                 f"'{path}': annotation {ann['id']} has category_id {ann['category_id']}, not in 'categories'"
             )
         bbox = ann["bbox"]
-        if not isinstance(bbox, list) or len(bbox) != 4 or not all(isinstance(v, int | float) for v in bbox):
+        # non-finite values pass here: such boxes are dropped and counted with the other unusable ones
+        if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
             raise DLADenseError(f"'{path}': annotation {ann['id']} has bbox {bbox!r}; expected [x, y, width, height]")
         if "area" not in ann:
             ann["area"] = float(bbox[2]) * float(bbox[3])
