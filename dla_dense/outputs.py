@@ -15,7 +15,7 @@ def _make_folder(folder: Path, flag: str, what: str) -> None:
     for parent in (folder, *folder.parents):
         if parent.exists() and not parent.is_dir():
             raise DLADenseError(
-                f"{flag} '{folder}': '{parent}' is a file, not a folder; pass {what} in a place that is a folder"
+                f"{flag} '{folder}': '{parent}' is a file, so nothing can be written below it; pass another path"
             )
     try:
         folder.mkdir(parents=True, exist_ok=True)

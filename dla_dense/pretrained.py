@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import load_config
 from .errors import DLADenseError
+from .outputs import output_dir
 from .weights import _first_line, _reachable, read_checkpoint
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def save_pretrained(
         metrics, describe = _best_metrics(work_dir, task.metric), task.describe()
         command = f"python tools/test.py {config_path} {weights}"
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    out.mkdir(parents=True, exist_ok=True)
+    output_dir(out, "save_pretrained out_dir")
     _write_atomically(out / CONFIG_FILE, cfg.dump_json)
     _write_atomically(out / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={META_KEY: json.dumps(meta)}))
     card = _card(cfg, describe, meta, metrics, command)

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ..data.synthetic import make_synthetic_cityscapes, synthetic_cityscapes_exists
+from ..outputs import output_dir
 from ._common import run
 
 
@@ -35,6 +36,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "size": (args.height, args.width),
         "seed": args.seed,
     }
+    output_dir(args.root, "--root")
     existed = synthetic_cityscapes_exists(args.root, **params)
     root = make_synthetic_cityscapes(args.root, **params)
     what = f"{args.num_train} train + {args.num_val} val images ({args.height}x{args.width}, seed {args.seed})"

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 
 from ..config import Config
 from ..errors import DLADenseError
+from ..outputs import output_dir
 from ..weights import mismatch_listing, shape_mismatches
 from .checkpoint import last_checkpoint, load_training_state, remove_stale_temp_files
 from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
@@ -117,7 +118,7 @@ def train(
     try:
         work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
         if dist.is_main:
-            _make_work_dir(work_dir)
+            output_dir(work_dir, "--work-dir")
         barrier()
         with WorkDirLock(work_dir) if dist.is_main else contextlib.nullcontext():
             logger = setup_logger(work_dir, main=dist.is_main)
@@ -138,15 +139,6 @@ def train(
             return trainer.train()
     finally:
         cleanup_distributed()
-
-
-def _make_work_dir(work_dir: Path) -> None:
-    try:
-        work_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DLADenseError(
-            f"cannot create the work dir '{work_dir}' ({e.strerror}); pass --work-dir a folder you can write to"
-        ) from None
 
 
 class Trainer:

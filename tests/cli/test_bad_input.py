@@ -798,7 +798,7 @@ def case_export_out_below_a_file(env: Env) -> Run:
     blocker = env.tmp / "models"
     blocker.write_text("not a folder")
     argv = [str(env.base.seg_cfg), str(env.ckpt), "--out", str(blocker / "seg.onnx"), "--input-size", "32", "32"]
-    return Run("export", argv, [blocker], [f"'{blocker}' is a file, not a folder"])
+    return Run("export", argv, [blocker], [f"'{blocker}' is a file, so nothing can be written below it"])
 
 
 @case

@@ -64,8 +64,8 @@ def test_work_dir_below_a_file_is_one_line(tmp_path):
     result = run_tool("train_seg", str(config), "--work-dir", str(blocker / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     line = result.stderr.strip()
-    fix = "pass --work-dir a folder you can write to"
-    assert line == f"error: cannot create the work dir '{blocker / 'run'}' (Not a directory); {fix}"
+    fix = "nothing can be written below it; pass another path"
+    assert line == f"error: --work-dir '{blocker / 'run'}': '{blocker}' is a file, so {fix}"
     assert file_hashes([tmp_path]) == before
 
 
