@@ -13,17 +13,29 @@ stats in BGR order, ``mean=CENTERNET_COCO_MEAN, std=CENTERNET_COCO_STD, bgr=True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from .centernet_targets import centernet_targets
-from .pose_targets import multi_pose_targets
+from ..heads.base import Warp
+from ..ops.affine import affine_boxes, affine_points, get_affine_transform
+
+if TYPE_CHECKING:
+    from ..heads import CenterNetHeads
+
+__all__ = [
+    "CENTERNET_COCO_MEAN",
+    "CENTERNET_COCO_STD",
+    "CenterNetEvalTransform",
+    "CenterNetTrainTransform",
+    "affine_boxes",
+    "affine_points",
+    "get_affine_transform",
+]
 
 #: CenterNet's COCO mean and std (``datasets/dataset/coco.py``), in **BGR** order; use with ``bgr=True``.
 CENTERNET_COCO_MEAN: tuple[float, float, float] = (0.40789654, 0.44719302, 0.47026115)
@@ -41,44 +53,6 @@ _EIG_VEC_BGR = np.array(
 )
 _COLOR_VAR = 0.4
 _LIGHTING_STD = 0.1
-
-
-def get_affine_transform(
-    center: Sequence[float] | np.ndarray,
-    scale: float | Sequence[float] | np.ndarray,
-    output_size: tuple[int, int],
-    *,
-    rot: float = 0.0,
-    inverse: bool = False,
-) -> np.ndarray:
-    """The [2, 3] affine matrix mapping the square of side ``scale`` centred at ``center`` onto ``output_size``
-    (W, H), centre to centre, turned by ``rot`` degrees (CenterNet's ``get_affine_transform``): a point ``p``
-    goes to ``k * R(-rot) (p - center) + size / 2`` with ``k = W / scale`` and ``R`` the rotation in image
-    coordinates (y down), so the image content turns by ``rot`` degrees counter-clockwise as displayed.
-
-    Only the first entry of an array ``scale`` is used, as in CenterNet. ``inverse=True`` gives the map back.
-    """
-    c = np.asarray(center, dtype=np.float64).reshape(2)
-    src_w = float(np.asarray(scale, dtype=np.float64).reshape(-1)[0])
-    half = np.array([float(output_size[0]) / 2, float(output_size[1]) / 2])
-    k = 2 * half[0] / src_w
-    cos, sin = math.cos(math.radians(rot)), math.sin(math.radians(rot))
-    if inverse:
-        turn = np.array([[cos, -sin], [sin, cos]])
-        return np.concatenate([turn / k, (c - turn @ half / k)[:, None]], 1)
-    linear = k * np.array([[cos, sin], [-sin, cos]])
-    return np.concatenate([linear, (half - linear @ c)[:, None]], 1)
-
-
-def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Apply a [2, 3] affine ``matrix`` to ``points`` [..., 2]."""
-    points = np.asarray(points, dtype=np.float64)
-    return points @ matrix[:, :2].T + matrix[:, 2]
-
-
-def affine_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Map x1y1x2y2 boxes [M, 4] through an axis-aligned affine ``matrix`` (both corners)."""
-    return affine_points(boxes.reshape(-1, 2, 2), matrix).reshape(-1, 4)
 
 
 def _get_border(border: int, size: int) -> int:
@@ -138,8 +112,8 @@ class CenterNetTrainTransform:
 
     def __init__(
         self,
+        heads: CenterNetHeads,
         *,
-        num_classes: int,
         input_size: tuple[int, int] = (512, 512),
         down_ratio: int = 4,
         mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
@@ -150,14 +124,11 @@ class CenterNetTrainTransform:
         border: int = 128,
         flip: float = 0.5,
         color_aug: bool = True,
-        max_objs: int = 128,
-        radius_mode: str = "centernet",
-        flip_pairs: Sequence[tuple[int, int]] = (),
         rotate_prob: float = 0.0,
         rotate: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        self.num_classes = num_classes
+        self.heads = heads
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.down_ratio = down_ratio
         self.mean = np.asarray(mean, dtype=np.float32)
@@ -167,9 +138,6 @@ class CenterNetTrainTransform:
         self.border = border
         self.flip = flip
         self.color_aug = color_aug
-        self.max_objs = max_objs
-        self.radius_mode = radius_mode
-        self.flip_pairs = tuple(tuple(p) for p in flip_pairs)
         self.rotate_prob = rotate_prob
         self.rotate = rotate
         self.rng = np.random.default_rng(seed)
@@ -180,9 +148,6 @@ class CenterNetTrainTransform:
 
     def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
         image = np.asarray(item["image"])
-        boxes = np.asarray(item["boxes"], dtype=np.float32).reshape(-1, 4).copy()
-        labels = np.asarray(item["labels"], dtype=np.int64).reshape(-1)
-        points = None if item.get("keypoints") is None else np.asarray(item["keypoints"], np.float32).copy()
         height, width = image.shape[:2]
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
@@ -195,16 +160,12 @@ class CenterNetTrainTransform:
             center[0] = self.rng.integers(w_border, width - w_border)
             center[1] = self.rng.integers(h_border, height - h_border)
         rot = 0.0
-        if points is not None and self.rotate_prob and self.rng.random() < self.rotate_prob:
+        if self.heads.rotates and self.rotate_prob and self.rng.random() < self.rotate_prob:
             rot = float(np.clip(self.rng.normal() * self.rotate, -2 * self.rotate, 2 * self.rotate))
-        if self.flip and self.rng.random() < self.flip:
+        flipped = bool(self.flip and self.rng.random() < self.flip)
+        if flipped:
             image = image[:, ::-1]
             center[0] = width - center[0] - 1
-            boxes[:, [0, 2]] = width - boxes[:, [2, 0]] - 1
-            if points is not None:
-                points[:, :, 0] = width - points[:, :, 0] - 1
-                for a, b in self.flip_pairs:
-                    points[:, [a, b]] = points[:, [b, a]]
 
         trans_input = get_affine_transform(center, scale, (in_w, in_h), rot=rot)
         inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
@@ -212,29 +173,14 @@ class CenterNetTrainTransform:
         if self.color_aug:
             inp = _color_aug(self.rng, inp)
 
-        trans_output = get_affine_transform(center, scale, (out_w, out_h))
-        out_boxes = affine_boxes(boxes, trans_output).astype(np.float32)
-        if points is None:
-            targets = centernet_targets(
-                out_boxes,
-                labels,
-                output_size=(out_h, out_w),
-                num_classes=self.num_classes,
-                max_objs=self.max_objs,
-                radius_mode=self.radius_mode,
-            )
-        else:
-            trans_points = get_affine_transform(center, scale, (out_w, out_h), rot=rot) if rot else trans_output
-            points[:, :, :2] = affine_points(points[:, :, :2], trans_points)
-            targets = multi_pose_targets(
-                out_boxes,
-                labels,
-                points,
-                output_size=(out_h, out_w),
-                num_classes=self.num_classes,
-                max_objs=self.max_objs,
-                rotated=rot != 0,
-            )
+        warp = Warp(
+            width=width,
+            flipped=flipped,
+            matrix=get_affine_transform(center, scale, (out_w, out_h)),
+            rotated=get_affine_transform(center, scale, (out_w, out_h), rot=rot) if rot else None,
+        )
+        fields = {**self.heads.warp(item, warp), "rotated": rot != 0}
+        targets = self.heads.encode(fields, output_size=(out_h, out_w))
         return {"image": _normalize(inp, self.mean, self.std, self.bgr), **targets, "image_id": item["image_id"]}
 
 

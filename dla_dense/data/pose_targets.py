@@ -40,8 +40,24 @@ def multi_pose_targets(
     ``hp_offset [max_objs*J, 2]``; int64 ``ind [max_objs]``, ``hp_ind``/``hp_mask [max_objs*J]``; uint8
     ``reg_mask [max_objs]``, ``hps_mask [max_objs, 2J]``.
     """
-    height, width = (int(s) for s in output_size)
     targets = centernet_targets(boxes, labels, output_size=output_size, num_classes=num_classes, max_objs=max_objs)
+    keypoint_targets(targets, boxes, keypoints, output_size=output_size, max_objs=max_objs, rotated=rotated)
+    return targets
+
+
+def keypoint_targets(
+    targets: dict[str, torch.Tensor],
+    boxes: torch.Tensor | np.ndarray,
+    keypoints: torch.Tensor | np.ndarray,
+    *,
+    output_size: tuple[int, int],
+    max_objs: int = 32,
+    rotated: bool = False,
+) -> None:
+    """Add the joint targets of :func:`multi_pose_targets` (``hps``, ``hps_mask``, ``hm_hp``, ``hp_offset``,
+    ``hp_ind``, ``hp_mask``) to the box targets ``targets`` of the same ``boxes`` (in place: objects without a
+    visible joint lose their ``reg_mask``, and a ``rotated`` item keeps only its joint targets)."""
+    height, width = (int(s) for s in output_size)
     points = torch.as_tensor(keypoints).detach().to("cpu", torch.float32)
     count = torch.as_tensor(boxes).reshape(-1, 4).shape[0]
     if points.ndim != 3 or points.shape[0] != count or points.shape[2] != 3:
@@ -82,7 +98,6 @@ def multi_pose_targets(
         reg_mask.zero_()
         hps_mask.zero_()
     targets.update(hps=hps, hps_mask=hps_mask, hm_hp=hm_hp, hp_offset=hp_offset, hp_ind=hp_ind, hp_mask=hp_mask)
-    return targets
 
 
 def _fill_empty_boxes(targets: dict[str, torch.Tensor], boxes: torch.Tensor, kept: list[int], width: int, height: int):

@@ -8,7 +8,6 @@ or :meth:`save` (a file; the suffix picks the format), and turns into the format
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -215,18 +214,3 @@ class ClsResult:
 
 
 Result = SegResult | DetResult | PoseResult | ClsResult
-
-
-def det_result(
-    image: np.ndarray, rows: Sequence[Any] | np.ndarray, class_names: Sequence[str], **extra: Any
-) -> DetResult:
-    """A :class:`DetResult` from detector rows ``[K, 6]`` (x1, y1, x2, y2, score, class)."""
-    rows = np.asarray(rows, dtype=np.float32).reshape(-1, 6)
-    return DetResult(
-        image=image,
-        boxes=rows[:, :4].copy(),
-        scores=rows[:, 4].copy(),
-        labels=rows[:, 5].astype(np.int64),
-        class_names=tuple(class_names),
-        **extra,
-    )

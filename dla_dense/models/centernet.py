@@ -16,13 +16,13 @@ from torch import nn
 
 from ..backbones import NUM_LEVELS, create_backbone
 from ..errors import DLADenseError
+from ..ops.centernet import HM_BIAS
 from ..ops.dcn import ModulatedDeformConv2d
 from ..weights import WeightsSource
 from .dla_up import bilinear_upsampler
 from .fusion import fuse_conv_bn
 
 NODE_TYPES = ("dcn", "conv")
-HM_BIAS = -2.19
 FIRST_LEVEL = 2
 
 
@@ -114,11 +114,11 @@ class CenterNetDLAUp(nn.Module):
         return out
 
 
-def head_branch(in_channels: int, out_channels: int, head_conv: int, *, heatmap: bool) -> nn.Module:
+def head_branch(in_channels: int, out_channels: int, head_conv: int, *, prior: float | None = None) -> nn.Module:
     """Head ``[N, in_channels, H, W] -> [N, out_channels, H, W]``: 3x3 conv to ``head_conv`` + ReLU + 1x1 conv,
     or a single 1x1 conv when ``head_conv == 0``.
 
-    A heatmap head gets final bias -2.19 (initial sigmoid 0.1); every bias of other heads starts at zero.
+    A heatmap head gets final bias ``prior`` (-2.19: initial sigmoid 0.1); every bias of other heads starts at 0.
     """
     if head_conv > 0:
         branch = nn.Sequential(
@@ -129,8 +129,8 @@ def head_branch(in_channels: int, out_channels: int, head_conv: int, *, heatmap:
         last = branch[-1]
     else:
         branch = last = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=1, padding=0, bias=True)
-    if heatmap:
-        nn.init.constant_(last.bias, HM_BIAS)
+    if prior is not None:
+        nn.init.constant_(last.bias, prior)
     else:
         for m in branch.modules():
             if isinstance(m, nn.Conv2d):
@@ -147,7 +147,8 @@ class CenterNet(nn.Module):
     merges its outputs at strides 4, 8 and 16 into ``[N, channels[0], H/4, W/4]``, and each head (see
     :func:`head_branch`) maps that to its output. ``heads`` adds heads or changes the channel count of the
     default ones, ``{'hm': num_classes, 'wh': 2, 'reg': 2}``; a head whose name contains ``hm`` is a
-    heatmap. ``node`` selects the decoder's 3x3 nodes: ``"dcn"`` (deformable, CenterNet) or ``"conv"``.
+    heatmap unless ``initial_bias`` (name -> final bias) says which outputs start at a prior. ``node``
+    selects the decoder's 3x3 nodes: ``"dcn"`` (deformable, CenterNet) or ``"conv"``.
     """
 
     #: Input pixels per output-map pixel (the stride of DLA level ``FIRST_LEVEL``): targets and decoding use it.
@@ -164,6 +165,7 @@ class CenterNet(nn.Module):
         frozen_stages: int = -1,
         norm_eval: bool = False,
         heads: Mapping[str, int] | None = None,
+        initial_bias: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
         if node not in NODE_TYPES:
@@ -196,8 +198,10 @@ class CenterNet(nn.Module):
         scales = [s // strides[0] for s in strides]
         self.dla_up = CenterNetDLAUp(channels, scales, node)
         self.ida_up = CenterNetIDAUp(channels[0], channels[:-1], scales[:-1], node)
+        if initial_bias is None:
+            initial_bias = {name: HM_BIAS for name in self.heads if "hm" in name}
         for name, out_channels in self.heads.items():
-            self.add_module(name, head_branch(channels[0], out_channels, head_conv, heatmap="hm" in name))
+            self.add_module(name, head_branch(channels[0], out_channels, head_conv, prior=initial_bias.get(name)))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``x [N, 3, H, W]`` (H, W multiples of 32) -> ``{head: [N, heads[head], H/4, W/4]}``."""

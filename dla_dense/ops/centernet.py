@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 
 RADIUS_MODES = ("centernet", "corrected")
+#: Initial bias of a heatmap head's last layer: sigmoid(-2.19) = 0.1 (CenterNet's ``prior``).
+HM_BIAS = -2.19
 
 HeatmapT = TypeVar("HeatmapT", torch.Tensor, np.ndarray)
 
@@ -130,17 +132,13 @@ def heatmap_peaks(
     return scores, inds, classes, torch.div(inds, w, rounding_mode="floor"), inds % w
 
 
-def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None = None, K: int = 100) -> torch.Tensor:
-    """CenterNet ``ctdet_decode``: ``heat [N, C, H, W]`` (after sigmoid), ``wh``/``reg [N, 2, H, W]`` -> ``[N, K, 6]``.
-
-    Rows are ``(x1, y1, x2, y2, score, class)`` in output-map pixels, best score first. Peaks are the pixels
-    equal to their 3x3 max-pooled value; the top ``K`` per class (over ``H*W``) and then the top ``K`` of those
-    ``C*K`` candidates are kept, with ``torch.topk`` on the reference's layouts (so ties resolve the same way).
-    The centre is ``(x + reg_x, y + reg_y)``, or ``(x + 0.5, y + 0.5)`` when ``reg`` is None. Requires
-    ``K <= H*W``.
-    """
-    scores, inds, classes, ys, xs = heatmap_peaks(heat, K, "ctdet_decode")
-    ys, xs = ys.to(wh.dtype).unsqueeze(2), xs.to(wh.dtype).unsqueeze(2)
+def box_fields(
+    xs: torch.Tensor, ys: torch.Tensor, inds: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None
+) -> torch.Tensor:
+    """Boxes ``[N, K, 4]`` (x1, y1, x2, y2, output-map pixels) at peaks ``xs``, ``ys`` ``[N, K]`` (integer pixels
+    in ``wh``'s dtype, flat index ``inds``): centre ``(x + reg_x, y + reg_y)`` (``(x + 0.5, y + 0.5)`` when
+    ``reg`` is None), size from ``wh [N, 2, H, W]``, as CenterNet's ``ctdet_decode``."""
+    xs, ys = xs.unsqueeze(2), ys.unsqueeze(2)
     if reg is None:
         xs = xs + 0.5
         ys = ys + 0.5
@@ -149,10 +147,21 @@ def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None 
         xs = xs + offsets[:, :, 0:1]
         ys = ys + offsets[:, :, 1:2]
     sizes = transpose_and_gather_feat(wh, inds)
-    boxes = torch.cat(
+    return torch.cat(
         [xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2, xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2],
         dim=2,
     )
+
+
+def ctdet_decode(heat: torch.Tensor, wh: torch.Tensor, reg: torch.Tensor | None = None, K: int = 100) -> torch.Tensor:
+    """CenterNet ``ctdet_decode``: ``heat [N, C, H, W]`` (after sigmoid), ``wh``/``reg [N, 2, H, W]`` -> ``[N, K, 6]``.
+
+    Rows are ``(x1, y1, x2, y2, score, class)`` in output-map pixels, best score first (the reference's layout;
+    dla_dense itself decodes into named fields through its heads). Peaks are those of :func:`heatmap_peaks`;
+    boxes those of :func:`box_fields`. Requires ``K <= H*W``.
+    """
+    scores, inds, classes, ys, xs = heatmap_peaks(heat, K, "ctdet_decode")
+    boxes = box_fields(xs.to(wh.dtype), ys.to(wh.dtype), inds, wh, reg)
     return torch.cat([boxes, scores.unsqueeze(2), classes.to(scores.dtype).unsqueeze(2)], dim=2)
 
 

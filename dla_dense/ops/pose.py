@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .centernet import focal_loss, heatmap_peaks, reg_l1_loss, transpose_and_gather_feat
+from .centernet import box_fields, focal_loss, heatmap_peaks, reg_l1_loss, transpose_and_gather_feat
 
 #: A keypoint peak counts when its ``hm_hp`` score is above this (CenterNet's ``thresh``).
 KEYPOINT_THRESHOLD = 0.1
@@ -27,30 +27,41 @@ def multi_pose_decode(
     """CenterNet ``multi_pose_decode`` -> ``[N, K, 4 + 1 + 2J + 1]``: box, score, ``J`` joints (x, y), class.
 
     ``heat [N, C, H, W]`` and ``hm_hp [N, J, H, W]`` after sigmoid, ``wh``/``reg``/``hp_offset [N, 2, H, W]``,
-    ``kps [N, 2J, H, W]`` (joint offsets from the centre), all in output-map pixels. Centres are the ``K`` best
-    3x3 peaks of ``heat``; joints are the integer centre plus ``kps``. With ``hm_hp``, each joint moves to the
-    nearest of its channel's ``K`` best peaks (plus ``hp_offset``, else + 0.5) when that peak scores above
-    0.1, lies inside the box and is closer than 0.3 x the box's longer side.
+    ``kps [N, 2J, H, W]`` (joint offsets from the centre), all in output-map pixels. The reference's packed
+    layout; the joints are those of :func:`keypoint_fields`.
     """
     n = heat.shape[0]
     joints = kps.shape[1] // 2
     scores, inds, classes, ys, xs = heatmap_peaks(heat, K, "multi_pose_decode")
-    ys, xs = ys.to(kps.dtype).unsqueeze(2), xs.to(kps.dtype).unsqueeze(2)
-    points = transpose_and_gather_feat(kps, inds).reshape(n, K, joints, 2) + torch.cat([xs, ys], 2).unsqueeze(2)
-    if reg is not None:
-        offsets = transpose_and_gather_feat(reg, inds)
-        xs, ys = xs + offsets[:, :, 0:1], ys + offsets[:, :, 1:2]
-    else:
-        xs, ys = xs + 0.5, ys + 0.5
-    sizes = transpose_and_gather_feat(wh, inds)
-    boxes = torch.cat(
-        [xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2, xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2], 2
-    )
-    if hm_hp is not None:
-        points = _snap_to_keypoint_peaks(points, boxes, hm_hp, hp_offset, K)
+    xs, ys = xs.to(kps.dtype), ys.to(kps.dtype)
+    boxes = box_fields(xs, ys, inds, wh, reg)
+    points = keypoint_fields(xs, ys, inds, boxes, kps, hm_hp, hp_offset)
     return torch.cat(
         [boxes, scores.unsqueeze(2), points.reshape(n, K, 2 * joints), classes.to(scores.dtype).unsqueeze(2)], 2
     )
+
+
+def keypoint_fields(
+    xs: torch.Tensor,
+    ys: torch.Tensor,
+    inds: torch.Tensor,
+    boxes: torch.Tensor,
+    kps: torch.Tensor,
+    hm_hp: torch.Tensor | None = None,
+    hp_offset: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Joints ``[N, K, J, 2]`` (output-map pixels) of the objects at peaks ``xs``, ``ys``, ``inds`` ``[N, K]``
+    with ``boxes [N, K, 4]``: the integer centre plus ``kps [N, 2J, H, W]``. With ``hm_hp`` (after sigmoid),
+    each joint moves to the nearest of its channel's ``K`` best peaks (plus ``hp_offset``, else + 0.5) when
+    that peak scores above 0.1, lies inside the box and is closer than 0.3 x the box's longer side
+    (CenterNet's ``multi_pose_decode``)."""
+    n, k = inds.shape
+    joints = kps.shape[1] // 2
+    centres = torch.stack([xs, ys], 2).unsqueeze(2)
+    points = transpose_and_gather_feat(kps, inds).reshape(n, k, joints, 2) + centres
+    if hm_hp is not None:
+        points = _snap_to_keypoint_peaks(points, boxes, hm_hp, hp_offset, k)
+    return points
 
 
 def _snap_to_keypoint_peaks(

@@ -27,7 +27,6 @@ from ..config import (
     EvalConfig,
     ModelConfig,
 )
-from ..data.centernet_targets import centernet_targets
 from ..data.coco import CocoDetDataset
 from ..data.det_transforms import (
     CENTERNET_COCO_MEAN,
@@ -39,11 +38,11 @@ from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation.coco import coco_evaluate, coco_results
 from ..evaluation.undefined import format_metrics
-from ..inference.detection import Decoder, ctdet_outputs, detect, detect_batch
-from ..inference.results import DetResult, det_result
+from ..heads import BoxHead, CenterNetHeads, Fields
+from ..inference.detection import detect, detect_batch
+from ..inference.results import DetResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
-from ..ops import focal_loss, reg_l1_loss
 from ..outputs import output_file
 from .base import Task
 
@@ -197,21 +196,40 @@ class DetTask(Task):
         )
         d.mean, d.std, d.bgr = found["mean"], found["std"], found["bgr"]
 
+    #: Objects per image in :meth:`random_batch`.
+    random_objects: ClassVar[int] = 8
+
+    def heads(self, with_data: bool = False) -> CenterNetHeads:
+        """The network's heads: the box head (``hm``, ``wh``, ``reg``). ``with_data``: the heads for data and
+        decoding, which may need what the data says (a keypoint schema); without, enough for the network and
+        its loss."""
+        return CenterNetHeads([self.box_head()])
+
+    def box_head(self) -> BoxHead:
+        """The box head with ``model.num_classes``, ``data.max_objs`` / ``radius_mode`` and the loss weights."""
+        m, d = self.cfg.model, self.cfg.data
+        return BoxHead(
+            m.num_classes,
+            max_objs=d.max_objs,
+            radius_mode=d.radius_mode,
+            hm_weight=m.hm_weight,
+            wh_weight=m.wh_weight,
+            off_weight=m.off_weight,
+        )
+
     def build_model(self) -> CenterNet:
-        """CenterNet of ``cfg.model``: images ``[N, 3, H, W]`` -> ``{'hm', 'wh', 'reg'}`` at stride 4."""
+        """CenterNet of ``cfg.model`` with :meth:`heads`: images ``[N, 3, H, W]`` -> ``{output: map}`` at stride 4."""
         m = self.cfg.model
+        heads = self.heads()
         return CenterNet(
             m.backbone,
             m.num_classes,
             node=m.node,
             head_conv=m.head_conv,
-            heads=self.extra_heads(),
+            heads=heads.outputs,
+            initial_bias=heads.initial_bias(),
             **self.backbone_options(),
         )
-
-    def extra_heads(self) -> dict[str, int]:
-        """Heads beside ``hm``, ``wh`` and ``reg`` (name: channels); none for ctdet."""
-        return {}
 
     def describe(self) -> str:
         """``CenterNet <backbone> node=<node>``."""
@@ -219,9 +237,10 @@ class DetTask(Task):
 
     def train_set(self) -> Dataset:
         """Training split with CenterNet's augmentation and targets at the model's output stride."""
-        d, m = self.cfg.data, self.cfg.model
+        d = self.cfg.data
+        dataset = self.dataset(d.train_split)
         transform = CenterNetTrainTransform(
-            num_classes=m.num_classes,
+            self.heads(with_data=True),
             input_size=d.crop_size,
             down_ratio=CenterNet.output_stride,
             mean=d.mean,
@@ -230,15 +249,14 @@ class DetTask(Task):
             scale_range=d.crop_scale_range,
             flip=0.5 if d.hflip else 0.0,
             color_aug=d.color_aug,
-            max_objs=d.max_objs,
-            radius_mode=d.radius_mode,
             **self.augmentation_options(),
         )
-        return self.dataset(d.train_split, transform)
+        dataset.transform = transform
+        return dataset
 
     def augmentation_options(self) -> dict[str, Any]:
-        """Extra :class:`~dla_dense.data.det_transforms.CenterNetTrainTransform` options (keypoint flip pairs,
-        rotation); none for ctdet."""
+        """Extra :class:`~dla_dense.data.det_transforms.CenterNetTrainTransform` options (rotation); none for
+        ctdet."""
         return {}
 
     def val_set(self) -> Dataset:
@@ -257,19 +275,14 @@ class DetTask(Task):
         )
 
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
-        """CenterNet's terms: ``hm_loss`` (focal), ``wh_loss`` and ``off_loss`` (L1 at the object centres)."""
+        """Every head's terms (the box head's: ``hm_loss`` focal, ``wh_loss`` and ``off_loss`` L1 at the centres)."""
         out = model(batch["image"].to(device, non_blocking=True))
-        mask, ind = batch["reg_mask"].to(device), batch["ind"].to(device)
-        return {
-            "hm_loss": focal_loss(out["hm"].float(), batch["hm"].to(device)),
-            "wh_loss": reg_l1_loss(out["wh"].float(), mask, ind, batch["wh"].to(device)),
-            "off_loss": reg_l1_loss(out["reg"].float(), mask, ind, batch["reg"].to(device)),
-        }
+        targets = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor) and k != "image"}
+        return self.heads().loss(out, targets)
 
     def loss_weights(self) -> dict[str, float]:
-        """``model.hm_weight``, ``wh_weight`` (0.1) and ``off_weight``, as CenterNet's ctdet trainer."""
-        m = self.cfg.model
-        return {"hm_loss": m.hm_weight, "wh_loss": m.wh_weight, "off_loss": m.off_weight}
+        """The heads' weights (``model.hm_weight``, ``wh_weight`` 0.1, ``off_weight``, as CenterNet's trainer)."""
+        return self.heads().loss_weights()
 
     def meta(self) -> dict[str, Any]:
         """Classes (names and COCO category ids) and input normalisation (mean/std order and whether BGR)."""
@@ -280,25 +293,6 @@ class DetTask(Task):
             "category_ids": list(ids) if ids else None,
             "bgr": self.cfg.data.bgr,
         }
-
-    def _detect(
-        self, model: nn.Module, image: np.ndarray, transform: CenterNetEvalTransform, *, scales, flip: bool
-    ) -> torch.Tensor:
-        e = self.cfg.evaluation
-        return detect(
-            model,
-            image,
-            transform=transform,
-            scales=scales,
-            flip=flip,
-            max_dets=e.max_dets,
-            nms_iou=e.nms_iou,
-            decode=self.decoder(),
-        )
-
-    def decoder(self) -> Decoder:
-        """How :func:`~dla_dense.inference.detection.detect` decodes the head maps: ctdet's boxes."""
-        return ctdet_outputs
 
     @torch.no_grad()
     def evaluate(
@@ -316,16 +310,24 @@ class DetTask(Task):
         was_training = model.training
         model.eval()
         transform = self.eval_transform()
-        detections: dict[int, torch.Tensor] = {}
+        heads = self.heads(with_data=True)
+        detections: dict[int, Fields] = {}
         items = eval_batches(
             dataset, dist, num_workers=self.cfg.data.num_workers, batch_size=None, collate_fn=keep_sample, unit="img"
         )
         for item in items:
-            detections[int(item["image_id"])] = self._detect(
-                model, item["image"], transform, scales=tuple(scales or e.scales), flip=e.flip if flip is None else flip
+            detections[int(item["image_id"])] = detect(
+                model,
+                item["image"],
+                heads=heads,
+                transform=transform,
+                scales=tuple(scales or e.scales),
+                flip=e.flip if flip is None else flip,
+                max_dets=e.max_dets,
+                nms_iou=e.nms_iou,
             )
         if dist.distributed:
-            gathered: list[dict[int, torch.Tensor]] = [{} for _ in range(dist.world_size)]
+            gathered: list[dict[int, Fields]] = [{} for _ in range(dist.world_size)]
             tdist.all_gather_object(gathered, detections)
             detections = {k: v for part in gathered for k, v in part.items()}
         model.train(was_training)
@@ -338,8 +340,8 @@ class DetTask(Task):
             self.logger.info(f"detections written to {out_file}")
         return self.score(results, dataset)
 
-    def results_of(self, detections: dict[int, torch.Tensor], dataset: CocoDetDataset) -> list[dict[str, Any]]:
-        """COCO results json entries of ``detections`` (``{image_id: rows [K, 6]}``)."""
+    def results_of(self, detections: dict[int, Fields], dataset: CocoDetDataset) -> list[dict[str, Any]]:
+        """COCO results json entries of ``detections`` (``{image_id: fields}``)."""
         return coco_results(detections, dataset)
 
     def score(self, results: list[dict[str, Any]], dataset: CocoDetDataset) -> dict[str, float]:
@@ -380,43 +382,40 @@ class DetTask(Task):
         """:class:`DetResult` of each RGB image ``[H, W, 3]``, as evaluation detects (``tta``: the
         ``evaluation.tta_scales`` with the flip test)."""
         e = self.cfg.evaluation
-        rows = detect_batch(
+        found = detect_batch(
             model,
             images,
+            heads=self.heads(with_data=True),
             transform=self.eval_transform(),
             scales=e.tta_scales if tta else e.scales,
             flip=e.flip or tta,
             max_dets=e.max_dets,
             nms_iou=e.nms_iou,
-            decode=self.decoder(),
             timer=timer,
         )
         with timer.stage("postprocess"):
-            return [self.result_of(image, r.numpy()) for image, r in zip(images, rows, strict=True)]
+            return [self.result_of(image, fields) for image, fields in zip(images, found, strict=True)]
 
-    def result_of(self, image: np.ndarray, rows: np.ndarray) -> DetResult:
-        """The :class:`DetResult` of decoded rows ``[K, 6]``."""
-        return det_result(image, rows, self.classes, category_ids=self.category_ids)
+    def result_of(self, image: np.ndarray, fields: Fields) -> DetResult:
+        """The :class:`DetResult` of one image's decoded fields."""
+        return DetResult(
+            image=image,
+            boxes=fields["boxes"].numpy().astype(np.float32),
+            scores=fields["scores"].numpy().astype(np.float32),
+            labels=fields["labels"].numpy().astype(np.int64),
+            class_names=tuple(self.classes),
+            category_ids=self.category_ids,
+        )
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Random images ``[batch, 3, *size]`` with CenterNet targets of 8 random boxes per image."""
+        """Random images ``[batch, 3, *size]`` with the heads' targets of :attr:`random_objects` random objects
+        per image."""
         stride = CenterNet.output_stride
-        out_h, out_w = size[0] // stride, size[1] // stride
-        num_classes = self.cfg.model.num_classes
-        samples = []
-        for _ in range(batch):
-            xy = torch.rand(8, 2) * torch.tensor([out_w * 0.8, out_h * 0.8])
-            wh = (torch.rand(8, 2) * 0.15 + 0.05) * torch.tensor([out_w, out_h])
-            samples.append(
-                centernet_targets(
-                    torch.cat([xy, xy + wh], dim=1),
-                    torch.randint(0, num_classes, (8,)),
-                    output_size=(out_h, out_w),
-                    num_classes=num_classes,
-                    max_objs=self.cfg.data.max_objs,
-                    radius_mode=self.cfg.data.radius_mode,
-                )
-            )
+        heads = self.heads()
+        samples = [
+            heads.random_targets(self.random_objects, (size[0] // stride, size[1] // stride), None)
+            for _ in range(batch)
+        ]
         targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
         return {"image": torch.randn(batch, 3, *size).to(device), **targets}
 

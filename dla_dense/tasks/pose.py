@@ -10,24 +10,19 @@ flip pairs come from the COCO categories' ``keypoints``/``skeleton`` (:mod:`dla_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..config import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Bound, Config
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
-from ..data.pose_targets import multi_pose_targets
 from ..errors import DLADenseError
 from ..evaluation.coco import coco_evaluate
 from ..evaluation.undefined import format_metric
-from ..inference.detection import Decoder, multi_pose_outputs
-from ..inference.results import DetResult, PoseResult, det_result
-from ..models.centernet import CenterNet
-from ..ops import multi_pose_loss
+from ..heads import CenterNetHeads, Fields, KeypointHead
+from ..inference.results import PoseResult
 from .det import DetDataConfig, DetEvalConfig, DetModelConfig, DetTask
 
 
@@ -116,34 +111,31 @@ class PoseTask(DetTask):
         self._sigmas()
         return dataset
 
-    def augmentation_options(self) -> dict[str, Any]:
-        """The schema's left/right joint pairs for the flip, and CenterNet's optional rotation."""
-        d = self.cfg.data
-        return {"flip_pairs": self.schema.flip_pairs, "rotate_prob": d.rotate_prob, "rotate": d.rotate}
+    random_objects = 4
 
-    def extra_heads(self) -> dict[str, int]:
-        """``hps`` (2J), ``hm_hp`` (J), ``hp_offset`` (2)."""
-        joints = self.cfg.model.num_joints
-        return {"hps": 2 * joints, "hm_hp": joints, "hp_offset": 2}
+    def augmentation_options(self) -> dict[str, Any]:
+        """CenterNet's optional rotation."""
+        d = self.cfg.data
+        return {"rotate_prob": d.rotate_prob, "rotate": d.rotate}
+
+    def heads(self, with_data: bool = False) -> CenterNetHeads:
+        """The box head and the keypoint head (``hps`` 2J, ``hm_hp`` J, ``hp_offset`` 2); ``with_data``: with the
+        schema's left/right joint pairs (read from the data or the checkpoint) for the flip and its test."""
+        m = self.cfg.model
+        pairs = self.schema.flip_pairs if with_data else ()
+        keypoints = KeypointHead(
+            m.num_joints,
+            pairs,
+            max_objs=self.cfg.data.max_objs,
+            hp_weight=m.hp_weight,
+            hm_hp_weight=m.hm_hp_weight,
+            hp_offset_weight=m.off_weight,
+        )
+        return CenterNetHeads([self.box_head(), keypoints])
 
     def describe(self) -> str:
         """``CenterNet multi_pose <backbone> node=<node>``."""
         return f"CenterNet multi_pose {self.cfg.model.backbone} node={self.cfg.model.node}"
-
-    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
-        """CenterNet's multi_pose terms (:func:`~dla_dense.ops.multi_pose_loss`)."""
-        out = model(batch["image"].to(device, non_blocking=True))
-        return multi_pose_loss(out, {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)})
-
-    def loss_weights(self) -> dict[str, float]:
-        """The ctdet weights plus ``hp_weight``, ``hm_hp_weight`` and ``off_weight`` for ``hp_offset_loss``."""
-        m = self.cfg.model
-        return {
-            **super().loss_weights(),
-            "hp_loss": m.hp_weight,
-            "hm_hp_loss": m.hm_hp_weight,
-            "hp_offset_loss": m.off_weight,
-        }
 
     def meta(self) -> dict[str, Any]:
         """The detector's meta plus the keypoint schema."""
@@ -151,27 +143,12 @@ class PoseTask(DetTask):
         skeleton, pairs = [list(e) for e in s.skeleton], [list(p) for p in s.flip_pairs]
         return {**super().meta(), "keypoints": list(s.names), "skeleton": skeleton, "flip_pairs": pairs}
 
-    def decoder(self) -> Decoder:
-        """multi_pose decoding with the schema's flip pairs."""
-        return multi_pose_outputs(self.schema.flip_pairs)
-
-    def results_of(self, detections: dict[int, torch.Tensor], dataset: CocoKeypointDataset) -> list[dict[str, Any]]:
-        """COCO results with ``bbox`` and ``keypoints`` ([x, y, 1] per joint) from rows ``[K, 4 + 1 + 2J + 1]``."""
-        results = []
-        for image_id, rows in detections.items():
-            for row in rows.tolist():
-                x1, y1, x2, y2, score = row[:5]
-                joints = np.asarray(row[5:-1]).reshape(-1, 2)
-                keypoints = np.concatenate([joints, np.ones((len(joints), 1))], 1).reshape(-1).tolist()
-                results.append(
-                    {
-                        "image_id": int(image_id),
-                        "category_id": dataset.cat_ids[int(row[-1])],
-                        "bbox": [x1, y1, x2 - x1, y2 - y1],
-                        "score": score,
-                        "keypoints": keypoints,
-                    }
-                )
+    def results_of(self, detections: dict[int, Fields], dataset: CocoKeypointDataset) -> list[dict[str, Any]]:
+        """COCO results with ``bbox`` and ``keypoints`` ([x, y, 1] per joint) of ``{image_id: fields}``."""
+        results = super().results_of(detections, dataset)
+        joints = [row for found in detections.values() for row in np.asarray(found["keypoints"], np.float64).tolist()]
+        for entry, points in zip(results, joints, strict=True):
+            entry["keypoints"] = [v for x, y in points for v in (x, y, 1.0)]
         return results
 
     def _sigmas(self) -> tuple[float, ...]:
@@ -212,19 +189,14 @@ class PoseTask(DetTask):
             line += f"  kp_AP {format_metric(metrics['kp_std_AP'])} (standard sigmas)"
         return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
-    def result_of(self, image: np.ndarray, rows: np.ndarray) -> PoseResult:
-        """The :class:`PoseResult` of decoded rows ``[K, 4 + 1 + 2J + 1]``."""
-        boxes = det_result(
-            image, np.concatenate([rows[:, :5], rows[:, -1:]], 1), self.classes, category_ids=self.category_ids
-        )
-        joints = rows[:, 5:-1].reshape(len(rows), -1, 2)
+    def result_of(self, image: np.ndarray, fields: Fields) -> PoseResult:
+        """The :class:`PoseResult` of one image's decoded fields (joints with visibility 1)."""
+        boxes = super().result_of(image, fields)
+        joints = fields["keypoints"].numpy().astype(np.float32)
         keypoints = np.concatenate([joints, np.ones((*joints.shape[:2], 1), np.float32)], 2)
         s = self.schema
         return PoseResult(
-            **{f.name: getattr(boxes, f.name) for f in fields(DetResult)},
-            keypoints=keypoints.astype(np.float32),
-            keypoint_names=s.names,
-            skeleton=s.skeleton,
+            **vars(boxes), keypoints=keypoints.astype(np.float32), keypoint_names=s.names, skeleton=s.skeleton
         )
 
     def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
@@ -240,27 +212,3 @@ class PoseTask(DetTask):
                     skeleton=tuple(tuple(e) for e in meta.get("skeleton") or ()),
                     flip_pairs=tuple(tuple(p) for p in meta.get("flip_pairs") or ()),
                 )
-
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Random images ``[batch, 3, *size]`` with multi_pose targets of 4 random people per image."""
-        stride = CenterNet.output_stride
-        out_h, out_w = size[0] // stride, size[1] // stride
-        m = self.cfg.model
-        samples = []
-        for _ in range(batch):
-            xy = torch.rand(4, 2) * torch.tensor([out_w * 0.7, out_h * 0.7])
-            wh = (torch.rand(4, 2) * 0.25 + 0.05) * torch.tensor([out_w, out_h])
-            joints = xy[:, None] + torch.rand(4, m.num_joints, 2) * wh[:, None]
-            visibility = torch.randint(0, 3, (4, m.num_joints, 1)).float()
-            samples.append(
-                multi_pose_targets(
-                    torch.cat([xy, xy + wh], 1),
-                    torch.randint(0, m.num_classes, (4,)),
-                    torch.cat([joints, visibility], 2),
-                    output_size=(out_h, out_w),
-                    num_classes=m.num_classes,
-                    max_objs=self.cfg.data.max_objs,
-                )
-            )
-        targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
-        return {"image": torch.randn(batch, 3, *size).to(device), **targets}

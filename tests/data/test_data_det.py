@@ -20,7 +20,14 @@ from dla_dense.data.synthetic import shapes as synthetic_shapes
 from dla_dense.data.synthetic.shapes import make_synthetic_shapes, synthetic_shapes_split
 from dla_dense.errors import DLADenseError
 from dla_dense.evaluation.coco import COCO_METRICS, coco_evaluate, coco_results
+from dla_dense.heads import BoxHead, CenterNetHeads
 from dla_dense.inference.detection import transform_preds
+
+
+def boxes_only(num_classes: int) -> CenterNetHeads:
+    """The heads of a detector: the box head only."""
+    return CenterNetHeads([BoxHead(num_classes)])
+
 
 SHAPES = dict(num_train=24, num_val=6, size=(64, 64), seed=0)
 
@@ -181,8 +188,8 @@ def _square_item(box: list[int], size: tuple[int, int] = (128, 128)) -> dict:
 
 def test_train_transform_shapes_and_identity_targets():
     item = _square_item([40, 20, 80, 60])
-    plain = dict(num_classes=3, input_size=(128, 128), scale_range=None, color_aug=False)
-    out = CenterNetTrainTransform(flip=0.0, **plain)(item)
+    plain = dict(input_size=(128, 128), scale_range=None, color_aug=False)
+    out = CenterNetTrainTransform(boxes_only(3), flip=0.0, **plain)(item)
     assert set(out) == {"image", "hm", "wh", "reg", "ind", "reg_mask", "image_id"} and out["image_id"] == 5
     assert out["image"].shape == (3, 128, 128) and out["image"].dtype == torch.float32
     assert out["hm"].shape == (3, 32, 32) and out["hm"].dtype == torch.float32
@@ -197,7 +204,7 @@ def test_train_transform_shapes_and_identity_targets():
     assert out["reg_mask"][0] == 1 and out["reg_mask"][1:].sum() == 0 and out["ind"][0] == 10 * 32 + 15
     np.testing.assert_allclose(out["wh"][0].numpy(), [10, 10])
 
-    flipped = CenterNetTrainTransform(flip=1.0, **plain)(item)
+    flipped = CenterNetTrainTransform(boxes_only(3), flip=1.0, **plain)(item)
     # as in CenterNet, boxes flip to x -> W - x - 1 and the crop centre to W - c - 1, so the net map is
     # x -> W - x for image and boxes alike: box [48, 20, 88, 60] -> centre (17, 10) in output coords
     assert flipped["hm"][1, 10, 17] == 1.0 and flipped["hm"][1].argmax() == 10 * 32 + 17
@@ -209,7 +216,7 @@ def test_train_transform_shapes_and_identity_targets():
 def test_train_transform_random_crops_keep_boxes_on_objects():
     item = _square_item([60, 30, 100, 70], size=(120, 160))
     transform = CenterNetTrainTransform(
-        num_classes=2, input_size=(96, 96), color_aug=False, border=32, mean=(0, 0, 0), std=(1, 1, 1)
+        boxes_only(2), input_size=(96, 96), color_aug=False, border=32, mean=(0, 0, 0), std=(1, 1, 1)
     )
     checked = 0
     for seed in range(12):
@@ -233,7 +240,7 @@ def test_train_transform_random_crops_keep_boxes_on_objects():
 
 def test_train_transform_reproducible_with_set_random_seed(shapes_root):
     ann_file, img_dir = synthetic_shapes_split(shapes_root, "train")
-    transform = CenterNetTrainTransform(num_classes=4, input_size=(64, 64))
+    transform = CenterNetTrainTransform(boxes_only(4), input_size=(64, 64))
     ds = CocoDetDataset(ann_file, img_dir, transform=transform)
     outs = []
     for seed in (3, 3, 4):
@@ -255,9 +262,9 @@ def test_bgr_flag_reorders_channels():
     torch.testing.assert_close(coco(item)["image"], (rgb.flip(0) - mean) / std)
 
     train_item = {**item, "boxes": np.zeros((0, 4), np.float32), "labels": np.zeros(0, np.int64)}
-    plain = dict(num_classes=1, input_size=(32, 48), scale_range=None, flip=0.0, mean=(0, 0, 0), std=(1, 1, 1))
-    a = CenterNetTrainTransform(**plain, color_aug=True, seed=1)(train_item)["image"]
-    b = CenterNetTrainTransform(**plain, color_aug=True, bgr=True, seed=1)(train_item)["image"]
+    plain = dict(input_size=(32, 48), scale_range=None, flip=0.0, mean=(0, 0, 0), std=(1, 1, 1))
+    a = CenterNetTrainTransform(boxes_only(1), **plain, color_aug=True, seed=1)(train_item)["image"]
+    b = CenterNetTrainTransform(boxes_only(1), **plain, color_aug=True, bgr=True, seed=1)(train_item)["image"]
     assert torch.equal(b, a.flip(0))
 
 

@@ -15,6 +15,7 @@ from dla_dense.data.keypoints import (
     schema_of,
 )
 from dla_dense.errors import DLADenseError
+from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead
 
 
 def test_flip_pairs_from_names():
@@ -82,9 +83,10 @@ def test_training_flip_mirrors_joints_and_swaps_pairs():
         "keypoints": np.array([[[12, 20, 2], [36, 20, 2], [24, 12, 2]]], np.float32),
         "image_id": 1,
     }
-    plain = dict(num_classes=1, input_size=(64, 64), scale_range=None, color_aug=False, max_objs=4)
-    kept = CenterNetTrainTransform(**plain, flip=0.0, flip_pairs=[(0, 1)])(item)
-    flipped = CenterNetTrainTransform(**plain, flip=1.0, flip_pairs=[(0, 1)])(item)
+    heads = CenterNetHeads([BoxHead(1, max_objs=4), KeypointHead(3, [(0, 1)], max_objs=4)])
+    plain = dict(input_size=(64, 64), scale_range=None, color_aug=False)
+    kept = CenterNetTrainTransform(heads, **plain, flip=0.0)(item)
+    flipped = CenterNetTrainTransform(heads, **plain, flip=1.0)(item)
     # Output map 16x16 (stride 4): joint 0 of the flipped sample is the mirror of joint 1, and vice versa.
     x0, x1 = kept["hps"][0, 0] + kept["ind"][0] % 16, kept["hps"][0, 2] + kept["ind"][0] % 16
     fx0, fx1 = flipped["hps"][0, 0] + flipped["ind"][0] % 16, flipped["hps"][0, 2] + flipped["ind"][0] % 16

@@ -18,6 +18,7 @@ from dla_dense.data.det_transforms import (
     get_affine_transform,
 )
 from dla_dense.data.keypoints import COCO_PERSON_KEYPOINTS, flip_pairs_from_names
+from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_pose_golden.pt"
 
@@ -89,15 +90,17 @@ def test_rotated_training_items_equal_centernet(case):
     the last case draws no rotation."""
     c = torch.load(ROTATION_GOLDEN, weights_only=True)["cases"][case]
     size = c["input_size"]
+    pairs = flip_pairs_from_names(COCO_PERSON_KEYPOINTS)
+    heads = CenterNetHeads(
+        [BoxHead(1, max_objs=c["max_objs"]), KeypointHead(len(COCO_PERSON_KEYPOINTS), pairs, max_objs=c["max_objs"])]
+    )
     transform = CenterNetTrainTransform(
-        num_classes=1,
+        heads,
         input_size=(size, size),
         mean=CENTERNET_COCO_MEAN,
         std=CENTERNET_COCO_STD,
         bgr=True,
         color_aug=False,
-        max_objs=c["max_objs"],
-        flip_pairs=flip_pairs_from_names(COCO_PERSON_KEYPOINTS),
         rotate_prob=0.5,
         rotate=c["rotate"],
     )

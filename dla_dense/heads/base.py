@@ -1,0 +1,116 @@
+"""The contract of a CenterNet-family head and the values heads pass to each other.
+
+A head owns a few output maps of the network (name -> channels, initial bias), the training targets it encodes
+for one item from that item's named fields, its loss terms and their weights, its part of decoding (named
+fields of the detections, in output-map pixels), its share of the flip test and the mapping of its fields
+back to image pixels. Heads are composed by :class:`~dla_dense.heads.composed.CenterNetHeads`; the first is
+the one that finds the object centres (:class:`~dla_dense.heads.box.BoxHead`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+#: Named fields of one item or of decoded detections (``boxes``, ``labels``, ``keypoints``, ...).
+Fields = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """The ``K`` best centre peaks of a batch's heatmap, each ``[N, K]``, best first: ``scores`` (after
+    sigmoid), ``inds`` (flat ``y * W + x``, int64), ``classes`` (int64), ``xs`` / ``ys`` (integer pixel of the
+    peak, in the maps' float dtype)."""
+
+    scores: torch.Tensor
+    inds: torch.Tensor
+    classes: torch.Tensor
+    xs: torch.Tensor
+    ys: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Warp:
+    """How a training image was warped, for heads to move their fields the same way: mirrored first (when
+    ``flipped``, about an image of ``width`` pixels), then mapped by ``matrix`` ``[2, 3]`` to output-map pixels.
+    ``rotated`` is the same map with the image's rotation (None when it was not rotated): fields that follow
+    the rotation (joints) use it, boxes do not (CenterNet's ``aug_rot``)."""
+
+    width: int
+    flipped: bool
+    matrix: np.ndarray
+    rotated: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ToImage:
+    """How decoded fields go back to the original image: ``points(xy [..., 2]) -> [..., 2]`` through the inverse
+    test affine (output-map pixels to pixels of the resized input), then divided by ``scale`` (the test scale)."""
+
+    boxes: Any
+    points: Any
+    scale: float
+
+
+class Head(ABC):
+    """One head of a CenterNet-family network (see the module docstring)."""
+
+    #: Fields of a training item this head reads (e.g. ``("boxes", "labels")``).
+    item_fields: ClassVar[tuple[str, ...]] = ()
+    #: Fields of a detection this head writes when decoding.
+    fields: ClassVar[tuple[str, ...]] = ()
+    #: Whether this head's fields follow a rotation of the image (CenterNet's ``aug_rot`` trains only those).
+    rotates: ClassVar[bool] = False
+
+    @property
+    @abstractmethod
+    def outputs(self) -> dict[str, int]:
+        """Output maps of this head, name -> channels (the names are the references' module names)."""
+
+    def initial_bias(self) -> dict[str, float]:
+        """Final-layer bias of outputs that start at a prior (heatmaps: -2.19, sigmoid 0.1); others start at 0."""
+        return {}
+
+    def warp(self, item: Fields, warp: Warp) -> Fields:
+        """This head's ``item_fields`` of a training item moved by ``warp`` into output-map pixels."""
+        return {}
+
+    @abstractmethod
+    def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
+        """Add this head's training targets of one item to ``targets`` (in place; earlier heads' are there).
+        ``fields`` are the item's fields in output-map pixels (``output_size = (H, W)``)."""
+
+    def random_fields(self, fields: Fields, generator: torch.Generator) -> Fields:
+        """Random item fields of this head for objects whose ``boxes`` are in ``fields`` (benchmark, tests)."""
+        return {}
+
+    @abstractmethod
+    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Unweighted loss terms ``{name: scalar}`` of this head's ``outputs`` against a batch of its targets."""
+
+    @abstractmethod
+    def loss_weights(self) -> dict[str, float]:
+        """The weight of each of this head's loss terms."""
+
+    def activate(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This head's outputs that decoding reads as probabilities, after their activation (heatmaps: sigmoid)."""
+        return {}
+
+    @abstractmethod
+    def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """This head's outputs of a batch ``[2, ...]`` (an image and its mirror) merged into ``[1, ...]`` as the
+        reference's flip test merges them."""
+
+    @abstractmethod
+    def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
+        """This head's fields ``[N, K, ...]`` (output-map pixels) of the detections at ``peaks``; ``found`` holds
+        the fields earlier heads decoded."""
+
+    def to_image(self, fields: Fields, back: ToImage) -> Fields:
+        """This head's decoded fields of one image mapped back to image pixels (default: unchanged)."""
+        return {}
