@@ -1,7 +1,9 @@
 """Export of dla_dense models to ONNX, OpenVINO IR and TorchScript, each checked against PyTorch.
 
 Every exporter takes a module returning a tensor or a tuple of tensors (a task's ``export_outputs`` gives it
-with the output names, e.g. a detector's ``(hm, wh, reg)``) and a fixed input ``[batch, 3, H, W]``. Deformable
+with the output names, e.g. a detector's ``(hm, wh, reg)``) and fixed inputs ``[batch, C, H, W]``, one per name
+the module declares (:mod:`dla_dense.models.inputs`: ``image`` for single-image models), which become the
+inputs' names in the ONNX and OpenVINO files. Deformable
 nodes are captured as torchvision's ``deform_conv2d``: ONNX ``DeformConv`` (opset 19+), OpenVINO
 ``DeformableConvolution``, ``torchvision::deform_conv2d`` in TorchScript (load it with torchvision imported).
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from .errors import DLADenseError
+from .models.inputs import example_inputs
 
 #: The formats of :func:`export_model` and their file suffixes.
 FORMATS: dict[str, str] = {"onnx": ".onnx", "openvino": ".xml", "torchscript": ".pt"}
@@ -34,16 +37,16 @@ def _quiet_tracing() -> Iterator[None]:
         yield
 
 
-def _example(input_size: tuple[int, int], batch: int) -> torch.Tensor:
+def _example(module: nn.Module, input_size: tuple[int, int], batch: int) -> dict[str, torch.Tensor]:
     if input_size[0] % 32 or input_size[1] % 32:
         raise DLADenseError(f"input size {input_size[0]}x{input_size[1]} is not a multiple of 32")
-    return torch.randn(batch, 3, *input_size)
+    return example_inputs(module, input_size, batch)
 
 
-def _max_diff(results: Sequence[np.ndarray | torch.Tensor], module: nn.Module, x: torch.Tensor) -> float:
-    """The largest absolute difference between ``results`` and ``module(x)`` (output by output)."""
+def _max_diff(results: Sequence[np.ndarray | torch.Tensor], module: nn.Module, x: Mapping[str, torch.Tensor]) -> float:
+    """The largest absolute difference between ``results`` and ``module(*x)`` (output by output)."""
     with torch.no_grad():
-        expected = module(x)
+        expected = module(*x.values())
     expected = expected if isinstance(expected, tuple) else (expected,)
     return max(float((torch.as_tensor(r) - e).abs().max()) for r, e in zip(results, expected, strict=True))
 
@@ -58,22 +61,22 @@ def export_onnx(
     opset: int = 19,
     check: bool = True,
 ) -> float | None:
-    """Export ``model`` (eval mode) for ``[batch, 3, *input_size]`` images to ``path`` with torch's dynamo
+    """Export ``model`` (eval mode) for inputs ``[batch, C, *input_size]`` to ``path`` with torch's dynamo
     exporter; with ``check``, onnxruntime runs the file and the largest absolute difference from PyTorch is
     returned."""
     try:
         import onnxscript  # noqa: F401
     except ImportError:
         raise DLADenseError("ONNX export needs onnx and onnxscript: pip install -e '.[export]'") from None
-    x = _example(input_size, batch)
     module = model.eval()
+    x = _example(module, input_size, batch)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         module,
-        (x,),
+        tuple(x.values()),
         str(path),
-        input_names=["images"],
+        input_names=list(x),
         output_names=list(output_names),
         opset_version=opset,
         dynamo=True,
@@ -81,7 +84,7 @@ def export_onnx(
     )
     if not check:
         return None
-    return _max_diff(onnx_session(path).run(None, {"images": x.numpy()}), module, x)
+    return _max_diff(onnx_session(path).run(None, {k: v.numpy() for k, v in x.items()}), module, x)
 
 
 def onnx_session(path: str | os.PathLike):
@@ -106,20 +109,23 @@ def export_openvino(
     ``DeformConv``) and save the IR ``path`` (``.xml`` + ``.bin``, fp32 weights); with ``check``, OpenVINO's
     CPU plugin runs it at f32 precision and the largest absolute difference from PyTorch is returned."""
     ov = _openvino()
-    x = _example(input_size, batch)
     module = model.eval()
+    x = _example(module, input_size, batch)
     with torch.no_grad(), _quiet_tracing():
-        converted = ov.convert_model(module, example_input=x, input=[tuple(x.shape)])
+        converted = ov.convert_model(
+            module, example_input=tuple(x.values()), input=[tuple(v.shape) for v in x.values()]
+        )
     for port, name in zip(converted.outputs, output_names, strict=True):
         port.get_tensor().set_names({name})
-    converted.inputs[0].get_tensor().set_names({"images"})
+    for port, name in zip(converted.inputs, x, strict=True):
+        port.get_tensor().set_names({name})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(converted, os.fspath(path), compress_to_fp16=False)
     if not check:
         return None
     compiled = openvino_model(path)
-    results = compiled(x.numpy())
+    results = compiled({k: v.numpy() for k, v in x.items()})
     return _max_diff([results[port] for port in compiled.outputs], module, x)
 
 
@@ -147,20 +153,20 @@ def export_torchscript(
     batch: int = 1,
     check: bool = True,
 ) -> float | None:
-    """Trace ``model`` with ``torch.jit.trace`` for ``[batch, 3, *input_size]`` and save it to ``path`` (outputs a
-    tuple, so no dict outputs stand in the way); with ``check``, the saved file is loaded and run and the
+    """Trace ``model`` with ``torch.jit.trace`` for inputs ``[batch, C, *input_size]`` and save it to ``path``
+    (outputs a tuple, so no dict outputs stand in the way); with ``check``, the saved file is loaded and run and the
     largest absolute difference from PyTorch is returned."""
-    x = _example(input_size, batch)
     module = model.eval()
+    x = _example(module, input_size, batch)
     with torch.no_grad(), _quiet_tracing():
-        traced = torch.jit.trace(module, (x,), check_trace=False)
+        traced = torch.jit.trace(module, tuple(x.values()), check_trace=False)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     traced.save(os.fspath(path))
     if not check:
         return None
     with torch.no_grad(), _quiet_tracing():
-        results = torch.jit.load(os.fspath(path))(x)
+        results = torch.jit.load(os.fspath(path))(*x.values())
     return _max_diff(results if isinstance(results, tuple) else (results,), module, x)
 
 

@@ -43,6 +43,7 @@ def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
 
         ir = ov.Core().read_model(str(path))
         assert [o.get_any_name() for o in ir.outputs] == names
+        assert [i.get_any_name() for i in ir.inputs] == ["image"]
         if model_changes.get("node") == "dcn":
             assert any(op.get_type_name() == "DeformableConvolution" for op in ir.get_ops())
 

@@ -216,13 +216,12 @@ def _engine_runner(base: nn.Module, variant: Variant, x: torch.Tensor, cfg: Conf
     """The network exported once for ``x``'s shape and run by onnxruntime or OpenVINO."""
     task = build_task(_arch_config(cfg, variant.arch))
     module, names = task.export_outputs(copy.deepcopy(base).eval())
-    engine = EngineModel(
-        module, names, variant.engine, as_dict=names != ["logits"], bf16=variant.bf16, int8=variant.int8
-    )
+    engine = EngineModel(module, names, variant.engine, as_dict=task.dict_outputs, bf16=variant.bf16, int8=variant.int8)
     if variant.int8:
         generator = torch.Generator().manual_seed(0)
         noise = [x + 0.1 * torch.randn(x.shape, generator=generator) for _ in range(8)]
-        engine.calibration[tuple(x.shape)] = [n.contiguous().numpy() for n in noise]
+        (name,) = engine.inputs
+        engine.calibration[tuple(x.shape)] = [{name: n.contiguous().numpy()} for n in noise]
 
     def predict(images: torch.Tensor) -> Any:
         return engine(images)

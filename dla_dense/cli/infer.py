@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from ..errors import DLADenseError, about_input
 from ..inference.predictor import Predictor, as_rgb
-from ..inference.results import DetResult, Result, SegResult
+from ..inference.results import DrawOptions, Result
 from ..inference.sources import (
     Source,
     VideoWriter,
@@ -66,42 +67,28 @@ class _Run:
 
     def __init__(self, predictor: Predictor, args: argparse.Namespace, out: Path) -> None:
         self.predictor, self.args, self.out = predictor, args, out
+        self.options = DrawOptions(opacity=args.opacity, score_thr=args.score_thr, nms=args.nms)
         self.suffix = predictor.task.infer_suffix
         self.json: list[dict[str, Any]] = []
         self.recorded = 0  # images (and frames) in the json so far: the next one's COCO image_id is this + 1
         self.unreadable: list[str] = []
 
-    def predict(self, images: list[np.ndarray]) -> list[Result]:
-        results = self.predictor(images, tta=self.args.tta)
-        if self.args.nms is not None:
-            results = [r.nms(self.args.nms) if isinstance(r, DetResult) else r for r in results]
-        return results
-
-    def picture(self, result: Result, video: bool = False) -> np.ndarray:
-        if isinstance(result, SegResult):
-            return result.plot(self.args.opacity, legend=not video)
-        if isinstance(result, DetResult):
-            return result.plot(self.args.score_thr)
-        return result.plot()
+    def refine(self, results: list[Result]) -> list[Result]:
+        return [result.refined(self.options) for result in results]
 
     def record(self, source: Source, result: Result, frame: int | None = None) -> None:
         if not self.args.save_json:
             return
-        name = source.path if frame is None else f"{source.path}#{frame}"
         self.recorded += 1
-        if isinstance(result, DetResult):
-            for entry in result.to_coco(self.recorded):
-                self.json.append({**entry, "file_name": name})
-        else:
-            self.json.append({"file_name": name, **_as_dict(result.to_json())})
+        self.json.extend(result.records(self.recorded, source.path if frame is None else f"{source.path}#{frame}"))
 
     def image(self, source: Source, result: Result) -> str:
         path = self.out / f"{source.stem}_{self.suffix}.jpg"
-        Image.fromarray(self.picture(result)).save(path, quality=90)
-        if isinstance(result, SegResult):
-            Image.fromarray(result.to_label_ids()).save(self.out / f"{source.stem}_labelIds.png")
+        Image.fromarray(result.draw(self.options)).save(path, quality=90)
+        for name, array in result.extra_files(source.stem).items():
+            Image.fromarray(array).save(self.out / name)
         self.record(source, result)
-        return f"{path} ({_describe(result, self.args.score_thr)})"
+        return f"{path} ({result.describe(self.options)})"
 
     def skip(self, error: DLADenseError) -> None:
         """Warn about an input that cannot be read and count it; the run goes on with the others."""
@@ -109,20 +96,22 @@ class _Run:
         self.unreadable.append(str(error))
 
     def video(self, source: Source, bar: tqdm) -> str | None:
-        """Predict every frame of a video or camera into an annotated ``.mp4``; None (and a warning) when the
-        source cannot be opened or gives no frame."""
+        """Predict every frame of a video or camera, in order through one stream, into an annotated ``.mp4``;
+        None (and a warning) when the source cannot be opened or gives no frame."""
         try:
             capture = open_video(source)
         except DLADenseError as e:
             self.skip(e)
             return None
         writer = VideoWriter(self.out / f"{source.stem}_{self.suffix}.mp4", video_fps(capture))
+        stream = self.predictor.stream(tta=self.args.tta)
+        on_video = replace(self.options, legend=False)
         try:
             frames = video_frames(capture)
             index = 0
             for batch in _batches(frames, self.args.batch_size, self.args.max_frames):
-                for result in self.predict(batch):
-                    writer.write(self.picture(result, video=True))
+                for result in self.refine(stream(batch)):
+                    writer.write(result.draw(on_video))
                     self.record(source, result, index)
                     index += 1
                 bar.update(len(batch))
@@ -133,19 +122,6 @@ class _Run:
             self.skip(DLADenseError(f"'{source.path}' gave no frames; check that OpenCV can decode it"))
             return None
         return f"{path} ({writer.frames} frames at {writer.fps:g} fps)"
-
-
-def _describe(result: Result, score_thr: float) -> str:
-    """What a picture shows, in a few words."""
-    if isinstance(result, SegResult):
-        return ", ".join(result.class_names[c] for c in result.present())
-    if isinstance(result, DetResult):
-        return f"{len(result.above(score_thr))} detections with score >= {score_thr}"
-    return ", ".join(f"{name} {p:.3f}" for name, p in result.topk(3))
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {"predictions": value}
 
 
 def _batches(frames: Iterator[Any], size: int, limit: int | None) -> Iterator[list[Any]]:
@@ -216,7 +192,8 @@ def _main(argv: Sequence[str] | None) -> int:
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
         for batch in _batches(_readable(images, run_), args.batch_size, None):
             with about_input(", ".join(source.path for source, _ in batch)):
-                for (source, _), result in zip(batch, run_.predict([rgb for _, rgb in batch]), strict=True):
+                results = run_.refine(predictor([rgb for _, rgb in batch], tta=args.tta))
+                for (source, _), result in zip(batch, results, strict=True):
                     bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
             bar.update(len(batch))
         for source in streams:

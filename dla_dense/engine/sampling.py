@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -142,10 +142,28 @@ def iter_batches(loader: Iterable[Any]) -> Iterator[Any]:
 
 
 class ShardSampler(Sampler[int]):
-    """Every ``world_size``-th index starting at ``rank``: evaluation without duplicated samples."""
+    """This process's share of an evaluation set, without duplicates: every ``world_size``-th index starting at
+    ``rank``; or, with ``videos`` (the video of each index, frames in order within a video), whole videos, so
+    that each video's frames stay on one process, consecutive and in order (videos go to the process with the
+    fewest frames so far, longest first)."""
 
-    def __init__(self, length: int, rank: int = 0, world_size: int = 1) -> None:
-        self.indices = list(range(rank, length, world_size))
+    def __init__(self, length: int, rank: int = 0, world_size: int = 1, videos: Sequence[Any] | None = None) -> None:
+        if videos is None:
+            self.indices = list(range(rank, length, world_size))
+            return
+        if len(videos) != length:
+            raise ValueError(f"ShardSampler: {len(videos)} video keys for {length} items")
+        frames: dict[Any, list[int]] = {}
+        for index, video in enumerate(videos):
+            frames.setdefault(video, []).append(index)
+        load = [0] * world_size
+        mine: set[Any] = set()
+        for video in sorted(frames, key=lambda v: -len(frames[v])):
+            target = min(range(world_size), key=lambda r: (load[r], r))
+            load[target] += len(frames[video])
+            if target == rank:
+                mine.add(video)
+        self.indices = [i for video, indices in frames.items() if video in mine for i in indices]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices)
@@ -197,9 +215,16 @@ def keep_sample(sample: Any) -> Any:
 
 
 def eval_loader(
-    dataset: Dataset, dist: DistInfo, *, num_workers: int, batch_size: int | None = 1, collate_fn: Any = None
+    dataset: Dataset,
+    dist: DistInfo,
+    *,
+    num_workers: int,
+    batch_size: int | None = 1,
+    collate_fn: Any = None,
+    videos: Sequence[Any] | None = None,
 ) -> DataLoader:
-    """This process's shard of ``dataset`` in order, read by ``num_workers`` processes (pinned memory on CUDA).
+    """This process's shard of ``dataset`` in order (whole videos when ``videos`` gives each item's video, see
+    :class:`ShardSampler`), read by ``num_workers`` processes (pinned memory on CUDA).
 
     ``batch_size=None`` yields single samples; iterate through :func:`iter_batches` so that a worker's
     :class:`DLADenseError` stays one line.
@@ -208,7 +233,7 @@ def eval_loader(
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=ShardSampler(len(dataset), dist.rank, dist.world_size),
+        sampler=ShardSampler(len(dataset), dist.rank, dist.world_size, videos),
         num_workers=num_workers,
         pin_memory=dist.device.type == "cuda",
         worker_init_fn=worker_init,
@@ -224,11 +249,17 @@ def eval_batches(
     batch_size: int | None = 1,
     collate_fn: Any = None,
     unit: str = "batch",
+    videos: Sequence[Any] | None = None,
 ) -> Iterator[Any]:
     """This process's shard of ``dataset`` through :func:`eval_loader` (``num_workers``: ``data.num_workers``, None
     for the default) and :func:`iter_batches`, under an "eval" progress bar on the main process."""
     loader = eval_loader(
-        dataset, dist, num_workers=data_workers(num_workers, dist), batch_size=batch_size, collate_fn=collate_fn
+        dataset,
+        dist,
+        num_workers=data_workers(num_workers, dist),
+        batch_size=batch_size,
+        collate_fn=collate_fn,
+        videos=videos,
     )
     return iter(
         tqdm(

@@ -1,6 +1,21 @@
-"""Evaluation metrics: segmentation confusion matrix and COCO box AP."""
+"""Evaluators with one shape (reset / process / gather / compute / table) and the loop that drives them:
+segmentation mIoU, COCO boxes and keypoints, top-k accuracy."""
 
-from .coco import COCO_METRICS, coco_evaluate, coco_results
+from .base import Evaluator, run_evaluation
+from .classification import TopKEvaluator
+from .coco import COCO_METRICS, CocoEvaluator, CocoKeypointEvaluator, coco_evaluate, coco_results
 from .segmentation import ConfusionMatrix, SegEvaluator, format_table
 
-__all__ = ["COCO_METRICS", "ConfusionMatrix", "SegEvaluator", "coco_evaluate", "coco_results", "format_table"]
+__all__ = [
+    "COCO_METRICS",
+    "CocoEvaluator",
+    "CocoKeypointEvaluator",
+    "ConfusionMatrix",
+    "Evaluator",
+    "SegEvaluator",
+    "TopKEvaluator",
+    "coco_evaluate",
+    "coco_results",
+    "format_table",
+    "run_evaluation",
+]

@@ -1,4 +1,5 @@
-"""COCO box AP through pycocotools: detections to COCO results, COCOeval with a per-class table."""
+"""COCO box and keypoint AP through pycocotools: detections to COCO results, COCOeval with a per-class table, and
+the evaluators of detectors and keypoint models."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as tdist
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from ..data.coco import CocoDetDataset, load_coco_json
+from ..engine.dist import DistInfo
+from .base import Evaluator
 
 #: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], NaN = undefined).
 COCO_METRICS: tuple[str, ...] = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
@@ -139,3 +143,79 @@ def coco_evaluate(
     metrics["per_class"] = dict(zip(names, per_class, strict=True))
     metrics["table"] = summary.getvalue().rstrip() + "\n\n" + _format_table(names, per_class)
     return metrics
+
+
+class CocoEvaluator(Evaluator):
+    """COCO box AP (COCOeval ``bbox``, per-class table) on a COCO-format ``dataset``: processes ``(item with
+    "image_id", detections as named fields {"boxes", "scores", "labels"})``, one image per call; the detections
+    of every process are gathered once."""
+
+    def __init__(self, dataset: CocoDetDataset) -> None:
+        self.dataset = dataset
+        self.detections: dict[int, Mapping[str, Any]] = {}
+        self.tables: list[str] = []
+        self._results: list[dict[str, Any]] | None = None
+
+    def reset(self) -> None:
+        self.detections = {}
+        self._results = None
+
+    def process(self, batch: Mapping[str, Any], predictions: Mapping[str, Any]) -> None:
+        self.detections[int(batch["image_id"])] = predictions
+
+    def gather(self, dist: DistInfo) -> None:
+        if dist.distributed:
+            gathered: list[dict[int, Mapping[str, Any]]] = [{} for _ in range(dist.world_size)]
+            tdist.all_gather_object(gathered, self.detections)
+            self.detections = {k: v for part in gathered for k, v in part.items()}
+
+    def results(self) -> list[dict[str, Any]]:
+        """COCO results json entries of every detection (``loadRes`` reads them)."""
+        if self._results is None:
+            self._results = coco_results(self.detections, self.dataset)
+        return self._results
+
+    def compute(self) -> dict[str, float]:
+        summary = coco_evaluate(self.dataset, self.results())
+        self.tables = [summary["table"]]
+        return {k: v for k, v in summary.items() if isinstance(v, float)}
+
+    def table(self) -> str:
+        return "\n\n".join(self.tables)
+
+
+class CocoKeypointEvaluator(CocoEvaluator):
+    """Keypoint AP (COCOeval ``keypoints``, OKS with one sigma per joint) beside box AP. Detections also carry
+    ``keypoints`` ``[K, J, 2]``. With ``sigma_scale`` != 1 the keypoint AP is computed at the declared tolerance
+    (``kp_*``) and at standard OKS (``kp_std_*``); box AP keeps its names."""
+
+    def __init__(self, dataset: CocoDetDataset, sigmas: Sequence[float], sigma_scale: float = 1.0) -> None:
+        super().__init__(dataset)
+        self.sigmas = tuple(sigmas)
+        self.sigma_scale = sigma_scale
+
+    def results(self) -> list[dict[str, Any]]:
+        """The box entries plus ``keypoints`` ``[x, y, 1] * J``."""
+        if self._results is None:
+            results = coco_results(self.detections, self.dataset)
+            joints = [
+                row for found in self.detections.values() for row in np.asarray(found["keypoints"], np.float64).tolist()
+            ]
+            for entry, points in zip(results, joints, strict=True):
+                entry["keypoints"] = [v for x, y in points for v in (x, y, 1.0)]
+            self._results = results
+        return self._results
+
+    def compute(self) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        tables = []
+        runs = [("kp", self.sigma_scale)] + ([("kp_std", 1.0)] if self.sigma_scale != 1.0 else [])
+        for prefix, factor in runs:
+            sigmas = [s * factor for s in self.sigmas]
+            summary = coco_evaluate(self.dataset, self.results(), iou_type="keypoints", sigmas=sigmas)
+            kind = " (standard)" if factor == 1.0 else " (declared tolerance)"
+            tables.append(f"keypoint OKS AP, sigmas x{factor:g}{kind}\n" + summary["table"])
+            metrics.update({f"{prefix}_{k}": v for k, v in summary.items() if isinstance(v, float)})
+        metrics.update(super().compute())
+        self.tables = tables + self.tables
+        return metrics

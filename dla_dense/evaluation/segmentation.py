@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import DLADenseError
+from .base import Evaluator
 
 
 class ConfusionMatrix:
@@ -113,7 +114,35 @@ class ConfusionMatrix:
         }
 
 
-SegEvaluator = ConfusionMatrix
+class SegEvaluator(Evaluator):
+    """mIoU, pixel accuracy (``aAcc``), mean accuracy and per-class IoU (``IoU.<class>``) of label maps: processes
+    ``(batch with "label" [N, H, W], predictions [N, H, W] class indices)`` into a :class:`ConfusionMatrix`,
+    summed over processes by :meth:`gather`."""
+
+    def __init__(self, class_names: Sequence[str], ignore_index: int = 255) -> None:
+        self.class_names = tuple(class_names)
+        self.matrix = ConfusionMatrix(len(self.class_names), ignore_index)
+        self.results: dict[str, Any] = {}
+
+    def reset(self) -> None:
+        self.matrix.reset()
+
+    def process(self, batch: Mapping[str, Any], predictions: torch.Tensor) -> None:
+        self.matrix.update(predictions, batch["label"].to(predictions.device))
+
+    def gather(self, dist_info: Any) -> None:
+        self.matrix.all_reduce()
+
+    def compute(self) -> dict[str, float]:
+        self.results = self.matrix.compute()
+        metrics = {k: float(self.results[k]) for k in ("mIoU", "aAcc", "mAcc")}
+        metrics.update({f"IoU.{n}": float(v) for n, v in zip(self.class_names, self.results["IoU"], strict=True)})
+        return metrics
+
+    def table(self) -> str:
+        return format_table(self.results, self.class_names)
+
+
 #: The summary metrics of :meth:`ConfusionMatrix.compute`, in the order tables print them.
 SUMMARY = ("aAcc", "mIoU", "mAcc")
 

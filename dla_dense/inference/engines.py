@@ -1,8 +1,8 @@
 """Other inference engines behind the PyTorch call: onnxruntime or OpenVINO run an exported copy of a model.
 
-:class:`EngineModel` is called like the model it replaces (images ``[N, 3, H, W]`` -> a tensor, or a dict of
-named tensors for detectors), so every task's prediction and evaluation code runs unchanged. The model is
-exported once per input shape it meets (the exports are fixed-shape; deformable nodes stay
+:class:`EngineModel` is called like the model it replaces (its named inputs, e.g. images ``[N, 3, H, W]``, -> a
+tensor, or a dict of named tensors for detectors), so every task's prediction and evaluation code runs unchanged.
+The model is exported once per input shape it meets (the exports are fixed-shape; deformable nodes stay
 ``DeformConv`` / ``DeformableConvolution``) into a temporary folder that is removed with the engine.
 """
 
@@ -22,6 +22,7 @@ from torch import nn
 
 from ..errors import DLADenseError
 from ..export import export_onnx, export_openvino, onnx_session, openvino_model
+from ..models.inputs import model_inputs
 
 #: ``--backend`` choices: PyTorch itself and the engines :class:`EngineModel` runs.
 BACKENDS = ("torch", "onnxruntime", "openvino")
@@ -55,6 +56,7 @@ class EngineModel(nn.Module):
         if int8 and backend != "openvino":
             raise DLADenseError("int8 runs on OpenVINO (NNCF quantization); use --backend openvino")
         self.module = module.eval()
+        self.inputs = model_inputs(module)
         self.output_names = list(output_names)
         self.backend = backend
         self.as_dict = as_dict
@@ -62,7 +64,7 @@ class EngineModel(nn.Module):
         self.int8 = int8
         #: While True, calls run the PyTorch module and record their inputs for int8 calibration.
         self.recording = False
-        self.calibration: dict[tuple[int, ...], list[np.ndarray]] = {}
+        self.calibration: dict[tuple[int, ...], list[dict[str, np.ndarray]]] = {}
         self.folder = Path(tempfile.mkdtemp(prefix=f"dla_dense_{backend}_"))
         weakref.finalize(self, shutil.rmtree, self.folder, True)
         self.sessions: dict[tuple[int, ...], Any] = {}
@@ -84,33 +86,46 @@ class EngineModel(nn.Module):
                 self.sessions[shape] = openvino_model(path, bf16=self.bf16)
         return self.sessions[shape]
 
-    def _samples(self, shape: tuple[int, ...]) -> list[np.ndarray]:
-        """Calibration inputs of ``shape``: those recorded at it, else batches of ``shape[0]`` made from the
-        inputs recorded at the same image size (a flip test doubles the batch)."""
-        if shape in self.calibration:
-            return self.calibration[shape]
-        images = [
-            x[i] for key, xs in self.calibration.items() if key[1:] == shape[1:] for x in xs for i in range(len(x))
-        ]
-        n = shape[0]
-        return [np.stack(images[i : i + n]) for i in range(0, len(images) - n + 1, n)]
+    def _samples(self, shape: tuple[int, ...]) -> list[Any]:
+        """Calibration inputs of ``shape`` (an array per call for a single-input model, ``{name: array}`` for
+        several): those recorded at it, else batches of ``shape[0]`` made from the inputs recorded at the same
+        image size (a flip test doubles the batch)."""
+        calls = self.calibration.get(shape)
+        if calls is None:
+            singles = [
+                {name: array[i : i + 1] for name, array in call.items()}
+                for key, recorded in self.calibration.items()
+                if key[1:] == shape[1:]
+                for call in recorded
+                for i in range(key[0])
+            ]
+            n = shape[0]
+            calls = [
+                {name: np.concatenate([one[name] for one in singles[i : i + n]]) for name in self.inputs}
+                for i in range(0, len(singles) - n + 1, n)
+            ]
+        return [next(iter(call.values())) if len(call) == 1 else call for call in calls]
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
-        """Outputs of the exported model for ``images`` ``[N, 3, H, W]`` (H, W multiples of 32)."""
-        if images.device.type != "cpu":
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Outputs of the exported model for its named inputs in order (images ``[N, 3, H, W]``, H and W
+        multiples of 32)."""
+        if len(inputs) != len(self.inputs):
+            raise DLADenseError(f"the model takes {len(self.inputs)} inputs ({', '.join(self.inputs)})")
+        if any(t.device.type != "cpu" for t in inputs):
             raise DLADenseError(f"the {self.backend} backend runs on the CPU; pass --device cpu")
-        x = images.detach().float().contiguous().numpy()
+        arrays = {name: t.detach().float().contiguous().numpy() for name, t in zip(self.inputs, inputs, strict=True)}
+        shape = tuple(inputs[0].shape)
         if self.recording:
-            self.calibration.setdefault(tuple(images.shape), []).append(x.copy())
+            self.calibration.setdefault(shape, []).append({name: array.copy() for name, array in arrays.items()})
             with torch.no_grad():
-                outputs = self.module(images.float())
+                outputs = self.module(*(t.float() for t in inputs))
             outputs = outputs if isinstance(outputs, tuple) else (outputs,)
             return dict(zip(self.output_names, outputs, strict=True)) if self.as_dict else outputs[0]
-        session = self._session(tuple(images.shape))
+        session = self._session(shape)
         if self.backend == "onnxruntime":
-            outputs = session.run(None, {"images": x})
+            outputs = session.run(None, arrays)
         else:
-            results = session(x)
+            results = session(arrays)
             outputs = [results[port] for port in session.outputs]
         tensors = [torch.from_numpy(o.copy()) for o in outputs]
         return dict(zip(self.output_names, tensors, strict=True)) if self.as_dict else tensors[0]

@@ -20,6 +20,7 @@ from ..weights import load_checkpoint
 from .engines import EngineModel
 from .fast import bf16_autocast, prepare_for_inference
 from .results import Result
+from .stream import Stream
 from .timing import StageTimer
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
@@ -81,7 +82,7 @@ class Predictor:
             if self.device.type != "cpu":
                 raise DLADenseError(f"the {backend} backend runs on the CPU; pass device='cpu' (--device cpu)")
             module, names = self.task.export_outputs(model)
-            model = EngineModel(module, names, backend, as_dict=names != ["logits"], bf16=bf16, int8=int8)
+            model = EngineModel(module, names, backend, as_dict=self.task.dict_outputs, bf16=bf16, int8=int8)
         elif fast or bf16 or compile:
             model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
         self.model = model
@@ -129,14 +130,28 @@ class Predictor:
     ) -> Result | list[Result]:
         """Results of one image (a path, a PIL image or an ``H x W x 3`` uint8 RGB array) or of a list of them
         (images of one size share a forward pass). ``tta``: the task's test-time augmentation; ``options``: the
-        task's (``probabilities=True`` for segmentation)."""
+        task's (``probabilities=True`` for segmentation). Independent images: for a video's frames use
+        :meth:`stream`."""
         single = not isinstance(images, (list, tuple))
-        with self.timer.stage("preprocess"):
-            arrays = [as_rgb(image) for image in ([images] if single else images)]
-        with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
-            results = self.task.predict(self.model, arrays, tta=tta, timer=self.timer, **options)
-        self.timer.images += len(arrays)
+        results = self.predict([images] if single else list(images), tta=tta, **options)
         return results[0] if single else results
+
+    def predict(self, images: Sequence[ImageLike], *, state: Any = None, **options: Any) -> list[Result]:
+        """Results of ``images`` in order; ``state`` is a stream's (see :meth:`stream`), None for independent
+        images."""
+        with self.timer.stage("preprocess"):
+            arrays = [as_rgb(image) for image in images]
+        with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
+            results = self.task.predict(self.model, arrays, timer=self.timer, state=state, **options)
+        self.timer.images += len(arrays)
+        return results
+
+    def stream(self, **options: Any) -> Stream:
+        """A :class:`~dla_dense.inference.stream.Stream` for the consecutive frames of one video or camera:
+        ``stream(frame)`` gives the frame's result with what the task carries between frames (nothing for
+        single-image tasks, tracks for trackers); ``stream.reset()`` starts another video. ``options`` are
+        passed on each call (``tta=True``, ...)."""
+        return Stream(self, **options)
 
     def calibrate(self, images: Sequence[ImageLike]) -> int:
         """Record the model inputs of ``images`` (the task's pre-processing, as prediction does) as the int8

@@ -3,6 +3,9 @@
 Each result keeps the input image (RGB uint8 ``[H, W, 3]``) and draws itself with :meth:`plot` (an RGB array)
 or :meth:`save` (a file; the suffix picks the format), and turns into the formats other tools read
 (:meth:`DetResult.to_coco`, :meth:`SegResult.to_label_ids`, ``to_json``).
+
+Every result also has the interface tools use without knowing its type (:class:`ResultBase`): ``draw``,
+``describe``, ``records`` (JSON entries), ``extra_files`` and ``refined`` (post-processing asked for by the user).
 """
 
 from __future__ import annotations
@@ -21,6 +24,49 @@ from ..drawing import add_legend, draw_detections, draw_text_block
 from ..visualize import overlay
 
 
+@dataclass(frozen=True)
+class DrawOptions:
+    """How tools draw and post-process results: segmentation ``opacity`` and ``legend``; detections scoring at
+    least ``score_thr``, after class-agnostic NMS at ``nms`` IoU (None: off)."""
+
+    opacity: float = 0.5
+    score_thr: float = 0.3
+    nms: float | None = None
+    legend: bool = True
+
+
+class ResultBase:
+    """What every result offers to tools (``tools/infer.py``) that handle any task's results alike."""
+
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        """The picture of this result, RGB ``[H, W, 3]`` (wider with a legend)."""
+        raise NotImplementedError
+
+    def describe(self, options: DrawOptions) -> str:
+        """What the picture shows, in a few words."""
+        raise NotImplementedError
+
+    def records(self, image_id: int, name: str) -> list[dict[str, Any]]:
+        """JSON entries of this result for input ``name`` (COCO results for detections, ``image_id`` 1-based)."""
+        return [{"file_name": name, **_as_dict(self.to_json())}]
+
+    def extra_files(self, stem: str) -> dict[str, np.ndarray]:
+        """Files written beside the picture (name -> image array), e.g. a segmentation's ``labelIds`` PNG."""
+        return {}
+
+    def refined(self, options: DrawOptions) -> ResultBase:
+        """This result after the post-processing ``options`` ask for (detections: NMS); default: itself."""
+        return self
+
+    def to_json(self) -> Any:
+        """This result as JSON data."""
+        raise NotImplementedError
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"predictions": value}
+
+
 def _save(array: np.ndarray, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +75,7 @@ def _save(array: np.ndarray, path: str | os.PathLike) -> Path:
 
 
 @dataclass
-class SegResult:
+class SegResult(ResultBase):
     """A label map ``[H, W]`` (int64 class indices) of ``image``; ``probabilities`` ``[C, H, W]`` float32 when
     asked for; ``label_ids`` maps class indices to dataset label ids (Cityscapes ``labelIds``) when the data
     has them."""
@@ -57,6 +103,16 @@ class SegResult:
         """Write :meth:`plot` to ``path``."""
         return _save(self.plot(opacity), path)
 
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot(options.opacity, legend=options.legend)
+
+    def describe(self, options: DrawOptions) -> str:
+        return ", ".join(self.class_names[c] for c in self.present())
+
+    def extra_files(self, stem: str) -> dict[str, np.ndarray]:
+        """The label map in dataset label ids as ``<stem>_labelIds.png``."""
+        return {f"{stem}_labelIds.png": self.to_label_ids()}
+
     def to_label_ids(self) -> np.ndarray:
         """The label map in dataset label ids ``[H, W]`` uint8 (Cityscapes ``labelIds``; class indices when the
         data has no separate ids)."""
@@ -76,7 +132,7 @@ class SegResult:
 
 
 @dataclass
-class DetResult:
+class DetResult(ResultBase):
     """Detections of ``image``, best first: ``boxes`` ``[K, 4]`` (x1, y1, x2, y2 in image pixels, float32),
     ``scores`` ``[K]``, ``labels`` ``[K]`` (int64 class indices into ``class_names``). ``category_ids`` are the
     COCO ids of the classes (default: index + 1). :meth:`plot` draws those scoring at least ``score_thr``."""
@@ -113,6 +169,20 @@ class DetResult:
     def save(self, path: str | os.PathLike, score_thr: float | None = None) -> Path:
         """Write :meth:`plot` to ``path``."""
         return _save(self.plot(score_thr), path)
+
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot(options.score_thr)
+
+    def describe(self, options: DrawOptions) -> str:
+        return f"{len(self.above(options.score_thr))} detections with score >= {options.score_thr}"
+
+    def records(self, image_id: int, name: str) -> list[dict[str, Any]]:
+        """COCO results entries with the input's ``file_name``."""
+        return [{**entry, "file_name": name} for entry in self.to_coco(image_id)]
+
+    def refined(self, options: DrawOptions) -> DetResult:
+        """Class-agnostic NMS at ``options.nms`` when set."""
+        return self if options.nms is None else self.nms(options.nms)
 
     def _category(self, label: int) -> int:
         return self.category_ids[label] if self.category_ids else label + 1
@@ -183,7 +253,7 @@ class PoseResult(DetResult):
 
 
 @dataclass
-class ClsResult:
+class ClsResult(ResultBase):
     """Class probabilities ``[C]`` (softmax) of ``image``."""
 
     image: np.ndarray
@@ -208,9 +278,15 @@ class ClsResult:
         """Write :meth:`plot` to ``path``."""
         return _save(self.plot(k), path)
 
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot()
+
+    def describe(self, options: DrawOptions) -> str:
+        return ", ".join(f"{name} {p:.3f}" for name, p in self.topk(3))
+
     def to_json(self, k: int = 5) -> list[dict[str, Any]]:
         """``[{"label", "probability"}]`` of the top ``k``."""
         return [{"label": name, "probability": round(p, 6)} for name, p in self.topk(k)]
 
 
-Result = SegResult | DetResult | PoseResult | ClsResult
+Result = ResultBase

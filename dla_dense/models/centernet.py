@@ -21,6 +21,7 @@ from ..ops.dcn import ModulatedDeformConv2d
 from ..weights import WeightsSource
 from .dla_up import bilinear_upsampler
 from .fusion import fuse_conv_bn
+from .inputs import IMAGE_INPUTS, model_inputs
 
 NODE_TYPES = ("dcn", "conv")
 FIRST_LEVEL = 2
@@ -153,6 +154,8 @@ class CenterNet(nn.Module):
 
     #: Input pixels per output-map pixel (the stride of DLA level ``FIRST_LEVEL``): targets and decoding use it.
     output_stride: int = 2**FIRST_LEVEL
+    #: Named inputs (see :mod:`dla_dense.models.inputs`).
+    inputs: Mapping[str, int] = IMAGE_INPUTS
 
     def __init__(
         self,
@@ -233,6 +236,7 @@ class CenterNetTupleOutputs(nn.Module):
     def __init__(self, model: CenterNet) -> None:
         super().__init__()
         self.model = model
+        self.inputs = model_inputs(model)
         self.output_names = tuple(model.heads)
         self.training = model.training
 

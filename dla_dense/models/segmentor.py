@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -12,6 +13,7 @@ from ..errors import DLADenseError
 from ..weights import WeightsSource
 from .dla_up import DLAUp, bilinear_upsampler
 from .fusion import fuse_conv_bn
+from .inputs import IMAGE_INPUTS
 
 DOWN_RATIOS = (2, 4, 8)
 
@@ -25,6 +27,9 @@ class DLASeg(nn.Module):
     ``requires_grad=False``) brings them to the input resolution. Names and key layout are those of
     ucbdrive/dla ``DLASeg``, whose forward returns ``log_softmax`` of these logits.
     """
+
+    #: Named inputs (see :mod:`dla_dense.models.inputs`).
+    inputs: Mapping[str, int] = IMAGE_INPUTS
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ declares its config schemas and implements:
 - ``evaluate(model, dataset, dist, **options)`` -> ``{metric: float}``, logging a table; ``metric`` names
   the one that selects ``best.pth``; ``add_test_args`` adds a test tool's flags and ``test_options`` turns
   them into ``options``;
-- ``predict(model, images, tta=..., timer=...)`` -> typed results (:mod:`dla_dense.inference.results`) that
+- ``predict(model, images, tta=..., timer=..., state=...)`` -> typed results (:mod:`dla_dense.inference.results`) that
   draw themselves, for :class:`~dla_dense.Predictor` and ``tools/infer.py``;
 - ``meta()``, stored with checkpoints, and ``adopt_checkpoint(extras)`` when one is loaded;
 - ``random_batch`` (random images and targets, for the benchmark and the contract tests), ``agreement``
@@ -150,11 +150,19 @@ class Task(ABC):
         *,
         tta: bool = False,
         timer: StageTimer = NULL_TIMER,
+        state: Any = None,
         **options: Any,
     ) -> list[Any]:
         """The typed results (:mod:`dla_dense.inference.results`) of ``model`` (eval mode) for RGB ``images``
-        ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage."""
+        ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage. ``state`` is a stream's
+        (:meth:`new_state`) when ``images`` are the next frames of one video, else None; a task that keeps
+        nothing between frames ignores it."""
         raise self.no_inference()
+
+    def new_state(self) -> Any:
+        """What a stream of this task keeps between the frames of one video (see
+        :class:`~dla_dense.inference.stream.Stream`); None: nothing, every frame is predicted alone."""
+        return None
 
     def image_paths(self, split: str) -> list[Path]:
         """The image files of ``split`` (int8 calibration reads the training split's)."""
@@ -185,6 +193,10 @@ class Task(ABC):
     def agreement(self, pairs: list[tuple[Any, Any]]) -> dict[str, float]:
         """How closely outputs match their references, over ``(output, reference)`` pairs of model outputs."""
         raise DLADenseError(f"the benchmark does not cover {self.name} models")
+
+    #: Whether the model returns ``{output name: tensor}`` (else one tensor); engines that run an export return
+    #: the same.
+    dict_outputs: ClassVar[bool] = False
 
     def export_outputs(self, model: nn.Module) -> tuple[nn.Module, list[str]]:
         """``model`` as a module returning a tensor or a tuple of tensors for export, and the output names."""

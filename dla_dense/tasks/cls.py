@@ -19,6 +19,7 @@ from ..config import AT_LEAST_0, Bound, Config, DataConfig
 from ..data.imagefolder import ImageFolderDataset
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
+from ..evaluation import TopKEvaluator, run_evaluation
 from ..inference.results import ClsResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
@@ -110,25 +111,14 @@ class ClsTask(Task):
     @torch.no_grad()
     def evaluate(self, model: nn.Module, dataset: Dataset, dist: DistInfo) -> dict[str, float]:
         """Top-1 and top-5 accuracy (fractions) over ``dataset``, summed across processes."""
-        was_training = model.training
-        model.eval()
         d = self.cfg.data
-        counts = torch.zeros(3, dtype=torch.float64)
-        k = min(5, self.cfg.model.num_classes)
-        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
-            logits = model(batch["image"].to(dist.device)).float().cpu()
-            top = logits.topk(k, dim=1).indices
-            hit = top == batch["label"].view(-1, 1)
-            counts += torch.tensor([hit[:, 0].sum().item(), hit.any(1).sum().item(), len(hit)], dtype=torch.float64)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(counts)
-        model.train(was_training)
-        metrics = {"top1": (counts[0] / counts[2]).item(), "top5": (counts[1] / counts[2]).item()}
-        if dist.is_main:
-            self.logger.info(
-                f"top-1 {100 * metrics['top1']:.2f} %  top-5 {100 * metrics['top5']:.2f} %  ({int(counts[2])} images)"
-            )
-        return metrics
+        batches = eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size)
+
+        def predict(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+            return model(batch["image"].to(dist.device))
+
+        evaluator = TopKEvaluator(min(5, self.cfg.model.num_classes))
+        return run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger)
 
     def image_paths(self, split: str) -> list[Path]:
         """The images of ``split``."""
@@ -152,6 +142,7 @@ class ClsTask(Task):
         *,
         tta: bool = False,
         timer: StageTimer = NULL_TIMER,
+        state: Any = None,
     ) -> list[ClsResult]:
         """:class:`ClsResult` (softmax over the classes) of each RGB image, through the evaluation transform."""
         transform = self._eval_transform()

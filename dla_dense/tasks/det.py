@@ -11,7 +11,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-import torch.distributed as tdist
 from torch import nn
 from torch.utils.data import Dataset
 
@@ -36,7 +35,7 @@ from ..data.det_transforms import (
 )
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
-from ..evaluation.coco import coco_evaluate, coco_results
+from ..evaluation import CocoEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics
 from ..heads import BoxHead, CenterNetHeads, Fields
 from ..inference.detection import detect, detect_batch
@@ -129,6 +128,7 @@ class DetTask(Task):
     schemas = {"model": DetModelConfig, "data": DetDataConfig, "evaluation": DetEvalConfig}
     benchmark_input_size = (512, 512)
     benchmark_compare = ("fast", "bf16", "node")
+    dict_outputs = True
     infer_output = "the image with labelled boxes (<stem>_boxes.jpg)"
     infer_suffix = "boxes"
 
@@ -307,16 +307,14 @@ class DetTask(Task):
     ) -> dict[str, float]:
         """COCO AP of ``model`` on ``dataset`` (COCOeval), logging its table; ``out_file`` gets the results json."""
         e = self.cfg.evaluation
-        was_training = model.training
-        model.eval()
         transform = self.eval_transform()
         heads = self.heads(with_data=True)
-        detections: dict[int, Fields] = {}
         items = eval_batches(
             dataset, dist, num_workers=self.cfg.data.num_workers, batch_size=None, collate_fn=keep_sample, unit="img"
         )
-        for item in items:
-            detections[int(item["image_id"])] = detect(
+
+        def predict(model: nn.Module, item: dict[str, Any]) -> Fields:
+            return detect(
                 model,
                 item["image"],
                 heads=heads,
@@ -326,29 +324,18 @@ class DetTask(Task):
                 max_dets=e.max_dets,
                 nms_iou=e.nms_iou,
             )
-        if dist.distributed:
-            gathered: list[dict[int, Fields]] = [{} for _ in range(dist.world_size)]
-            tdist.all_gather_object(gathered, detections)
-            detections = {k: v for part in gathered for k, v in part.items()}
-        model.train(was_training)
-        if not dist.is_main:
-            return {}
-        results = self.results_of(detections, dataset)
-        if out_file is not None:
+
+        evaluator = self.evaluator(dataset)
+        metrics = run_evaluation(model, items, predict, evaluator, dist, logger=self.logger)
+        if dist.is_main and out_file is not None:
             Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-            Path(out_file).write_text(json.dumps(results))
+            Path(out_file).write_text(json.dumps(evaluator.results()))
             self.logger.info(f"detections written to {out_file}")
-        return self.score(results, dataset)
+        return metrics
 
-    def results_of(self, detections: dict[int, Fields], dataset: CocoDetDataset) -> list[dict[str, Any]]:
-        """COCO results json entries of ``detections`` (``{image_id: fields}``)."""
-        return coco_results(detections, dataset)
-
-    def score(self, results: list[dict[str, Any]], dataset: CocoDetDataset) -> dict[str, float]:
-        """COCO box AP of ``results``, its table logged."""
-        summary = coco_evaluate(dataset, results)
-        self.logger.info("\n" + summary["table"])
-        return {k: v for k, v in summary.items() if isinstance(v, float)}
+    def evaluator(self, dataset: CocoDetDataset) -> CocoEvaluator:
+        """COCO box AP with its per-class table."""
+        return CocoEvaluator(dataset)
 
     @classmethod
     def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
@@ -378,6 +365,7 @@ class DetTask(Task):
         *,
         tta: bool = False,
         timer: StageTimer = NULL_TIMER,
+        state: Any = None,
     ) -> list[DetResult]:
         """:class:`DetResult` of each RGB image ``[H, W, 3]``, as evaluation detects (``tta``: the
         ``evaluation.tta_scales`` with the flip test)."""

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, Bound, Config
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
 from ..errors import DLADenseError
-from ..evaluation.coco import coco_evaluate
+from ..evaluation import CocoKeypointEvaluator
 from ..evaluation.undefined import format_metric
 from ..heads import CenterNetHeads, Fields, KeypointHead
 from ..inference.results import PoseResult
@@ -143,14 +143,6 @@ class PoseTask(DetTask):
         skeleton, pairs = [list(e) for e in s.skeleton], [list(p) for p in s.flip_pairs]
         return {**super().meta(), "keypoints": list(s.names), "skeleton": skeleton, "flip_pairs": pairs}
 
-    def results_of(self, detections: dict[int, Fields], dataset: CocoKeypointDataset) -> list[dict[str, Any]]:
-        """COCO results with ``bbox`` and ``keypoints`` ([x, y, 1] per joint) of ``{image_id: fields}``."""
-        results = super().results_of(detections, dataset)
-        joints = [row for found in detections.values() for row in np.asarray(found["keypoints"], np.float64).tolist()]
-        for entry, points in zip(results, joints, strict=True):
-            entry["keypoints"] = [v for x, y in points for v in (x, y, 1.0)]
-        return results
-
     def _sigmas(self) -> tuple[float, ...]:
         e = self.cfg.evaluation
         sigmas = e.sigmas or self.schema.default_sigmas()
@@ -165,21 +157,9 @@ class PoseTask(DetTask):
             )
         return tuple(sigmas)
 
-    def score(self, results: list[dict[str, Any]], dataset: CocoKeypointDataset) -> dict[str, float]:
-        """Keypoint AP at the declared tolerance (``kp_*``), at standard OKS when scaled (``kp_std_*``) and box AP;
-        each table logged."""
-        scale = self.cfg.evaluation.sigma_scale
-        sigmas = self._sigmas()
-        metrics = {}
-        runs = [("kp", scale)] + ([("kp_std", 1.0)] if scale != 1.0 else [])
-        for prefix, factor in runs:
-            summary = coco_evaluate(dataset, results, iou_type="keypoints", sigmas=[s * factor for s in sigmas])
-            title = f"keypoint OKS AP, sigmas x{factor:g}" + (
-                " (standard)" if factor == 1.0 else " (declared tolerance)"
-            )
-            self.logger.info(f"\n{title}\n" + summary["table"])
-            metrics.update({f"{prefix}_{k}": v for k, v in summary.items() if isinstance(v, float)})
-        return {**metrics, **super().score(results, dataset)}
+    def evaluator(self, dataset: CocoKeypointDataset) -> CocoKeypointEvaluator:
+        """Keypoint AP at the declared tolerance (``kp_*``), at standard OKS when scaled (``kp_std_*``) and box AP."""
+        return CocoKeypointEvaluator(dataset, self._sigmas(), self.cfg.evaluation.sigma_scale)
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
         """``kp_AP .. (sigmas xS) [kp_AP at standard OKS ..]  AP50 ..`` (boxes)."""

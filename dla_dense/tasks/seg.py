@@ -24,7 +24,7 @@ from ..data.transforms import build_seg_eval_transform, build_seg_train_transfor
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..errors import DLADenseError
-from ..evaluation.segmentation import ConfusionMatrix, format_table
+from ..evaluation import SegEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics, json_safe
 from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
@@ -218,25 +218,23 @@ class SegTask(Task):
         ``overlays/`` and the metrics as ``metrics.json``.
         """
         d = self.cfg.data
-        was_training = model.training
-        model.eval()
-        matrix = ConfusionMatrix(len(self.classes), d.ignore_index)
-        for batch in eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size):
-            pred = self._probs(model, batch["image"].to(dist.device), tta).argmax(1)
-            matrix.update(pred, batch["label"].to(pred.device))
-            if out_dir is not None:
-                self._write(out_dir, batch, pred.cpu())
-        matrix.all_reduce()
-        results = matrix.compute()
-        model.train(was_training)
-        if dist.is_main:
-            self.logger.info("\n" + format_table(results, self.classes))
-        metrics = {k: float(results[k]) for k in ("mIoU", "aAcc", "mAcc")}
-        metrics.update({f"IoU.{n}": float(v) for n, v in zip(self.classes, results["IoU"], strict=True)})
+        batches = eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size)
+
+        def predict(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
+            return self._probs(model, batch["image"].to(dist.device), tta).argmax(1)
+
+        def write(batch: dict[str, Any], pred: torch.Tensor) -> None:
+            self._write(out_dir, batch, pred.cpu())
+
+        evaluator = SegEvaluator(self.classes, d.ignore_index)
+        on_batch = write if out_dir is not None else None
+        metrics = run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger, on_batch=on_batch)
+        if not dist.is_main:
+            return metrics
         invalid = getattr(dataset, "invalid_label_pixels", 0)
-        if dist.is_main and invalid:
+        if invalid:
             self.logger.info(f"{invalid} label pixels outside the classes were counted as ignore_index")
-        if dist.is_main and out_dir is not None:
+        if out_dir is not None:
             (out_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2))
             self.logger.info(f"predictions in {out_dir / 'labelIds'}, overlays in {out_dir / 'overlays'}")
         return metrics
@@ -296,6 +294,7 @@ class SegTask(Task):
         *,
         tta: bool = False,
         timer: StageTimer = NULL_TIMER,
+        state: Any = None,
         probabilities: bool = False,
     ) -> list[SegResult]:
         """:class:`SegResult` of each RGB image ``[H, W, 3]`` (images of one size share a forward pass); with

@@ -13,6 +13,9 @@ from dla_dense.config import load_config
 from dla_dense.errors import DLADenseError
 from dla_dense.tasks import build_model
 
+#: benchmark runs in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _check_rows(section: dict, names: list[str], iters: int) -> None:
     rows = section["variants"]

@@ -10,6 +10,9 @@ from dla_dense.cli import classify as classify_cli
 from dla_dense.cli import model_info as model_info_cli
 from dla_dense.data import sample_image_path
 
+#: each tool in a fresh process: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _tool(name: str, *args: str, timeout: float = 120):
     return run_tool(name, *args, timeout=timeout, env=dict(os.environ, HF_HUB_OFFLINE="1"))

@@ -6,6 +6,9 @@ import json
 import pytest
 from support import TINY
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP "}
 TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"]}
 

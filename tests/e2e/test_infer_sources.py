@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _write_video(path, frames, fps):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[1::-1])

@@ -25,6 +25,9 @@ from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint
 from dla_dense.engine.checkpoint import atomic_write, load_training_state, save_checkpoint
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _void_folder_set(root: Path) -> None:
     """A folder-pairs set whose every label pixel is 255 (unlabelled frames)."""
@@ -254,6 +257,6 @@ def test_two_nodes_train_and_resume_with_only_global_rank_0_writing(tmp_path):
         torch.testing.assert_close(resumed[key], value, rtol=0, atol=0, msg=key)
 
 
-def test_readme_shows_multi_node_and_slurm_launches():
-    readme = (ROOT / "README.md").read_text()
-    assert "--nnodes=2" in readme and "srun" in readme and "--rdzv_backend=c10d" in readme
+def test_docs_show_multi_node_and_slurm_launches():
+    page = (ROOT / "docs" / "training.md").read_text()
+    assert "--nnodes=2" in page and "srun" in page and "--rdzv_backend=c10d" in page

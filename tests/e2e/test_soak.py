@@ -15,6 +15,9 @@ from PIL import Image
 from dla_dense.config import load_config
 from dla_dense.tasks import build_model
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 NUM_IMAGES = 200
 #: Allowed RSS growth between the 100th and the last image: far below what keeping per-image buffers would add.

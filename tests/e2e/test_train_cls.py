@@ -3,8 +3,13 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from dla_dense.data.imagefolder import ImageFolderDataset
 from dla_dense.data.synthetic.imagefolder import SHAPES, make_synthetic_imagefolder
+
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

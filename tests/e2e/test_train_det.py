@@ -8,6 +8,9 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from support import run_tool, write_tiny_config
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _config(path: Path, node: str) -> Path:
     """The tiny det config with ``node`` nodes, one loader worker, data under ``path.parent / 'shapes'``."""

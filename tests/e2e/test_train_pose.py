@@ -14,6 +14,9 @@ from support import run_tool, write_tiny_config
 
 from dla_dense.data.keypoints import COCO_PERSON_SIGMAS
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 CORNERS = ["top_left", "top_right", "bottom_right", "bottom_left"]
 
 

@@ -14,6 +14,9 @@ import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs_eval
 from support import ROOT, run_python, run_tool, start_tool, tool_env, write_tiny_config
 
+#: end-to-end runs of the tools in fresh processes: the slow tier.
+pytestmark = pytest.mark.slow
+
 MAX_ITERS = 8
 
 

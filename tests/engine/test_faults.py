@@ -44,6 +44,9 @@ from dla_dense.tasks import SegTask
 from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint, hooks
 
+#: training killed with SIGKILL and resumed: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def die():
     sys.stderr.flush()

@@ -12,7 +12,7 @@ from PIL import Image
 
 from dla_dense.data.cityscapes_export import save_label_ids_png, train_ids_to_label_ids
 from dla_dense.errors import DLADenseError
-from dla_dense.evaluation import ConfusionMatrix, SegEvaluator, format_table
+from dla_dense.evaluation import ConfusionMatrix, format_table
 
 
 def _metrics(pred, target, num_classes, ignore_index=255):
@@ -65,7 +65,7 @@ def test_batches_accumulate_like_one_update_and_reset():
     target = torch.randint(0, 5, (4, 8, 8), generator=g)
     target[target == 4] = 255
     pred = torch.randint(0, 4, (4, 8, 8), generator=g)
-    whole = SegEvaluator(4)
+    whole = ConfusionMatrix(4)
     whole.update(pred, target)
     parts = ConfusionMatrix(4)
     for i in range(4):

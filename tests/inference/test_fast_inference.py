@@ -150,6 +150,7 @@ def _checkpoint(config: Path, path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the tools in fresh processes
 def test_test_seg_and_infer_fast_flags(tmp_path):
     config = tmp_path / "seg.py"
     write_tiny_config(config, "seg", data=dict(synthetic=dict(num_train=2, num_val=2, size=(64, 128), seed=0)))
@@ -167,6 +168,7 @@ def test_test_seg_and_infer_fast_flags(tmp_path):
     assert len(list(out.glob("*_overlay.jpg"))) == 1 and len(list(out.glob("*_labelIds.png"))) == 1
 
 
+@pytest.mark.slow  # the tools in fresh processes
 def test_test_det_fast_bf16_flags(tmp_path):
     config = tmp_path / "det.py"
     write_tiny_config(

@@ -139,3 +139,33 @@ def test_the_timer_summary_names_each_stage():
     timer.images = 2
     line = timer.summary()
     assert "ms pre-process" in line and "ms inference" in line and "ms post-process per image (2 images)" in line
+
+
+def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, monkeypatch):
+    predictor, _, _ = predictors("det")
+    frames = [np.array(Image.open(p).convert("RGB")) for p in sorted(predictor.task.val_set().img_dir.glob("*.png"))]
+    stream = predictor.stream()
+    alone = [predictor(frame) for frame in frames[:3]]
+    streamed = [stream(frames[0]), *stream(frames[1:3])]
+    assert stream.frames == 3 and stream.state is None  # detection keeps nothing between frames
+    for a, b in zip(alone, streamed, strict=True):  # a batch of two frames shares a forward pass
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
+
+    # A task that keeps state sees the same object for every frame of one video and a new one after reset().
+    seen = []
+    monkeypatch.setattr(predictor.task, "new_state", lambda: {"frames": []})
+    original = predictor.task.predict
+
+    def remembering(model, images, *, state=None, **options):
+        state["frames"].extend(range(len(images)))
+        seen.append(state)
+        return original(model, images, **options)
+
+    monkeypatch.setattr(predictor.task, "predict", remembering)
+    stream = predictor.stream()
+    stream(frames[0])
+    stream(frames[1:3])
+    assert seen[0] is seen[1] and seen[1]["frames"] == [0, 0, 1]
+    stream.reset()
+    stream(frames[0])
+    assert stream.frames == 1 and seen[2] is not seen[0] and seen[2]["frames"] == [0]

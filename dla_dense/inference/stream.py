@@ -1,0 +1,38 @@
+"""Streams: the consecutive frames of one video or camera through a :class:`~dla_dense.Predictor`.
+
+A stream keeps what its task carries from frame to frame (:meth:`Task.new_state
+<dla_dense.tasks.base.Task.new_state>`: nothing for single-image tasks, the previous frame and the tracks for
+trackers) and starts afresh on :meth:`Stream.reset`. Use one stream per video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .predictor import ImageLike, Predictor
+    from .results import Result
+
+
+class Stream:
+    """``stream(frame)`` -> the result of the next frame of one video; ``stream(frames)`` -> results of the
+    next frames, in order. ``reset()`` forgets the video (call it, or make a new stream, before another)."""
+
+    def __init__(self, predictor: Predictor, **options: Any) -> None:
+        self.predictor = predictor
+        self.options = options
+        self.state = predictor.task.new_state()
+        #: Frames seen since the stream started or was reset.
+        self.frames = 0
+
+    def reset(self) -> None:
+        """Forget every frame seen so far: the next frame is a video's first."""
+        self.state = self.predictor.task.new_state()
+        self.frames = 0
+
+    def __call__(self, frames: ImageLike | Sequence[ImageLike]) -> Result | list[Result]:
+        single = not isinstance(frames, (list, tuple))
+        results = self.predictor.predict([frames] if single else list(frames), state=self.state, **self.options)
+        self.frames += len(results)
+        return results[0] if single else results
