@@ -48,6 +48,7 @@ def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
             assert any(op.get_type_name() == "DeformableConvolution" for op in ir.get_ops())
 
 
+@pytest.mark.slow  # an export per input shape behind a trained model
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_engines_behind_the_predictor_give_pytorchs_detections(backend, trained_tiny):
     pytest.importorskip(backend)
@@ -80,6 +81,7 @@ def test_every_task_has_an_export_case():
     assert {task for task, _ in CASES} == set(TINY) - {"cls"}
 
 
+@pytest.mark.slow  # NNCF quantization of a trained model
 def test_int8_predictor_is_calibrated_on_training_images_and_stays_close(trained_tiny):
     pytest.importorskip("nncf")
     from dla_dense import DLADenseError, Predictor

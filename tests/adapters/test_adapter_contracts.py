@@ -88,6 +88,7 @@ def test_the_smp_encoder_takes_any_size_as_unet_expects() -> None:
     assert padded[-1].shape[-2:] == (2, 3)
 
 
+@pytest.mark.slow  # scripting, export and compile of several smp models
 def test_smp_capability_flags_are_true() -> None:
     x = torch.rand(1, 3, 64, 64)
     encoder = smp.encoders.get_encoder(ENCODER, encoder_weights=None).eval()

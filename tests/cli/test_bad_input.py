@@ -959,6 +959,7 @@ def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # the tool in a fresh process with data workers
 def test_command_line_bad_sample_in_a_worker_is_one_line(base, tmp_path):
     env = Env(base, tmp_path)
     root, work = env.seg_copy(), env.tmp / "w"

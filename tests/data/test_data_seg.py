@@ -404,6 +404,7 @@ def test_make_demo_data_cli(tmp_path, capsys):
     assert err.startswith("error: ") and str(tmp_path / "taken") in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # the tool in a fresh process
 def test_make_demo_data_tool_shim(tmp_path):
     root = tmp_path / "demo"
     result = subprocess.run(

@@ -165,6 +165,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # forked data workers
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs the fork start method")
 def test_workers_forked_after_opencv_ran_in_parallel_do_not_hang():
     # OpenCV's thread pool does not survive fork; before_workers makes the main process single-threaded first.

@@ -23,6 +23,9 @@ from PIL import Image
 from dla_dense.engine.checkpoint import load_training_state
 from dla_dense.weights import read_checkpoint
 
+#: training killed with SIGKILL and resumed: the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_ITERS = 6
 
@@ -43,9 +46,6 @@ import torch
 from dla_dense.tasks import SegTask
 from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint, hooks
-
-#: training killed with SIGKILL and resumed: the slow tier.
-pytestmark = pytest.mark.slow
 
 
 def die():

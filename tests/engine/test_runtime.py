@@ -14,6 +14,7 @@ def _run(env_extra: dict[str, str]) -> str:
     return subprocess.run([sys.executable, "-c", CODE], env=env, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.slow  # fresh processes per allocator setting
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux only")
 def test_tune_malloc_sets_thresholds_once_and_can_be_switched_off():
     import platform
