@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import load_config
+from .engine.checkpoint import atomic_write
 from .errors import DLADenseError
 from .outputs import output_dir
-from .weights import _first_line, _reachable, read_checkpoint
+from .weights import META_KEY, _first_line, _reachable, read_checkpoint
 
 if TYPE_CHECKING:
     from .inference.predictor import Predictor
@@ -27,7 +28,6 @@ CODE_CONFIG_FILE = "config.py"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 #: The safetensors metadata key holding the checkpoint's meta (task, classes, normalisation) as JSON.
-META_KEY = "dla_dense_meta"
 HUB_PREFIX = "hf-hub:"
 
 
@@ -90,12 +90,10 @@ def save_pretrained(
     ``source`` is a training work dir (its ``config.py`` and ``checkpoint``) or a :class:`~dla_dense.Predictor`
     built without ``fast``/``compile``. Returns ``out_dir``.
     """
-    from safetensors.torch import save_file
-
-    from .inference.predictor import Predictor
+    from safetensors.torch import save
 
     out = Path(out_dir)
-    if isinstance(source, Predictor):
+    if not isinstance(source, (str, os.PathLike)):
         if source.prepared:
             raise DLADenseError(
                 "save_pretrained needs a Predictor built without fast=True, compile=True or another backend"
@@ -121,10 +119,12 @@ def save_pretrained(
         command = f"python tools/test.py {config_path} {weights}"
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     output_dir(out, "save_pretrained out_dir")
-    _write_atomically(out / CONFIG_FILE, cfg.dump_json)
-    _write_atomically(out / WEIGHTS_FILE, lambda p: save_file(state, str(p), metadata={META_KEY: json.dumps(meta)}))
+    config_text = json.dumps({"name": cfg.name, **cfg.to_dict()}, indent=2).encode()
+    atomic_write(out / CONFIG_FILE, lambda f: f.write(config_text))
+    weights = save(state, metadata={META_KEY: json.dumps(meta)})
+    atomic_write(out / WEIGHTS_FILE, lambda f: f.write(weights))
     card = _card(cfg, describe, meta, metrics, command)
-    _write_atomically(out / CARD_FILE, lambda p: p.write_text(card, encoding="utf-8"))
+    atomic_write(out / CARD_FILE, lambda f: f.write(card.encode("utf-8")))
     return out
 
 
@@ -196,16 +196,3 @@ def locate_pretrained(name_or_path: str | os.PathLike, *, trust_remote_code: boo
             f"'{folder}' is not a saved model: {', '.join(missing)} missing (save_pretrained writes them)"
         )
     return config, weights
-
-
-def safetensors_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """The meta stored in a ``model.safetensors`` by :func:`save_pretrained` (``{}`` when there is none)."""
-    from safetensors import safe_open
-
-    with safe_open(os.fspath(path), framework="pt") as f:
-        metadata = f.metadata() or {}
-    try:
-        meta = json.loads(metadata.get(META_KEY, "{}"))
-    except json.JSONDecodeError:
-        return {}
-    return meta if isinstance(meta, dict) else {}

@@ -7,6 +7,7 @@ that would run code is refused.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -16,6 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -27,6 +29,9 @@ _CONTAINER_KEYS = ("state_dict", "model", "state_dict_ema", "model_state")
 _HUB_FILES = ("model.safetensors", "pytorch_model.bin")
 _PROBE_TIMEOUT_S = 3.0
 _log = logging.getLogger(__name__)
+
+#: The key of the meta (classes, normalisation, ...) in a saved model's safetensors metadata.
+META_KEY = "dla_dense_meta"
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -56,8 +61,6 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
             state = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as e:
             raise DLADenseError(f"'{path}' is not a readable safetensors file ({_first_line(e)})") from None
-        from .pretrained import safetensors_meta
-
         meta = safetensors_meta(path)
         return state, ({"meta": meta} if meta else {})
     try:
@@ -299,3 +302,16 @@ def _is_reference_extra(key: str) -> bool:
 def _describe(model: nn.Module) -> str:
     details = model.extra_repr()
     return f"{type(model).__name__}({details})" if details else type(model).__name__
+
+
+def safetensors_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The meta stored in a ``model.safetensors`` by :func:`save_pretrained` (``{}`` when there is none)."""
+    from safetensors import safe_open
+
+    with safe_open(os.fspath(path), framework="pt") as f:
+        metadata = f.metadata() or {}
+    try:
+        meta = json.loads(metadata.get(META_KEY, "{}"))
+    except json.JSONDecodeError:
+        return {}
+    return meta if isinstance(meta, dict) else {}

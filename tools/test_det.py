@@ -1,8 +1,9 @@
-"""See `python tools/test_det.py --help`."""
+"""See `python tools/test_det.py --help`: tools/test.py restricted to det configs."""
 
 import sys
+from pathlib import Path
 
-from dla_dense.cli.test import det_main
+from dla_dense.cli.test import main
 
 if __name__ == "__main__":
-    sys.exit(det_main())
+    sys.exit(main(task=Path(__file__).stem.removeprefix("test_")))

@@ -1,8 +1,9 @@
-"""See `python tools/test_seg.py --help`."""
+"""See `python tools/test_seg.py --help`: tools/test.py restricted to seg configs."""
 
 import sys
+from pathlib import Path
 
-from dla_dense.cli.test import seg_main
+from dla_dense.cli.test import main
 
 if __name__ == "__main__":
-    sys.exit(seg_main())
+    sys.exit(main(task=Path(__file__).stem.removeprefix("test_")))

@@ -1,8 +1,9 @@
-"""See `python tools/train_cls.py --help`."""
+"""See `python tools/train_cls.py --help`: tools/train.py restricted to cls configs."""
 
 import sys
+from pathlib import Path
 
-from dla_dense.cli.train import cls_main
+from dla_dense.cli.train import main
 
 if __name__ == "__main__":
-    sys.exit(cls_main())
+    sys.exit(main(task=Path(__file__).stem.removeprefix("train_")))

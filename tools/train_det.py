@@ -1,8 +1,9 @@
-"""See `python tools/train_det.py --help`."""
+"""See `python tools/train_det.py --help`: tools/train.py restricted to det configs."""
 
 import sys
+from pathlib import Path
 
-from dla_dense.cli.train import det_main
+from dla_dense.cli.train import main
 
 if __name__ == "__main__":
-    sys.exit(det_main())
+    sys.exit(main(task=Path(__file__).stem.removeprefix("train_")))

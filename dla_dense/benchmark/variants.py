@@ -23,8 +23,8 @@ class Variant:
     """One way of running a network: which network (``arch``) and which speed-ups.
 
     ``arch`` is ``"dla"`` (the config's model), ``"node"`` (the detector with the other node type),
-    ``"smp-unet"`` or ``"smp-fpn"`` (segmentation_models_pytorch on timm's DLA encoder); ``task`` is the only
-    tasks it applies to (empty: every task). ``fuse`` (BatchNorm
+    ``"smp-unet"`` or ``"smp-fpn"`` (segmentation_models_pytorch on timm's DLA encoder); a variant of another
+    ``arch`` applies to the tasks that list it in ``benchmark_archs``. ``fuse`` (BatchNorm
     folding) applies to inference only; ``channels_last``, ``bf16`` (autocast) and ``compile`` to both modes.
     ``engine`` "onnxruntime" or "openvino" runs an export of the network instead of PyTorch (inference only:
     these variants have no training row; OpenVINO at f32, or bf16 with ``bf16``); ``int8`` quantizes the
@@ -34,7 +34,6 @@ class Variant:
 
     name: str
     arch: str = "dla"
-    tasks: tuple[str, ...] = ()
     fuse: bool = False
     channels_last: bool = False
     bf16: bool = False
@@ -53,9 +52,9 @@ VARIANTS: dict[str, Variant] = {
     "openvino": Variant("openvino", engine="openvino"),
     "openvino-bf16": Variant("openvino-bf16", engine="openvino", bf16=True),
     "openvino-int8": Variant("openvino-int8", engine="openvino", int8=True),
-    "node": Variant("node", arch="node", tasks=("det", "pose")),
-    "smp-unet": Variant("smp-unet", arch="smp-unet", tasks=("seg",)),
-    "smp-fpn": Variant("smp-fpn", arch="smp-fpn", tasks=("seg",)),
+    "node": Variant("node", arch="node"),
+    "smp-unet": Variant("smp-unet", arch="smp-unet"),
+    "smp-fpn": Variant("smp-fpn", arch="smp-fpn"),
 }
 
 
@@ -108,8 +107,9 @@ def select_variants(task: str, compare: Sequence[str] | None) -> list[Variant]:
     for name in names:
         if name not in VARIANTS:
             raise DLADenseError(f"unknown variant '{name}'; choose from {', '.join(VARIANTS)}")
-        only = VARIANTS[name].tasks
-        if only and task not in only:
+        arch = VARIANTS[name].arch
+        if arch != "dla" and arch not in TASKS[task].benchmark_archs:
+            only = [other for other, task_cls in TASKS.items() if arch in task_cls.benchmark_archs]
             raise DLADenseError(f"variant '{name}' is for {' and '.join(only)} models, not {task}")
         if VARIANTS[name] not in chosen:
             chosen.append(VARIANTS[name])

@@ -1,40 +1,41 @@
-"""``python tools/test.py CONFIG CHECKPOINT [task flags]``: evaluate a checkpoint of any task; ``test_seg.py``
-and ``test_det.py`` are the same command restricted to one task."""
+"""``python tools/test.py CONFIG CHECKPOINT [task flags]``: evaluate a checkpoint of any task; ``test_<task>.py``
+(one per task of the registry, e.g. ``test_seg.py``) is the same command restricted to that task."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
+from ..tasks import TASKS
 from ._common import run
 from ._test import test_main
 
-#: prog and description of each form of the command (None: any task).
-COMMANDS: dict[str | None, tuple[str, str]] = {
-    None: (
-        "test.py",
-        "Evaluate a checkpoint on the config's validation split, whatever its task: per-class table and "
-        "headline metrics (mIoU, COCO AP, top-1).",
-    ),
-    "seg": ("test_seg.py", "Evaluate a segmentation checkpoint: per-class IoU table, mIoU and pixel accuracy."),
-    "det": ("test_det.py", "Evaluate a CenterNet-style detector with COCOeval (AP table)."),
-}
+
+def command(task: str | None) -> tuple[str, str]:
+    """``(prog, description)`` of the command for ``task`` (None: any task)."""
+    if task is None:
+        return (
+            "test.py",
+            "Evaluate a checkpoint on the config's validation split, whatever its task: per-class table and "
+            "headline metrics (mIoU, COCO AP, top-1).",
+        )
+    return f"test_{task}.py", f"Evaluate a checkpoint of {TASKS[task].title}: {TASKS[task].reports}."
 
 
 def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:
     """Entry point of ``tools/test.py`` (``task`` None) and of its task-restricted forms."""
-    prog, description = COMMANDS[task]
+    prog, description = command(task)
     return run(lambda args: test_main(args, prog=prog, description=description, task=task), argv)
 
 
-def seg_main(argv: Sequence[str] | None = None) -> int:
-    """``tools/test_seg.py``, ``dla-dense-test-seg``."""
-    return main(argv, task="seg")
-
-
-def det_main(argv: Sequence[str] | None = None) -> int:
-    """``tools/test_det.py``, ``dla-dense-test-det``."""
-    return main(argv, task="det")
+def __getattr__(name: str) -> Callable[..., int]:
+    """``<task>_main`` for every registered task: the entry point of ``test_<task>.py`` and
+    ``dla-dense-test-<task>``."""
+    task = name.removesuffix("_main")
+    if name.endswith("_main") and task in TASKS:
+        return partial(main, task=task)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

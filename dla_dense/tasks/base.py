@@ -46,6 +46,10 @@ class Task(ABC):
 
     #: The key of :data:`~dla_dense.tasks.TASKS` (``cfg.model.task``).
     name: ClassVar[str]
+    #: What the task trains, in words (the task-restricted tools' help: ``train_<name>.py``).
+    title: ClassVar[str] = ""
+    #: What its evaluation reports, in words (``test_<name>.py``'s help).
+    reports: ClassVar[str] = ""
     #: The validation metric whose best value is kept as ``best.pth`` (higher is better).
     metric: ClassVar[str]
     #: Dataclasses validating the ``model``, ``data`` and ``evaluation`` sections of this task's configs.
@@ -180,6 +184,8 @@ class Task(ABC):
     benchmark_input_size: ClassVar[tuple[int, int] | None] = None
     #: The variants a bare ``--compare`` runs against eager.
     benchmark_compare: ClassVar[tuple[str, ...]] = ("fast", "bf16")
+    #: Other networks the benchmark may compare this task's with (``benchmark.variants.Variant.arch``).
+    benchmark_archs: ClassVar[tuple[str, ...]] = ()
 
     def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor] | None:
         """Up to ``count`` validation inputs ``[1, 3, H, W]`` to measure agreement on (None: the benchmark's

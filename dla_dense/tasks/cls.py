@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +14,8 @@ from timm.data import create_transform
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import AT_LEAST_0, Bound, Config, DataConfig
+from ..config import Config
+from ..config.schemas import TASK_SCHEMAS
 from ..data.imagefolder import ImageFolderDataset
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
@@ -26,27 +26,14 @@ from ..models.classifier import create_classifier
 from .base import Task
 
 
-@dataclass
-class ClsDataConfig(DataConfig):
-    """``root/<split>/<class>/*`` with timm's transforms: ``area_range`` is the random-resized-crop area fraction,
-    ``color_jitter`` the colour jitter strength."""
-
-    TASK: ClassVar[str] = "cls"
-    RENAMED: ClassVar[dict[str, str]] = {"scale_range": "area_range"}
-    RANGES: ClassVar[dict[str, Bound]] = {"area_range": Bound(0, 1, open_low=True), "color_jitter": AT_LEAST_0}
-    dataset: Literal["imagefolder"] = "imagefolder"
-    root: str = "data/imagefolder"
-    crop_size: tuple[int, int] = (224, 224)
-    area_range: tuple[float, float] = (0.08, 1.0)
-    color_jitter: float = 0.4
-
-
 class ClsTask(Task):
     """Fine-tune timm's DLA classifier (new ``fc`` of ``model.num_classes``) on ``data.root/<split>/<class>``."""
 
     name = "cls"
+    title = "a DLA ImageNet classifier on an ImageFolder (root/<split>/<class>/*)"
+    reports = "top-1 and top-5 accuracy"
     metric = "top1"
-    schemas = {**Task.schemas, "data": ClsDataConfig}
+    schemas = {**Task.schemas, **TASK_SCHEMAS["cls"]}
     infer_output = "the image with its top-5 classes (<stem>_top5.jpg)"
     infer_suffix = "top5"
 

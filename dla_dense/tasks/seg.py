@@ -5,21 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..config import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
-from ..data.cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
-from ..data.cityscapes_export import save_label_ids_png, train_ids_to_label_ids
-from ..data.folder import SegFolderDataset, default_palette
+from ..config.schemas import TASK_SCHEMAS
+from ..data.seg_sources import SEG_SOURCES, SegSource
 from ..data.transforms import build_seg_eval_transform, build_seg_train_transform
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches
@@ -35,59 +31,6 @@ from ..visualize import overlay
 from .base import Task
 
 
-@dataclass
-class SegModelConfig(ModelConfig):
-    """``DLASeg``: ``down_ratio`` is the stride (2, 4 or 8) of the DLA-up output that ``fc`` classifies."""
-
-    TASK: ClassVar[str] = "seg"
-    task: str = "seg"
-    down_ratio: Literal[2, 4, 8] = 2
-
-
-@dataclass
-class SegDataConfig(DataConfig):
-    """Cityscapes (official layout) or folder pairs; ``scale_range`` is the random resize factor."""
-
-    TASK: ClassVar[str] = "seg"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        "crop_size": STRIDE_32,
-        "scale_range": POSITIVE,
-        "rotate": Bound(0, 180),
-        "color_jitter": AT_LEAST_0,
-        "ignore_index": AT_LEAST_0,
-    }
-    dataset: Literal["cityscapes", "folder"] = "cityscapes"
-    root: str = "data/cityscapes"
-    palette: tuple[tuple[int, int, int], ...] | None = None
-    img_dir: str = "images"
-    ann_dir: str = "labels"
-    img_suffix: str = ".png"
-    ann_suffix: str = ".png"
-    scale_range: tuple[float, float] | None = (0.5, 2.0)
-    rotate: float = 10.0
-    color_jitter: float = 0.3
-    ignore_index: int = 255
-
-
-@dataclass
-class SegEvalConfig(EvalConfig):
-    """Whole-image or sliding-window prediction, with scales and flip; ``tta_scales`` for ``--tta``."""
-
-    TASK: ClassVar[str] = "seg"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        "crop_size": STRIDE_32,
-        "stride": AT_LEAST_1,
-        "scales": POSITIVE,
-        "tta_scales": POSITIVE,
-    }
-    mode: Literal["whole", "slide"] = "whole"
-    crop_size: tuple[int, int] | None = None
-    stride: tuple[int, int] | None = None
-    scales: tuple[float, ...] = (1.0,)
-    flip: bool = False
-    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
-
-
 def safe_output_path(out_dir: Path, relative: str) -> Path:
     """``out_dir / relative``, refusing names (from datasets or configs) that would escape ``out_dir``."""
     path = (out_dir / relative).resolve()
@@ -100,8 +43,11 @@ class SegTask(Task):
     """Semantic segmentation: Cityscapes or folder pairs, cross-entropy, confusion-matrix mIoU."""
 
     name = "seg"
+    title = "a DLA-up segmentation model"
+    reports = "per-class IoU table, mIoU and pixel accuracy"
     metric = "mIoU"
-    schemas = {"model": SegModelConfig, "data": SegDataConfig, "evaluation": SegEvalConfig}
+    schemas = TASK_SCHEMAS["seg"]
+    benchmark_archs = ("smp-unet", "smp-fpn")
     benchmark_input_size = (512, 1024)
     benchmark_compare = ("fast", "bf16", "smp-unet", "smp-fpn")
     infer_output = "a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)"
@@ -113,25 +59,14 @@ class SegTask(Task):
 
         make_synthetic_cityscapes(root, **options)
 
+    @property
+    def source(self) -> SegSource:
+        """The kind of dataset ``data.dataset`` names (:data:`~dla_dense.data.seg_sources.SEG_SOURCES`)."""
+        return SEG_SOURCES[self.cfg.data.dataset]
+
     def _dataset(self, split: str, transform) -> Dataset:
         d = self.cfg.data
-        if d.dataset == "cityscapes":
-            dataset = CityscapesSegDataset(d.root, split, transform=transform, classes=d.classes)
-        else:  # "folder", the only other value the schema allows
-            if not d.classes:
-                raise DLADenseError("data.classes must list the class names for a folder dataset")
-            dataset = SegFolderDataset(
-                d.root,
-                split,
-                d.classes,
-                palette=d.palette,
-                img_dir=d.img_dir,
-                ann_dir=d.ann_dir,
-                img_suffix=d.img_suffix,
-                ann_suffix=d.ann_suffix,
-                transform=transform,
-                ignore_index=d.ignore_index,
-            )
+        dataset = self.source.open(d, split, transform)
         self.check_num_classes(len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
         return dataset
 
@@ -142,18 +77,12 @@ class SegTask(Task):
     @property
     def classes(self) -> tuple[str, ...]:
         """Class names, from the dataset type (no data needed for Cityscapes)."""
-        d = self.cfg.data
-        return class_subset(d.classes)[0] if d.dataset == "cityscapes" else tuple(d.classes or ())
+        return self.source.classes(self.cfg.data)
 
     @property
     def palette(self) -> tuple[tuple[int, int, int], ...]:
         """One RGB colour per class."""
-        d = self.cfg.data
-        if d.dataset == "cityscapes":
-            return tuple(CITYSCAPES_PALETTE[t] for t in class_subset(d.classes)[1])
-        if d.palette:
-            return tuple(d.palette)
-        return default_palette(len(self.classes))
+        return self.source.palette(self.cfg.data)
 
     def build_model(self) -> DLASeg:
         """``DLASeg`` of ``cfg.model``: images ``[N, 3, H, W]`` -> logits ``[N, num_classes, H, W]``."""
@@ -259,10 +188,7 @@ class SegTask(Task):
         for name, image, p in zip(batch["name"], batch["image"], pred, strict=True):
             label_path = safe_output_path(out_dir, f"labelIds/{name}.png")
             label_path.parent.mkdir(parents=True, exist_ok=True)
-            if d.dataset == "cityscapes":
-                save_label_ids_png(label_path, torch.from_numpy(class_subset(d.classes)[1])[p])
-            else:
-                Image.fromarray(p.numpy().astype(np.uint8)).save(label_path)
+            self.source.save_prediction(d, label_path, p)
             rgb = ((image.cpu() * std + mean).clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
             overlay_path = safe_output_path(out_dir, f"overlays/{name}.jpg")
             overlay_path.parent.mkdir(parents=True, exist_ok=True)
@@ -323,11 +249,8 @@ class SegTask(Task):
         return results
 
     def _label_ids(self) -> tuple[int, ...] | None:
-        """Cityscapes label id of each class index (None for other data)."""
-        d = self.cfg.data
-        if d.dataset != "cityscapes":
-            return None
-        return tuple(int(v) for v in train_ids_to_label_ids(class_subset(d.classes)[1].reshape(1, -1))[0])
+        """The dataset's label id of each class index (None where label files hold class indices)."""
+        return self.source.label_ids(self.cfg.data)
 
     def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
         """Random images ``[batch, 3, *size]`` and labels ``[batch, *size]`` with an ignored strip on the left."""

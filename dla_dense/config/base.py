@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
-from .errors import DLADenseError
+from ..errors import DLADenseError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -212,44 +212,6 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "evaluation": EvalConfig,
 }
-
-
-def load_config(path: str | Path, overrides: Iterable[str] = ()) -> Config:
-    """Read config file ``path``, apply ``"section.key=value"`` overrides, validate, return a :class:`Config`.
-
-    ``model.task`` picks the task of :data:`dla_dense.tasks.TASKS`, whose schemas validate ``model``, ``data``
-    and ``evaluation``; ``optim`` and ``train`` are the same for every task.
-    """
-    path = Path(path)
-    raw = _read_json(path) if path.suffix.lower() == ".json" else _read(path, seen=())
-    config_name = raw.pop("name", path.stem) if path.suffix.lower() == ".json" else path.stem
-    parsed = [_parse_override(item) for item in overrides]
-    for _, section, name, value in parsed:
-        if (section, name) == ("model", "task"):
-            raw.setdefault("model", {})["task"] = value
-    schemas = task_schemas(raw.get("model", {}).get("task", ModelConfig.task), path)
-    for item, section, name, value in parsed:
-        _check_key(schemas[section], section, name, f"override '{item}'")
-        raw.setdefault(section, {})[name] = value
-    sections = {name: _build_section(name, schemas[name], raw.get(name, {}), path) for name in SECTIONS}
-    return Config(**sections, name=config_name, path=str(path))
-
-
-def task_schemas(task: object, path: str | Path = "<config>") -> dict[str, type]:
-    """The schema of each section for ``task``: the task's own ``model``/``data``/``evaluation`` dataclasses."""
-    from .tasks import TASKS
-
-    if not isinstance(task, str) or task not in TASKS:
-        raise DLADenseError(f"config '{path}': model.task={task!r} is not a task; use one of {', '.join(TASKS)}")
-    return {**SECTIONS, **TASKS[task].schemas}
-
-
-def default_config(task: str, name: str = "config", **model: Any) -> Config:
-    """The default :class:`Config` of ``task``, with ``model`` keys set (for model specs such as ``seg:dla34``)."""
-    schemas = task_schemas(task)
-    sections = {section: schema() for section, schema in schemas.items()}
-    sections["model"] = schemas["model"](task=task, **model)
-    return Config(**sections, name=name)
 
 
 def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,32 @@
+"""Each task's config schemas: the dataclasses validating its ``model``, ``data`` and ``evaluation`` sections (the
+other sections are common to all tasks). :data:`TASK_SCHEMAS` maps a task name to them; the task class in
+:mod:`dla_dense.tasks` uses the same classes."""
+
+from __future__ import annotations
+
+from .cls import ClsDataConfig
+from .det import DetDataConfig, DetEvalConfig, DetModelConfig
+from .pose import PoseDataConfig, PoseEvalConfig, PoseModelConfig
+from .seg import SegDataConfig, SegEvalConfig, SegModelConfig
+
+#: Task name -> its section schemas.
+TASK_SCHEMAS: dict[str, dict[str, type]] = {
+    "seg": {"model": SegModelConfig, "data": SegDataConfig, "evaluation": SegEvalConfig},
+    "det": {"model": DetModelConfig, "data": DetDataConfig, "evaluation": DetEvalConfig},
+    "cls": {"data": ClsDataConfig},
+    "pose": {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig},
+}
+
+__all__ = [
+    "TASK_SCHEMAS",
+    "ClsDataConfig",
+    "DetDataConfig",
+    "DetEvalConfig",
+    "DetModelConfig",
+    "PoseDataConfig",
+    "PoseEvalConfig",
+    "PoseModelConfig",
+    "SegDataConfig",
+    "SegEvalConfig",
+    "SegModelConfig",
+]

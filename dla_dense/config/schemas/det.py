@@ -1,0 +1,67 @@
+"""The config schemas of the ``det`` task: what its configs may set and the allowed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
+
+
+@dataclass
+class DetModelConfig(ModelConfig):
+    """CenterNet: decoder ``node`` type, head width and the loss weights of CenterNet's ctdet trainer."""
+
+    TASK: ClassVar[str] = "det"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "head_conv": AT_LEAST_0,
+        "hm_weight": AT_LEAST_0,
+        "wh_weight": AT_LEAST_0,
+        "off_weight": AT_LEAST_0,
+    }
+    task: str = "det"
+    num_classes: int = 80
+    node: Literal["dcn", "conv"] = "dcn"
+    head_conv: int = 256
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
+
+
+@dataclass
+class DetDataConfig(DataConfig):
+    """COCO-format data (``root`` + ``coco_ann_file``/``coco_img_dir``) with CenterNet's augmentation:
+    ``crop_scale_range`` scales the random crop side, ``color_aug`` is its colour/lighting augmentation."""
+
+    TASK: ClassVar[str] = "det"
+    RENAMED: ClassVar[dict[str, str]] = {"scale_range": "crop_scale_range", "color_jitter": "color_aug"}
+    RANGES: ClassVar[dict[str, Bound]] = {"crop_size": STRIDE_32, "max_objs": AT_LEAST_1, "crop_scale_range": POSITIVE}
+    dataset: Literal["coco"] = "coco"
+    root: str = "data/coco"
+    coco_ann_file: str = "annotations/instances_{split}.json"
+    coco_img_dir: str = "images/{split}"
+    max_objs: int = 128
+    radius_mode: Literal["centernet", "corrected"] = "centernet"
+    bgr: bool = False
+    crop_scale_range: tuple[float, float] | None = (0.5, 2.0)
+    color_aug: bool = True
+
+
+@dataclass
+class DetEvalConfig(EvalConfig):
+    """Test input (``input_size`` or CenterNet's keep-resolution padding), scales merged by NMS, flip test."""
+
+    TASK: ClassVar[str] = "det"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "input_size": STRIDE_32,
+        "scales": POSITIVE,
+        "tta_scales": POSITIVE,
+        "max_dets": AT_LEAST_1,
+        "nms_iou": FRACTION,
+    }
+    input_size: tuple[int, int] | None = None
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+    max_dets: int = 100
+    nms_iou: float = 0.5
