@@ -85,8 +85,11 @@ class Head(ABC):
         """Add this head's training targets of one item to ``targets`` (in place; earlier heads' are there).
         ``fields`` are the item's fields in output-map pixels (``output_size = (H, W)``)."""
 
-    def random_fields(self, fields: Fields, generator: torch.Generator) -> Fields:
-        """Random item fields of this head for objects whose ``boxes`` are in ``fields`` (benchmark, tests)."""
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Random item fields of this head for ``count`` objects on an ``(H, W)`` map, beside the fields earlier
+        heads made (``found``); for the benchmark and the contract tests."""
         return {}
 
     @abstractmethod

@@ -67,9 +67,11 @@ class BoxHead(Head):
             )
         )
 
-    def random_fields(self, fields: Fields, generator: torch.Generator) -> Fields:
-        """``count`` random boxes inside an ``(H, W)`` map (both given in ``fields``) with random labels."""
-        count, (out_h, out_w) = fields["count"], fields["output_size"]
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """``count`` random boxes inside the map, with random labels."""
+        out_h, out_w = output_size
         scale = torch.tensor([out_w, out_h], dtype=torch.float32)
         xy = torch.rand(count, 2, generator=generator) * scale * 0.7
         wh = (torch.rand(count, 2, generator=generator) * 0.25 + 0.05) * scale

@@ -72,12 +72,18 @@ class CenterNetHeads:
             head.encode(fields, targets, output_size=output_size)
         return targets
 
-    def random_targets(self, count: int, output_size: tuple[int, int], generator: torch.Generator) -> dict:
-        """Targets of ``count`` random objects on an ``(H, W)`` map (benchmark, contract tests)."""
-        fields: Fields = {"count": count, "output_size": output_size}
+    def random_fields(self, count: int, output_size: tuple[int, int], generator: torch.Generator | None) -> Fields:
+        """Item fields of ``count`` random objects on an ``(H, W)`` map, in output-map pixels."""
+        fields: Fields = {}
         for head in self.heads:
-            fields.update(head.random_fields(fields, generator))
-        return self.encode(fields, output_size=output_size)
+            fields.update(head.random_fields(fields, count, output_size, generator))
+        return fields
+
+    def random_targets(
+        self, count: int, output_size: tuple[int, int], generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Targets of ``count`` random objects on an ``(H, W)`` map (benchmark, contract tests)."""
+        return self.encode(self.random_fields(count, output_size, generator), output_size=output_size)
 
     def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Every head's unweighted loss terms, in head order."""

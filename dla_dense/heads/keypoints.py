@@ -72,10 +72,11 @@ class KeypointHead(Head):
             rotated=bool(fields.get("rotated", False)),
         )
 
-    def random_fields(self, fields: Fields, generator: torch.Generator) -> Fields:
-        """Joints spread over each box, visibilities 0, 1 or 2."""
-        boxes = fields["boxes"]
-        count = len(boxes)
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Joints spread over each box of ``found``, visibilities 0, 1 or 2."""
+        boxes = found["boxes"]
         joints = boxes[:, None, :2] + torch.rand(count, self.num_joints, 2, generator=generator) * (
             boxes[:, None, 2:] - boxes[:, None, :2]
         )

@@ -68,10 +68,7 @@ def test_loss_terms_and_weights_equal_centernets_multi_pose_trainer(golden):
 def test_composed_targets_equal_multi_pose_targets(rotated):
     generator = torch.Generator().manual_seed(3)
     heads = _pose_heads(2, 5, max_objs=6)
-    fields = {"count": 5, "output_size": (24, 32)}
-    for head in heads:
-        fields.update(head.random_fields(fields, generator))
-    fields["rotated"] = rotated
+    fields = {**heads.random_fields(5, (24, 32), generator), "rotated": rotated}
     got = heads.encode(fields, output_size=(24, 32))
     expected = multi_pose_targets(
         fields["boxes"],
