@@ -22,3 +22,10 @@ def model_inputs(model: nn.Module) -> dict[str, int]:
 def example_inputs(model: nn.Module, size: tuple[int, int], batch: int = 1) -> dict[str, torch.Tensor]:
     """Random inputs ``{name: [batch, channels, *size]}`` of ``model``, in its argument order."""
     return {name: torch.randn(batch, channels, *size) for name, channels in model_inputs(model).items()}
+
+
+def batch_inputs(model: nn.Module, batch: Mapping[str, torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """The tensors of ``batch`` that ``model`` takes, by name and in its argument order, on ``device`` (a
+    ``DistributedDataParallel`` wrapper is looked through)."""
+    names = model_inputs(getattr(model, "module", model))
+    return [batch[name].to(device, non_blocking=True) for name in names]

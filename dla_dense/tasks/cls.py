@@ -23,6 +23,7 @@ from ..evaluation import TopKEvaluator, run_evaluation
 from ..inference.results import ClsResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
+from ..models.inputs import batch_inputs
 from .base import Task
 
 
@@ -92,7 +93,7 @@ class ClsTask(Task):
 
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
         """``ce_loss``: cross-entropy of the logits ``[N, num_classes]`` against labels ``[N]``."""
-        logits = model(batch["image"].to(device, non_blocking=True))
+        logits = model(*batch_inputs(model, batch, device))
         return {"ce_loss": F.cross_entropy(logits.float(), batch["label"].to(device))}
 
     @torch.no_grad()
@@ -102,7 +103,7 @@ class ClsTask(Task):
         batches = eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size)
 
         def predict(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
-            return model(batch["image"].to(dist.device))
+            return model(*batch_inputs(model, batch, dist.device))
 
         evaluator = TopKEvaluator(min(5, self.cfg.model.num_classes))
         return run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger)

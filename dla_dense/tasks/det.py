@@ -33,6 +33,7 @@ from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
+from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task
 
@@ -211,7 +212,7 @@ class DetTask(Task):
 
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
         """Every head's terms (the box head's: ``hm_loss`` focal, ``wh_loss`` and ``off_loss`` L1 at the centres)."""
-        out = model(batch["image"].to(device, non_blocking=True))
+        out = model(*batch_inputs(model, batch, device))
         targets = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor) and k != "image"}
         return self.heads().loss(out, targets)
 

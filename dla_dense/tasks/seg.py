@@ -25,6 +25,7 @@ from ..evaluation.undefined import format_metrics, json_safe
 from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
 from ..inference.timing import NULL_TIMER, StageTimer, same_shape
+from ..models.inputs import batch_inputs
 from ..models.segmentor import DLASeg
 from ..outputs import output_dir
 from ..visualize import overlay
@@ -117,9 +118,8 @@ class SegTask(Task):
         """``ce_loss``: pixel-wise cross-entropy of logits ``[N, C, H, W]`` against labels ``[N, H, W]``, ignoring
         ``ignore_index``. A batch without a labelled pixel gives 0 (no gradient) and is counted as
         ``unlabelled_batches`` in the log."""
-        images = batch["image"].to(device, non_blocking=True)
         labels = batch["label"].to(device, non_blocking=True)
-        logits = model(images)
+        logits = model(*batch_inputs(model, batch, device))
         ignore = self.cfg.data.ignore_index
         if not bool((labels != ignore).any()):  # all void: the mean over no pixel would be NaN
             self.counters["unlabelled_batches"] += 1
