@@ -14,8 +14,9 @@ from .undefined import format_metric
 
 
 class TopKEvaluator(Evaluator):
-    """Top-1 and top-``k`` accuracy (``top1``, ``top5`` for k = 5) of ``(batch with "label" [N], logits [N, C])``;
-    hits and image counts are summed over processes."""
+    """Top-1 and top-5 accuracy (``top1``, ``top5``) of ``(batch with "label" [N], logits [N, C])``, where top-5
+    looks at the ``k`` best classes (``min(5, C)`` for fewer classes); hits and image counts are summed over
+    processes."""
 
     def __init__(self, k: int = 5) -> None:
         self.k = k
@@ -47,4 +48,4 @@ class TopKEvaluator(Evaluator):
             value = self.metrics[name]
             return f"{100 * value:.2f} %" if value == value else format_metric(value)
 
-        return f"top-1 {pct('top1')}  top-{self.k} {pct('top5')}  ({int(self.counts[2])} images)"
+        return f"top-1 {pct('top1')}  top-5 {pct('top5')}  ({int(self.counts[2])} images)"
