@@ -137,13 +137,13 @@ def test_engine_variants_time_inference_only_and_agree_with_eager():
     pytest.importorskip("openvino")
     result = run_benchmark(
         "det:dla46_c:dcn",
-        compare=["ort", "openvino", "openvino-int8"],
+        compare=["ort", "openvino-int8"],
         infer_size=(64, 64),
         train_size=(64, 64),
         iters=2,
         warmup=1,
     )
-    assert [r["variant"] for r in result["infer"]["variants"]] == ["eager", "ort", "openvino", "openvino-int8"]
+    assert [r["variant"] for r in result["infer"]["variants"]] == ["eager", "ort", "openvino-int8"]
     assert result["infer"]["variants"][-1]["peak_fraction"] is None
     assert [r["variant"] for r in result["train"]["variants"]] == ["eager"]
     for row in result["infer"]["variants"][1:]:

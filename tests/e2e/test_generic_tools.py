@@ -6,6 +6,8 @@ import json
 import pytest
 from support import TINY
 
+from dla_dense.cli import test
+
 #: end-to-end runs of the tools in fresh processes: the slow tier.
 pytestmark = pytest.mark.slow
 
@@ -18,27 +20,30 @@ def test_every_task_is_covered():
 
 
 @pytest.mark.parametrize("task", list(TINY))
-def test_train_then_test_any_task(task, tool, trained_tiny):
+def test_train_then_test_any_task(task, trained_tiny, capsys):
     config, work = trained_tiny(task)
     records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
     assert all("loss" in r and "lr" in r for r in records if r["mode"] == "train")
     assert (work / "best.pth").is_file() and (work / "config.py").is_file()
 
-    tested = tool("test", str(config), str(work / "best.pth"), *TEST_FLAGS[task])
-    assert tested.returncode == 0, tested.stderr[-3000:]
-    assert tested.stderr.strip().splitlines()[-1].startswith(HEADLINE[task])
+    capsys.readouterr()
+    assert test.main([str(config), str(work / "best.pth"), "--device", "cpu", *TEST_FLAGS[task]]) == 0
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith(HEADLINE[task]), err[-3000:]
 
 
 @pytest.mark.parametrize("task", list(TINY))
-def test_test_help_shows_the_tasks_own_flags(task, tool, tiny_config):
+def test_test_help_shows_the_tasks_own_flags(task, tiny_config, capsys):
     config = tiny_config(task)
-    shown = tool("test", str(config), "--help")
-    assert shown.returncode == 0
+    with pytest.raises(SystemExit) as done:
+        test.main([str(config), "--help"])
+    assert done.value.code in (0, None)
+    shown = capsys.readouterr().out
     for flag in TEST_FLAGS[task]:
-        assert flag in shown.stdout
+        assert flag in shown
     for other, flags in TEST_FLAGS.items():
         for flag in set(flags) - set(TEST_FLAGS[task]):
-            assert flag not in shown.stdout, (other, flag)
+            assert flag not in shown, (other, flag)
 
 
 @pytest.mark.parametrize(
