@@ -11,6 +11,7 @@ Every result also has the interface tools use without knowing its type (:class:`
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,16 @@ class DrawOptions:
     legend: bool = True
 
 
-class ResultBase:
+class ResultBase(ABC):
     """What every result offers to tools (``tools/infer.py``) that handle any task's results alike."""
 
+    @abstractmethod
     def draw(self, options: DrawOptions) -> np.ndarray:
         """The picture of this result, RGB ``[H, W, 3]`` (wider with a legend)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self, options: DrawOptions) -> str:
         """What the picture shows, in a few words."""
-        raise NotImplementedError
 
     def records(self, image_id: int, name: str) -> list[dict[str, Any]]:
         """JSON entries of this result for input ``name`` (COCO results for detections, ``image_id`` 1-based)."""
@@ -58,9 +59,9 @@ class ResultBase:
         """This result after the post-processing ``options`` ask for (detections: NMS); default: itself."""
         return self
 
+    @abstractmethod
     def to_json(self) -> Any:
         """This result as JSON data."""
-        raise NotImplementedError
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
