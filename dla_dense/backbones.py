@@ -90,13 +90,49 @@ class DLABackbone(FeatureListNet):
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """``x [N, 3, H, W]`` with H, W multiples of the largest stride -> one map per level."""
+        self._check_size(x)
+        return list(self._collect(x).values())  # timm's FeatureListNet.forward, spelled out for TorchScript
+
+    def _check_size(self, x: torch.Tensor) -> None:
         stride = self.max_stride
         if x.shape[-2] % stride != 0 or x.shape[-1] % stride != 0:
             raise InputSizeError(
                 f"input size {x.shape[-2]}x{x.shape[-1]} is not a multiple of {stride}; pad or resize the "
                 f"images (DLA's stride-2 levels need sizes divisible by {stride})"
             )
-        return list(self._collect(x).values())  # timm's FeatureListNet.forward, spelled out for TorchScript
+
+    def add_stem_input(self, name: str, channels: int) -> None:
+        """Add a branch ``name`` that maps an extra input ``[N, channels, H, W]`` (input resolution) to the stem's
+        channels, 7x7 conv (no bias) + BatchNorm + ReLU, as CenterTrack's ``pre_img_layer`` / ``pre_hm_layer``;
+        :meth:`forward_with` adds its output to the stem's (``base_layer``) before ``level0``."""
+        stem_channels = self["base_layer"][0].out_channels
+        self[name] = nn.Sequential(
+            nn.Conv2d(channels, stem_channels, kernel_size=7, stride=1, padding=3, bias=False),
+            nn.BatchNorm2d(stem_channels, momentum=0.1),
+            nn.ReLU(inplace=True),
+        )
+        self.stem_inputs = (*self.stem_inputs, name)
+
+    #: Names of the extra-input branches (:meth:`add_stem_input`), in :meth:`forward_with`'s argument order.
+    stem_inputs: tuple[str, ...] = ()
+
+    def forward_with(self, x: torch.Tensor, extra: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """:meth:`forward` of ``x [N, 3, H, W]`` with one extra input per :attr:`stem_inputs` branch, each
+        ``[N, channels, H, W]``, whose branch outputs are added to the stem's output (plain sums)."""
+        if len(extra) != len(self.stem_inputs):
+            raise ValueError(f"{len(self.stem_inputs)} extra inputs expected ({self.stem_inputs}), got {len(extra)}")
+        self._check_size(x)
+        out = []
+        for name, module in self.items():
+            if name in self.stem_inputs:
+                continue
+            x = module(x)
+            if name == "base_layer":
+                for branch, value in zip(self.stem_inputs, extra, strict=True):
+                    x = x + self[branch](value)
+            if name in self.return_layers:
+                out.append(x)
+        return out
 
     def _frozen_modules(self) -> list[nn.Module]:
         if self.frozen_stages < 0:

@@ -240,7 +240,8 @@ class CenterNetTupleOutputs(nn.Module):
         self.output_names = tuple(model.heads)
         self.training = model.training
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``x [N, 3, H, W]`` -> ``(hm, wh, reg, ...)``, each ``[N, channels, H/4, W/4]``."""
-        outputs = self.model(x)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The model's named inputs (``image [N, 3, H, W]``, ...) -> ``(hm, wh, reg, ...)``, each
+        ``[N, channels, H/4, W/4]``."""
+        outputs = self.model(*inputs)
         return tuple(outputs[name] for name in self.output_names)

@@ -39,13 +39,19 @@ class _UseCounter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def _example_input(model: nn.Module) -> torch.Tensor:
-    """``[1, C, 64, 64]`` random input, ``C`` the input channels of the model's first convolution."""
+def _example_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
+    """``[1, C, 64, 64]`` random inputs, one per named input of the model (:mod:`dla_dense.models.inputs`; a
+    model that declares none: ``C`` the input channels of its first convolution)."""
     param = next(model.parameters())
-    conv = next(m for m in model.modules() if isinstance(m, FOLDABLE_CONVS))
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(1, conv.in_channels, 64, 64, generator=generator)
-    return x.to(device=param.device, dtype=param.dtype)
+    declared = getattr(model, "inputs", None)
+    if declared is None:
+        conv = next(m for m in model.modules() if isinstance(m, FOLDABLE_CONVS))
+        declared = {"image": conv.in_channels}
+    return tuple(
+        torch.randn(1, c, 64, 64, generator=generator).to(device=param.device, dtype=param.dtype)
+        for c in declared.values()
+    )
 
 
 def find_conv_bn_pairs(model: nn.Module, example_input: torch.Tensor | None = None) -> list[tuple[str, str]]:
@@ -94,7 +100,7 @@ def find_conv_bn_pairs(model: nn.Module, example_input: torch.Tensor | None = No
     counter = _UseCounter(producers, active_inputs)
     try:
         with torch.no_grad(), counter:
-            model(_example_input(model) if example_input is None else example_input)
+            model(*(_example_inputs(model) if example_input is None else (example_input,)))
     finally:
         for handle in handles:
             handle.remove()

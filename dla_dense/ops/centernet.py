@@ -196,3 +196,33 @@ def reg_l1_loss(output: torch.Tensor, mask: torch.Tensor, ind: torch.Tensor, tar
     mask = mask.unsqueeze(2).expand_as(pred).to(pred.dtype)
     loss = F.l1_loss(pred * mask, target * mask, reduction="sum")
     return loss / (mask.sum() + 1e-4)
+
+
+def fast_focal_loss(
+    logits: torch.Tensor, gt: torch.Tensor, ind: torch.Tensor, mask: torch.Tensor, cat: torch.Tensor
+) -> torch.Tensor:
+    """CenterTrack's ``FastFocalLoss`` of heatmap ``logits [N, C, H, W]`` against ``gt [N, C, H, W]``.
+
+    The prediction is ``sigmoid`` clamped to ``[1e-4, 1 - 1e-4]``. The negative term ``log(1 - p) p^2 (1 -
+    gt)^4`` is summed over all pixels; the positive term ``log(p) (1 - p)^2`` is gathered at each object's
+    centre ``ind [N, M]`` for its class ``cat [N, M]`` where ``mask [N, M]`` is set (objects sharing a pixel
+    count once each); the sum is divided by ``mask.sum()`` (the negative term alone when there is no object).
+    Unlike :func:`focal_loss`, pixels with ``gt == 1`` that are not an object's centre (ignore regions) count
+    in neither term.
+    """
+    pred = logits.float().sigmoid().clamp(min=1e-4, max=1 - 1e-4)
+    neg_loss = (torch.log(1 - pred) * torch.pow(pred, 2) * torch.pow(1 - gt, 4)).sum()
+    pos_pred = transpose_and_gather_feat(pred, ind).gather(2, cat.unsqueeze(2))
+    pos_loss = (torch.log(pos_pred) * torch.pow(1 - pos_pred, 2) * mask.unsqueeze(2)).sum()
+    num_pos = mask.sum()
+    if num_pos == 0:
+        return -neg_loss
+    return -(pos_loss + neg_loss) / num_pos
+
+
+def weighted_l1_loss(output: torch.Tensor, mask: torch.Tensor, ind: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CenterTrack's ``RegWeightedL1Loss``: L1 between ``output [N, D, H, W]`` at ``ind [N, M]`` and ``target
+    [N, M, D]`` under the per-component ``mask [N, M, D]``, summed and divided by ``mask.sum() + 1e-4``."""
+    pred = transpose_and_gather_feat(output.float(), ind)
+    loss = F.l1_loss(pred * mask, target * mask, reduction="sum")
+    return loss / (mask.sum() + 1e-4)

@@ -1,0 +1,77 @@
+"""CenterTrack's tracking head: ``tracking``, the offset from each object's centre to where it was in the
+previous frame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from ..data.track_targets import tracking_targets
+from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
+from .base import Fields, Head, Peaks, ToImage, Warp
+
+
+class TrackingHead(Head):
+    """``tracking [N, 2, H/4, W/4]``: previous centre minus the current integer centre, output pixels.
+
+    Item field ``track_ids [M]``; the frame pair adds ``pre_centers [M', 2]`` / ``pre_ids [M']`` (the previous
+    frame's objects, :func:`~dla_dense.data.track_targets.pre_heatmap`). Targets
+    :func:`~dla_dense.data.track_targets.tracking_targets`, loss ``tracking_loss`` (weighted L1, weight 1).
+    Decoding gives ``centers [K, 2]`` (the integer peaks) and ``tracking [K, 2]``; in image pixels the offset is
+    ``back(center + tracking) - back(center)`` (``generic_post_process``).
+    """
+
+    item_fields = ("track_ids",)
+    fields = ("centers", "tracking")
+
+    def __init__(self, *, weight: float = 1.0) -> None:
+        self.weight = weight
+
+    @property
+    def outputs(self) -> dict[str, int]:
+        return {"tracking": 2}
+
+    def warp(self, item: Fields, warp: Warp) -> Fields:
+        return {"track_ids": np.asarray(item["track_ids"], np.int64).reshape(-1)}
+
+    def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
+        targets.update(
+            tracking_targets(
+                targets, fields["track_ids"], fields["pre_centers"], fields["pre_ids"], output_size=output_size
+            )
+        )
+
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Ids ``0..count-1``; every other object was in the previous frame, a few pixels away."""
+        boxes = torch.as_tensor(found["boxes"], dtype=torch.float32)
+        centers = (boxes[:, :2] + boxes[:, 2:]) / 2 + torch.randn(count, 2, generator=generator) * 2
+        keep = torch.arange(0, count, 2)
+        return {"track_ids": torch.arange(count), "pre_centers": centers[keep].numpy(), "pre_ids": keep.tolist()}
+
+    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {
+            "tracking_loss": weighted_l1_loss(
+                outputs["tracking"], batch["tracking_mask"], batch["ind"], batch["tracking"]
+            )
+        }
+
+    def loss_weights(self) -> dict[str, float]:
+        return {"tracking_loss": self.weight}
+
+    def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"tracking": outputs["tracking"][:1]}
+
+    def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
+        return {
+            "centers": torch.stack([peaks.xs, peaks.ys], 2),
+            "tracking": transpose_and_gather_feat(outputs["tracking"], peaks.inds),
+        }
+
+    def to_image(self, fields: Fields, back: ToImage) -> Fields:
+        centers = torch.from_numpy(back.points(fields["centers"])) / back.scale
+        moved = torch.from_numpy(back.points(fields["centers"] + fields["tracking"])) / back.scale
+        return {"centers": centers.float(), "tracking": (moved - centers).float()}
