@@ -13,11 +13,14 @@ Fields = dict[str, Any]
 
 
 def as_numpy(fields: Fields) -> Fields:
-    """``fields`` as numpy arrays (float32 geometry, int64 labels and ids)."""
+    """``fields`` as numpy arrays (float32 geometry, float64 scores, int64 labels and ids)."""
     out = {}
     for name, value in fields.items():
         array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
-        out[name] = array.astype(np.int64) if name in ("labels", "track_ids") else array.astype(np.float32)
+        if name in ("labels", "track_ids"):
+            out[name] = array.astype(np.int64)
+        else:  # scores keep their precision: thresholds compare them exactly, as the references do
+            out[name] = array.astype(np.float64 if name == "scores" else np.float32)
     return out
 
 
