@@ -1,0 +1,218 @@
+"""Multi-object tracking metrics (HOTA, DetA, AssA, MOTA, IDF1, ID switches, FP, FN) computed by TrackEval.
+
+Tracks are written as MOT Challenge result files and scored by TrackEval's ``MotChallenge2DBox`` with its
+official preprocessing (ground truth with flag 0 ignored, tracks matched to distractor classes removed), one
+run per class (each class scored as TrackEval's ``pedestrian``); several classes are combined by TrackEval's
+class averaging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch.distributed as tdist
+
+from ..engine.dist import DistInfo
+from .base import Evaluator
+
+#: MOT Challenge classes whose ground truth marks regions where a pedestrian track is not a false positive
+#: (person on vehicle, static person, distractor, reflection; MOT17 scoring).
+MOT_DISTRACTORS = (2, 7, 8, 12)
+#: Headline metrics, in table order.
+MOT_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
+_COUNTS = ("IDSW", "FP", "FN")
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """One sequence's ground truth: ``rows [R, 9]`` in ``gt.txt`` columns (frame, id, left, top, width, height,
+    flag, class, visibility; frames 1..``length``) with the dataset's MOT class ids."""
+
+    rows: np.ndarray
+    length: int
+
+
+def mot_rows(frame: int, tracks: Mapping[str, Any]) -> np.ndarray:
+    """MOT result rows ``[N, 10]`` (frame, id, left, top, width, height, score, -1, -1, -1) of one frame's tracks
+    (``boxes`` x1y1x2y2, ``scores``, ``track_ids``)."""
+    boxes = np.asarray(tracks["boxes"], np.float64).reshape(-1, 4)
+    rows = np.full((len(boxes), 10), -1.0)
+    rows[:, 0] = frame
+    rows[:, 1] = np.asarray(tracks["track_ids"]).reshape(-1)
+    rows[:, 2:4] = boxes[:, :2]
+    rows[:, 4:6] = boxes[:, 2:] - boxes[:, :2]
+    rows[:, 6] = np.asarray(tracks["scores"]).reshape(-1)
+    return rows
+
+
+def write_mot(path: Path, rows: np.ndarray) -> None:
+    """Write MOT rows as a comma-separated text file (frame and id as integers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{int(r[0])},{int(r[1])},"
+        + ",".join(f"{v:.2f}" if abs(v - round(v)) > 1e-9 else str(int(round(v))) for v in r[2:])
+        for r in rows
+    ]
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+def trackeval_metrics(gt_folder: Path, tracker_folder: Path, sequences: Mapping[str, int]) -> dict[str, dict]:
+    """TrackEval's HOTA, CLEAR and Identity results of the tracker ``tracker_folder/data/<seq>.txt`` against
+    ``gt_folder/<seq>/gt/gt.txt``: ``{sequence or 'COMBINED_SEQ': {'HOTA': {...}, 'CLEAR': {...}, 'Identity':
+    {...}}}`` for class ``pedestrian``."""
+    import trackeval
+
+    eval_config = trackeval.Evaluator.get_default_eval_config()
+    eval_config.update(
+        PRINT_RESULTS=False, PRINT_CONFIG=False, TIME_PROGRESS=False, OUTPUT_SUMMARY=False, OUTPUT_DETAILED=False
+    )
+    eval_config.update(PLOT_CURVES=False, LOG_ON_ERROR=None, DISPLAY_LESS_PROGRESS=True)
+    dataset_config = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
+    dataset_config.update(
+        GT_FOLDER=str(gt_folder),
+        TRACKERS_FOLDER=str(tracker_folder.parent),
+        TRACKERS_TO_EVAL=[tracker_folder.name],
+        SKIP_SPLIT_FOL=True,
+        SEQ_INFO=dict(sequences),
+        PRINT_CONFIG=False,
+        OUTPUT_FOLDER=str(tracker_folder.parent / "out"),
+    )
+    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR({"THRESHOLD": 0.5, "PRINT_CONFIG": False})]
+    metrics.append(trackeval.metrics.Identity({"THRESHOLD": 0.5, "PRINT_CONFIG": False}))
+    with contextlib.redirect_stdout(io.StringIO()):
+        results, _ = trackeval.Evaluator(eval_config).evaluate(
+            [trackeval.datasets.MotChallenge2DBox(dataset_config)], metrics
+        )
+    found = results["MotChallenge2DBox"][tracker_folder.name]
+    return {seq: value["pedestrian"] for seq, value in found.items()}
+
+
+def summary(result: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+    """The headline numbers of one TrackEval result (``{'HOTA': .., 'CLEAR': .., 'Identity': ..}``): HOTA, DetA
+    and AssA averaged over the 19 localisation thresholds, MOTA, IDF1 and the counts."""
+    hota, clear, identity = result["HOTA"], result["CLEAR"], result["Identity"]
+    return {
+        "HOTA": float(np.mean(hota["HOTA"])),
+        "DetA": float(np.mean(hota["DetA"])),
+        "AssA": float(np.mean(hota["AssA"])),
+        "MOTA": float(clear["MOTA"]),
+        "IDF1": float(identity["IDF1"]),
+        "IDSW": float(clear["IDSW"]),
+        "FP": float(clear["CLR_FP"]),
+        "FN": float(clear["CLR_FN"]),
+    }
+
+
+class MotEvaluator(Evaluator):
+    """Tracks of every frame of every sequence, scored per class by TrackEval (see the module docstring).
+
+    ``ground_truth``: sequence name -> :class:`GroundTruth`; ``class_ids``: the MOT class id of each label
+    (label ``k`` is MOT class ``class_ids[k]``); the distractor rows of :data:`MOT_DISTRACTORS` go with MOT
+    class 1 (pedestrian). :meth:`process` takes a frame item (``video``, ``frame_id``) and its tracks
+    (``boxes``, ``scores``, ``labels``, ``track_ids``, image pixels). Metrics: :data:`MOT_METRICS` over all
+    classes and sequences (HOTA etc. as fractions, counts as numbers), and ``<metric>/<class>`` per class when
+    there are several.
+    """
+
+    def __init__(
+        self, ground_truth: Mapping[str, GroundTruth], class_names: Sequence[str], class_ids: Sequence[int]
+    ) -> None:
+        self.ground_truth = dict(ground_truth)
+        self.class_names = tuple(class_names)
+        self.class_ids = tuple(class_ids)
+        self.reset()
+
+    def reset(self) -> None:
+        self.rows: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {seq: [] for seq in self.ground_truth}
+        self.per_sequence: dict[str, dict[str, dict[str, float]]] = {}
+
+    def process(self, batch: Mapping[str, Any], predictions: Mapping[str, Any]) -> None:
+        labels = np.asarray(predictions["labels"]).reshape(-1)
+        self.rows[batch["video"]].append((mot_rows(int(batch["frame_id"]), predictions), labels))
+
+    def gather(self, dist: DistInfo) -> None:
+        if dist.world_size > 1:
+            parts: list[Any] = [None] * dist.world_size
+            tdist.all_gather_object(parts, self.rows)
+            merged: dict[str, list] = {seq: [] for seq in self.ground_truth}
+            for part in parts:
+                for seq, rows in part.items():
+                    merged[seq].extend(rows)
+            self.rows = merged
+
+    def tracker_rows(self, sequence: str, label: int | None = None) -> np.ndarray:
+        """The result rows ``[N, 10]`` of ``sequence`` (of one ``label``), in frame order."""
+        parts = [rows[labels == label] if label is not None else rows for rows, labels in self.rows[sequence]]
+        rows = np.concatenate(parts) if parts else np.zeros((0, 10))
+        return rows[np.argsort(rows[:, 0], kind="stable")]
+
+    def write_results(self, folder: Path) -> list[Path]:
+        """Write one MOT result file per sequence (every class) into ``folder``; returns the paths."""
+        paths = []
+        for seq in self.ground_truth:
+            write_mot(folder / f"{seq}.txt", self.tracker_rows(seq))
+            paths.append(folder / f"{seq}.txt")
+        return paths
+
+    def compute(self) -> dict[str, float]:
+        import trackeval
+
+        per_class: dict[str, dict[str, dict]] = {}
+        lengths = {seq: gt.length for seq, gt in self.ground_truth.items()}
+        with tempfile.TemporaryDirectory(prefix="dla_dense_mot_") as tmp:
+            for label, (name, mot_class) in enumerate(zip(self.class_names, self.class_ids, strict=True)):
+                root = Path(tmp) / f"class{label}"
+                for seq, gt in self.ground_truth.items():
+                    rows = gt.rows[gt.rows[:, 7] == mot_class].copy()
+                    rows[:, 7] = 1
+                    if mot_class == 1:
+                        rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, 7], MOT_DISTRACTORS)]])
+                    write_mot(root / "gt" / seq / "gt" / "gt.txt", rows[np.argsort(rows[:, 0], kind="stable")])
+                    write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", self.tracker_rows(seq, label))
+                per_class[name] = trackeval_metrics(root / "gt", root / "trackers" / "dla_dense", lengths)
+        self.per_sequence = {
+            name: {seq: summary(result) for seq, result in results.items()} for name, results in per_class.items()
+        }
+        if len(per_class) == 1:
+            combined = next(iter(self.per_sequence.values()))["COMBINED_SEQ"]
+        else:
+            classes = {name: results["COMBINED_SEQ"] for name, results in per_class.items()}
+            combined = summary(
+                {
+                    key: metric.combine_classes_class_averaged({n: c[key] for n, c in classes.items()})
+                    for key, metric in (
+                        ("HOTA", trackeval.metrics.HOTA()),
+                        ("CLEAR", trackeval.metrics.CLEAR({"PRINT_CONFIG": False})),
+                        ("Identity", trackeval.metrics.Identity({"PRINT_CONFIG": False})),
+                    )
+                }
+            )
+        metrics = dict(combined)
+        if len(per_class) > 1:
+            for name, results in self.per_sequence.items():
+                metrics.update({f"{key}/{name}": value for key, value in results["COMBINED_SEQ"].items()})
+        self.metrics = metrics
+        return metrics
+
+    def table(self) -> str:
+        """Per class and sequence, then the combined row: HOTA, DetA, AssA, MOTA, IDF1 (%) and the counts."""
+        head = f"{'class':<14}{'sequence':<22}" + "".join(f"{m:>8}" for m in MOT_METRICS)
+        lines = [head, "-" * len(head)]
+
+        def row(cls: str, seq: str, values: Mapping[str, float]) -> str:
+            cells = [f"{values[m]:>8.0f}" if m in _COUNTS else f"{100 * values[m]:>8.1f}" for m in MOT_METRICS]
+            return f"{cls:<14}{seq:<22}" + "".join(cells)
+
+        for name, results in self.per_sequence.items():
+            for seq, values in results.items():
+                lines.append(row(name, "all" if seq == "COMBINED_SEQ" else seq, values))
+        if len(self.per_sequence) > 1:
+            lines.append(row("all classes", "all", self.metrics))
+        return "\n".join(lines)
