@@ -143,3 +143,40 @@ def draw_text_block(image: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     for i, line in enumerate(lines):
         draw.text((pad, pad + i * row), line, fill=(0, 0, 0), font=font)
     return np.asarray(canvas)
+
+
+def track_colour(track_id: int) -> Colour:
+    """A stable colour of a track id (the same id has the same colour in every frame)."""
+    palette = class_colours(20)
+    return palette[(int(track_id) * 7) % len(palette)]
+
+
+def draw_tracks(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    track_ids: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    trails: dict[int, list[tuple[float, float]]] | None = None,
+) -> np.ndarray:
+    """RGB uint8 ``[H, W, 3]``: ``image`` with ``boxes [K, 4]`` in the colour of their track, labels ``"<class>
+    #<id>"`` and each track's recent centres (``trails``: id -> points, oldest first) as a line."""
+    height, width = image.shape[:2]
+    line = max(2, round(max(height, width) / 320))
+    canvas = Image.fromarray(np.ascontiguousarray(image))
+    draw = ImageDraw.Draw(canvas)
+    for track_id, points in (trails or {}).items():
+        if len(points) > 1:
+            draw.line([tuple(p) for p in points], fill=track_colour(track_id), width=line)
+    image = np.asarray(canvas)
+    if not len(boxes):
+        return image.copy()
+    colours = [track_colour(i) for i in track_ids]
+    drawn = draw_bounding_boxes(
+        torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
+        torch.as_tensor(boxes, dtype=torch.float32),
+        colors=colours,
+        width=line,
+    )
+    texts = [f"{class_names[int(c)]} #{int(i)}" for c, i in zip(labels, track_ids, strict=True)]
+    return draw_labels(drawn.permute(1, 2, 0).numpy(), np.asarray(boxes), texts, colours)

@@ -114,16 +114,23 @@ class MotEvaluator(Evaluator):
     """Tracks of every frame of every sequence, scored per class by TrackEval (see the module docstring).
 
     ``ground_truth``: sequence name -> :class:`GroundTruth`; ``class_ids``: the MOT class id of each label
-    (label ``k`` is MOT class ``class_ids[k]``); the distractor rows of :data:`MOT_DISTRACTORS` go with MOT
-    class 1 (pedestrian). :meth:`process` takes a frame item (``video``, ``frame_id``) and its tracks
+    (label ``k`` is MOT class ``class_ids[k]``); with ``distractors`` (MOT Challenge data) the rows of
+    :data:`MOT_DISTRACTORS` go with MOT class 1 (pedestrian). :meth:`process` takes a frame item (``video``,
+    ``frame_id``) and its tracks
     (``boxes``, ``scores``, ``labels``, ``track_ids``, image pixels). Metrics: :data:`MOT_METRICS` over all
     classes and sequences (HOTA etc. as fractions, counts as numbers), and ``<metric>/<class>`` per class when
     there are several.
     """
 
     def __init__(
-        self, ground_truth: Mapping[str, GroundTruth], class_names: Sequence[str], class_ids: Sequence[int]
+        self,
+        ground_truth: Mapping[str, GroundTruth],
+        class_names: Sequence[str],
+        class_ids: Sequence[int],
+        *,
+        distractors: bool = True,
     ) -> None:
+        self.distractors = distractors
         self.ground_truth = dict(ground_truth)
         self.class_names = tuple(class_names)
         self.class_ids = tuple(class_ids)
@@ -172,7 +179,7 @@ class MotEvaluator(Evaluator):
                 for seq, gt in self.ground_truth.items():
                     rows = gt.rows[gt.rows[:, 7] == mot_class].copy()
                     rows[:, 7] = 1
-                    if mot_class == 1:
+                    if mot_class == 1 and self.distractors:
                         rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, 7], MOT_DISTRACTORS)]])
                     write_mot(root / "gt" / seq / "gt" / "gt.txt", rows[np.argsort(rows[:, 0], kind="stable")])
                     write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", self.tracker_rows(seq, label))

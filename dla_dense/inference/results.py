@@ -21,7 +21,7 @@ import torch
 import torchvision
 from PIL import Image
 
-from ..drawing import add_legend, draw_detections, draw_text_block
+from ..drawing import add_legend, draw_detections, draw_text_block, draw_tracks
 from ..visualize import overlay
 
 
@@ -291,3 +291,59 @@ class ClsResult(ResultBase):
 
 
 Result = ResultBase
+
+
+@dataclass
+class TrackResult(ResultBase):
+    """The tracks of one video frame: ``boxes [K, 4]`` (x1y1x2y2, image pixels), ``scores [K]``, ``labels [K]``
+    (into ``class_names``) and ``track_ids [K]`` (1-based, stable through the video); ``frame`` is the 1-based
+    frame number and ``trails`` the recent centres of each track (id -> points, oldest first)."""
+
+    image: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    track_ids: np.ndarray
+    class_names: tuple[str, ...]
+    frame: int = 1
+    trails: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def plot(self) -> np.ndarray:
+        """RGB ``[H, W, 3]``: boxes in their track's colour, ``"<class> #<id>"`` labels and trails."""
+        return draw_tracks(self.image, self.boxes, self.track_ids, self.labels, self.class_names, self.trails)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`plot` to ``path``."""
+        return _save(self.plot(), path)
+
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot()
+
+    def describe(self, options: DrawOptions) -> str:
+        return f"{len(self)} tracks"
+
+    def mot_rows(self) -> list[str]:
+        """MOT Challenge result lines ``frame,id,left,top,width,height,score,-1,-1,-1``."""
+        return [
+            f"{self.frame},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{s:.4f},-1,-1,-1"
+            for (x1, y1, x2, y2), s, i in zip(
+                self.boxes.tolist(), self.scores.tolist(), self.track_ids.tolist(), strict=True
+            )
+        ]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """``[{"id", "label", "score", "box": [x1, y1, x2, y2]}]`` of the frame's tracks."""
+        return [
+            {
+                "id": int(i),
+                "label": self.class_names[int(c)],
+                "score": round(float(s), 5),
+                "box": [round(float(v), 2) for v in b],
+            }
+            for b, s, c, i in zip(
+                self.boxes.tolist(), self.scores.tolist(), self.labels.tolist(), self.track_ids.tolist(), strict=True
+            )
+        ]

@@ -14,8 +14,9 @@ from .cls import ClsTask
 from .det import DetTask
 from .pose import PoseTask
 from .seg import SegTask
+from .track import TrackTask
 
-TASKS: dict[str, type[Task]] = {"seg": SegTask, "det": DetTask, "cls": ClsTask, "pose": PoseTask}
+TASKS: dict[str, type[Task]] = {"seg": SegTask, "det": DetTask, "cls": ClsTask, "pose": PoseTask, "track": TrackTask}
 
 
 def build_task(cfg: Config) -> Task:
@@ -28,4 +29,4 @@ def build_model(cfg: Config) -> nn.Module:
     return build_task(cfg).build_model()
 
 
-__all__ = ["TASKS", "ClsTask", "DetTask", "PoseTask", "SegTask", "Task", "build_model", "build_task"]
+__all__ = ["TASKS", "ClsTask", "DetTask", "PoseTask", "SegTask", "Task", "TrackTask", "build_model", "build_task"]

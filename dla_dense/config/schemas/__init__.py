@@ -8,6 +8,7 @@ from .cls import ClsDataConfig
 from .det import DetDataConfig, DetEvalConfig, DetModelConfig
 from .pose import PoseDataConfig, PoseEvalConfig, PoseModelConfig
 from .seg import SegDataConfig, SegEvalConfig, SegModelConfig
+from .track import TrackDataConfig, TrackEvalConfig, TrackModelConfig
 
 #: Task name -> its section schemas.
 TASK_SCHEMAS: dict[str, dict[str, type]] = {
@@ -15,6 +16,7 @@ TASK_SCHEMAS: dict[str, dict[str, type]] = {
     "det": {"model": DetModelConfig, "data": DetDataConfig, "evaluation": DetEvalConfig},
     "cls": {"data": ClsDataConfig},
     "pose": {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig},
+    "track": {"model": TrackModelConfig, "data": TrackDataConfig, "evaluation": TrackEvalConfig},
 }
 
 __all__ = [
@@ -29,4 +31,7 @@ __all__ = [
     "SegDataConfig",
     "SegEvalConfig",
     "SegModelConfig",
+    "TrackDataConfig",
+    "TrackEvalConfig",
+    "TrackModelConfig",
 ]

@@ -1,0 +1,135 @@
+"""CenterTrack's training input of a frame pair (``dataset/generic_dataset.py`` ``__getitem__``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from ..heads import CenterNetHeads, Warp
+from ..ops.affine import affine_boxes, get_affine_transform
+from .det_transforms import _color_aug, _get_border, _normalize
+from .track_targets import pre_heatmap
+
+
+class CenterTrackTrainTransform:
+    """A frame and a previous frame -> ``image``, ``pre_image`` (``[3, H, W]`` normalised alike), ``pre_hm``
+    (``[1, H, W]``, when ``pre_hm``) and the heads' targets at ``(H // down_ratio, W // down_ratio)``.
+
+    In CenterTrack's order of random draws: the crop (scale from ``np.arange(*scale_range, 0.1)``, centre inside
+    a 128-pixel border; ``scale_range=None``: the whole frame), a rotation draw (unused), the flip (both frames).
+    The previous frame takes the same affine when ``same_aug`` and it is another frame, else the affine disturbed
+    by ``shift`` / ``scale`` (static images: the same image under two affines). Its objects other than crowds,
+    mapped to the input, are drawn into ``pre_hm`` with the ``hm_disturb`` / ``lost_disturb`` / ``fp_disturb``
+    noise (:func:`~dla_dense.data.track_targets.pre_heatmap`); their centres and ids feed the tracking target.
+    """
+
+    def __init__(
+        self,
+        heads: CenterNetHeads,
+        *,
+        input_size: tuple[int, int],
+        down_ratio: int = 4,
+        mean: Sequence[float],
+        std: Sequence[float],
+        bgr: bool = True,
+        scale_range: tuple[float, float] | None = (0.6, 1.4),
+        flip: float = 0.5,
+        color_aug: bool = True,
+        same_aug: bool = True,
+        shift: float = 0.05,
+        scale: float = 0.05,
+        hm_disturb: float = 0.05,
+        lost_disturb: float = 0.4,
+        fp_disturb: float = 0.1,
+        pre_hm: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.heads = heads
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.down_ratio = down_ratio
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self.bgr = bgr
+        self.scales = None if scale_range is None else np.arange(scale_range[0], scale_range[1], 0.1)
+        self.flip = flip
+        self.color_aug = color_aug
+        self.same_aug = same_aug
+        self.shift = shift
+        self.scale = scale
+        self.disturb = {"hm_disturb": hm_disturb, "lost_disturb": lost_disturb, "fp_disturb": fp_disturb}
+        self.pre_hm = pre_hm
+        self.rng = np.random.default_rng(seed)
+
+    def set_random_seed(self, seed: int) -> None:
+        """Restart the random stream: the same seed gives the same pairs and augmentation."""
+        self.rng = np.random.default_rng(seed)
+
+    def previous(self, count: int) -> int:
+        """Which of ``count`` candidate frames is the previous frame (uniform)."""
+        return int(self.rng.integers(count))
+
+    def _crop(self, width: int, height: int) -> tuple[np.ndarray, float]:
+        center = np.array([width / 2.0, height / 2.0], np.float32)
+        scale = float(max(height, width))
+        if self.scales is not None:
+            scale *= float(self.rng.choice(self.scales))
+            center[0] = self.rng.integers(_get_border(128, width), width - _get_border(128, width))
+            center[1] = self.rng.integers(_get_border(128, height), height - _get_border(128, height))
+        self.rng.random()  # CenterTrack's rotation draw (aug_rot 0 for tracking)
+        return center, scale
+
+    def _disturbed(self, center: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+        c = center.copy()
+        c[0] += scale * np.clip(self.rng.standard_normal() * self.shift, -2 * self.shift, 2 * self.shift)
+        c[1] += scale * np.clip(self.rng.standard_normal() * self.shift, -2 * self.shift, 2 * self.shift)
+        s = scale * float(np.clip(self.rng.standard_normal() * self.scale + 1, 1 - self.scale, 1 + self.scale))
+        self.rng.random()
+        return c, s
+
+    def _input(self, image: np.ndarray, matrix: np.ndarray, flipped: bool):
+        in_h, in_w = self.input_size
+        if flipped:
+            image = image[:, ::-1]
+        inp = cv2.warpAffine(np.ascontiguousarray(image), matrix, (in_w, in_h), flags=cv2.INTER_LINEAR)
+        inp = inp.astype(np.float32) / 255.0
+        if self.color_aug:
+            inp = _color_aug(self.rng, inp)
+        return _normalize(inp, self.mean, self.std, self.bgr)
+
+    def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        image = np.asarray(item["image"])
+        height, width = image.shape[:2]
+        in_h, in_w = self.input_size
+        out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
+        center, scale = self._crop(width, height)
+        flipped = bool(self.flip and self.rng.random() < self.flip)
+        trans_in = get_affine_transform(center, scale, (in_w, in_h))
+        trans_out = get_affine_transform(center, scale, (out_w, out_h))
+        out: dict[str, Any] = {"image": self._input(image, trans_in, flipped)}
+
+        pre = item["pre"]
+        if self.same_aug and item["frame_dist"] != 0:
+            pre_in = trans_in
+        else:
+            pre_in = get_affine_transform(*self._disturbed(center, scale), (in_w, in_h))
+        out["pre_image"] = self._input(np.asarray(pre["image"]), pre_in, flipped)
+        drawn = ~np.asarray(pre["crowd"], bool)
+        boxes = np.asarray(pre["boxes"], np.float32).reshape(-1, 4)[drawn].copy()
+        if flipped:
+            boxes[:, [0, 2]] = width - boxes[:, [2, 0]] - 1
+        hm, centers, kept = pre_heatmap(
+            affine_boxes(boxes, pre_in), (in_h, in_w), down_ratio=self.down_ratio, rng=self.rng, **self.disturb
+        )
+        if self.pre_hm:
+            out["pre_hm"] = torch.from_numpy(hm)
+        warp = Warp(width=width, flipped=flipped, matrix=trans_out)
+        fields = self.heads.warp({**item, "ignore": np.asarray(item["ignore"]) | np.asarray(item["crowd"])}, warp)
+        fields["pre_centers"] = centers
+        fields["pre_ids"] = np.asarray(pre["track_ids"], np.int64)[drawn][kept].tolist()
+        out.update(self.heads.encode(fields, output_size=(out_h, out_w)))
+        out["image_id"] = item["image_id"]
+        return out

@@ -1,0 +1,272 @@
+"""Videos with tracked objects, read directly from their published layouts: the MOT Challenge folders, CenterTrack's
+video-COCO json and CrowdHuman's ``.odgt`` (each image a one-frame video).
+
+Every reader gives :class:`Frame` records in video order; :class:`VideoDataset` serves them as frames to predict
+(evaluation) or as frame pairs to train on (CenterTrack: a previous frame near the current one).
+"""
+
+from __future__ import annotations
+
+import configparser
+import fnmatch
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..errors import DLADenseError
+from ..evaluation.mot import MOT_DISTRACTORS, GroundTruth
+from .images import load_image
+
+
+@dataclass
+class Frame:
+    """One frame: its image, video and 1-based ``frame_id``, and its objects: ``boxes [M, 4]`` (x1y1x2y2, image
+    pixels, may leave the image), 0-based ``labels [M]`` (-1 with ``ignore``: every class), ``ignore [M]``
+    (ignore regions: ``hm`` 1 inside, still drawn in the previous heatmap), ``crowd [M]`` (ignored, not drawn) and
+    ``track_ids [M]``."""
+
+    path: Path
+    video: str
+    frame_id: int
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.float32))
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    ignore: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    crowd: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+def _objects(rows: list[tuple[list[float], int, bool, bool, int]]) -> dict[str, np.ndarray]:
+    """``(xywh, label, ignore, crowd, track id)`` rows -> :class:`Frame` object arrays."""
+    boxes = np.array([r[0] for r in rows], np.float32).reshape(-1, 4)
+    boxes[:, 2:] += boxes[:, :2]
+    return {
+        "boxes": boxes,
+        "labels": np.array([r[1] for r in rows], np.int64),
+        "ignore": np.array([r[2] for r in rows], bool),
+        "crowd": np.array([r[3] for r in rows], bool),
+        "track_ids": np.array([r[4] for r in rows], np.int64),
+    }
+
+
+def read_seqinfo(folder: Path) -> dict[str, str]:
+    """The ``[Sequence]`` section of ``folder/seqinfo.ini``."""
+    path = folder / "seqinfo.ini"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text())
+        return dict(parser["Sequence"])
+    except (OSError, KeyError, configparser.Error) as e:
+        raise DLADenseError(f"cannot read '{path}' ({e}); a MOT sequence needs a seqinfo.ini with [Sequence]") from None
+
+
+def mot_split(split: str) -> tuple[str, str | None]:
+    """``(folder, half)`` of a split name: ``train_half`` / ``val_half`` are the halves of ``train`` (CenterTrack's
+    split), ``<folder>_half`` the first half of any folder, anything else a whole folder."""
+    if split == "val_half":
+        return "train", "val"
+    if split.endswith("_half"):
+        return split.removesuffix("_half"), "train"
+    return split, None
+
+
+def half_range(length: int, half: str | None) -> range:
+    """0-based frame indices of CenterTrack's half split of ``length`` frames: train ``[0, N // 2]``, val
+    ``[N // 2 + 1, N - 1]``; all frames for ``half=None``."""
+    if half is None:
+        return range(length)
+    return range(0, length // 2 + 1) if half == "train" else range(length // 2 + 1, length)
+
+
+def _read_gt(path: Path) -> np.ndarray:
+    if not path.is_file():
+        return np.zeros((0, 9))
+    try:
+        rows = np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as e:
+        raise DLADenseError(
+            f"cannot read '{path}' ({e}); expected MOT gt rows 'frame,id,x,y,w,h,flag,class,vis'"
+        ) from None
+    if rows.size and rows.shape[1] < 6:
+        raise DLADenseError(f"'{path}' has {rows.shape[1]} columns; MOT gt rows need at least 6")
+    if rows.size and rows.shape[1] < 9:  # MOT15-style: no flag/class/visibility
+        rows = np.concatenate([rows[:, :6], np.ones((len(rows), 3))], 1)
+    return rows[:, :9].reshape(-1, 9)
+
+
+def read_mot(
+    root: Path, split: str, *, mot_classes: Sequence[int] = (1,), sequences: str = "*", min_visibility: float = 0.25
+) -> tuple[list[Frame], dict[str, GroundTruth]]:
+    """The frames of the MOT Challenge ``split`` under ``root`` (see :func:`mot_split`) and each sequence's ground
+    truth for scoring (the split's rows, frames renumbered from 1).
+
+    Training objects as CenterTrack's conversion: rows with flag 1 and visibility >= ``min_visibility``; class
+    ``mot_classes[k]`` is label k; the distractor classes (2, 7, 8, 12) become ignore regions of pedestrians
+    (label of class 1) when pedestrians are a class; other classes are dropped."""
+    folder, half = mot_split(split)
+    base = root / folder
+    if not base.is_dir():
+        raise DLADenseError(f"MOT split folder '{base}' does not exist; check data.root and the split ('{split}')")
+    frames: list[Frame] = []
+    truth: dict[str, GroundTruth] = {}
+    label_of = {int(c): k for k, c in enumerate(mot_classes)}
+    pedestrian = label_of.get(1)
+    for seq_dir in sorted(p for p in base.iterdir() if p.is_dir() and fnmatch.fnmatch(p.name, sequences)):
+        info = read_seqinfo(seq_dir)
+        length = int(info.get("seqlength", 0))
+        img_dir, ext = seq_dir / info.get("imdir", "img1"), info.get("imext", ".jpg")
+        keep = half_range(length, half)
+        offset = keep.start
+        rows = _read_gt(seq_dir / "gt" / "gt.txt")
+        rows = rows[(rows[:, 0] > keep.start) & (rows[:, 0] <= keep.stop)] if len(keep) else rows[:0]
+        rows = rows.copy()
+        rows[:, 0] -= offset
+        truth[seq_dir.name] = GroundTruth(rows, len(keep))
+        by_frame: dict[int, list] = {}
+        for r in rows:
+            cls, flag, vis = int(r[7]), int(r[6]), float(r[8])
+            if flag != 1 or vis < min_visibility:
+                continue
+            if cls in label_of:
+                obj = (list(r[2:6]), label_of[cls], False, False, int(r[1]))
+            elif pedestrian is not None and cls in MOT_DISTRACTORS:
+                obj = (list(r[2:6]), pedestrian, True, False, int(r[1]))
+            else:
+                continue
+            by_frame.setdefault(int(r[0]), []).append(obj)
+        for index in keep:
+            frame_id = index - offset + 1
+            path = img_dir / f"{index + 1:06d}{ext}"
+            frames.append(Frame(path, seq_dir.name, frame_id, **_objects(by_frame.get(frame_id, []))))
+    if not frames:
+        raise DLADenseError(f"no MOT sequences matching '{sequences}' with frames under '{base}'")
+    return frames, truth
+
+
+def read_video_coco(
+    ann_file: Path, img_dir: Path, classes: Sequence[str] | None = None
+) -> tuple[list[Frame], tuple[str, ...]]:
+    """The frames of a CenterTrack video-COCO json (``videos``; per image ``video_id``, ``frame_id``; per
+    annotation ``track_id``). Without ``videos`` every image is a one-frame video and every annotation its own
+    track, as CenterTrack's ``fake_video_data``. Category id 0 is an ignore region of every class, a negative id
+    ``-c`` one of category ``c``; ``iscrowd`` boxes are crowds."""
+    try:
+        data = json.loads(Path(ann_file).read_text())
+    except (OSError, ValueError) as e:
+        raise DLADenseError(f"cannot read the video-COCO json '{ann_file}' ({e})") from None
+    categories = sorted(data.get("categories", []), key=lambda c: c["id"])
+    names = tuple(c["name"] for c in categories)
+    if classes:
+        names = tuple(classes)
+        categories = [c for name in classes for c in categories if c["name"] == name]
+    label_of = {c["id"]: k for k, c in enumerate(categories)}
+    videos = "videos" in data
+    anns: dict[int, list] = {}
+    for i, a in enumerate(data.get("annotations", [])):
+        cat = a["category_id"]
+        crowd = bool(a.get("iscrowd", 0))
+        if cat in label_of:
+            label, ignore = label_of[cat], crowd
+        elif cat <= 0:
+            label, ignore = (-1 if cat == 0 else label_of.get(-cat, -2)), True
+        else:
+            continue
+        if label == -2:
+            continue
+        track = a.get("track_id", -1) if videos else i + 1
+        anns.setdefault(a["image_id"], []).append((list(a["bbox"]), label, ignore, crowd, track))
+    frames = []
+    for image in data.get("images", []):
+        video = str(image.get("video_id", image["id"])) if videos else str(image["id"])
+        frame_id = int(image.get("frame_id", 1)) if videos else 1
+        frames.append(Frame(Path(img_dir) / image["file_name"], video, frame_id, **_objects(anns.get(image["id"], []))))
+    frames.sort(key=lambda f: (f.video, f.frame_id))
+    return frames, names
+
+
+def read_crowdhuman(odgt_file: Path, img_dir: Path) -> list[Frame]:
+    """CrowdHuman ``.odgt`` (one JSON object per line: ``ID`` and ``gtboxes`` with ``fbox``, ``extra.ignore``):
+    one-frame videos of the full-body boxes, ``extra.ignore == 1`` as crowds (CenterTrack's conversion)."""
+    frames = []
+    try:
+        lines = Path(odgt_file).read_text().splitlines()
+    except OSError as e:
+        raise DLADenseError(f"cannot read the CrowdHuman annotations '{odgt_file}' ({e})") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise DLADenseError(
+                f"'{odgt_file}' line {n} is not JSON; a .odgt file has one JSON object per line"
+            ) from None
+        rows = []
+        for k, box in enumerate(record.get("gtboxes", [])):
+            crowd = box.get("extra", {}).get("ignore", 0) == 1
+            rows.append((list(box["fbox"]), 0, crowd, crowd, k + 1))
+        frames.append(Frame(Path(img_dir) / f"{record['ID']}.jpg", record["ID"], 1, **_objects(rows)))
+    return frames
+
+
+class VideoDataset(Dataset):
+    """Frames of videos. Without ``transform`` an item is one frame to predict: ``{"image": RGB uint8 [H, W, 3],
+    "video", "frame_id", "image_id", "first"}`` (``first``: the video's first frame). With ``transform`` (training)
+    an item is a frame pair: the frame and a previous one chosen by ``transform.previous(candidates)`` among the
+    frames of the same video less than ``max_frame_dist`` apart (itself and later frames included, as
+    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``."""
+
+    def __init__(
+        self,
+        frames: Sequence[Frame],
+        classes: Sequence[str],
+        *,
+        ground_truth: dict[str, GroundTruth] | None = None,
+        transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        max_frame_dist: int = 3,
+    ) -> None:
+        self.frames = list(frames)
+        self.classes = tuple(classes)
+        self.ground_truth = ground_truth
+        self.transform = transform
+        self.max_frame_dist = max_frame_dist
+        self.videos: dict[str, list[int]] = {}
+        for i, frame in enumerate(self.frames):
+            self.videos.setdefault(frame.video, []).append(i)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def video_indices(self) -> list[list[int]]:
+        """The frame indices of each video, in order (evaluation keeps a video on one process)."""
+        return list(self.videos.values())
+
+    def _fields(self, index: int) -> dict[str, Any]:
+        f = self.frames[index]
+        fields = {"boxes": f.boxes, "labels": f.labels, "ignore": f.ignore, "crowd": f.crowd, "track_ids": f.track_ids}
+        return {"image": np.asarray(load_image(f.path)), **fields}
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        frame = self.frames[index]
+        if self.transform is None:
+            first = self.videos[frame.video][0] == index
+            return {
+                "image": np.asarray(load_image(frame.path)),
+                "video": frame.video,
+                "frame_id": frame.frame_id,
+                "image_id": index,
+                "first": first,
+            }
+        candidates = [
+            i for i in self.videos[frame.video] if abs(self.frames[i].frame_id - frame.frame_id) < self.max_frame_dist
+        ]
+        previous = candidates[self.transform.previous(len(candidates))]
+        item = self._fields(index)
+        item["pre"] = self._fields(previous)
+        item["frame_dist"] = abs(frame.frame_id - self.frames[previous].frame_id)
+        item["image_id"] = index
+        return self.transform(item)

@@ -1,0 +1,380 @@
+"""CenterTrack (Zhou et al., arXiv 2004.01177): tracking objects as points on videos in the MOT Challenge layout,
+CenterTrack's video-COCO json or CrowdHuman, with a configurable tracker and TrackEval metrics."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config.schemas import TASK_SCHEMAS
+from ..data.track_transforms import CenterTrackTrainTransform
+from ..data.video import VideoDataset, read_crowdhuman, read_mot, read_video_coco
+from ..engine.dist import DistInfo
+from ..engine.sampling import eval_batches, keep_sample
+from ..errors import DLADenseError
+from ..evaluation.mot import GroundTruth, MotEvaluator
+from ..evaluation.undefined import format_metric
+from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
+from ..inference.results import TrackResult
+from ..inference.timing import NULL_TIMER, StageTimer
+from ..inference.tracking import TrackState, track_frame
+from ..models.centernet import CenterNet
+from ..models.centertrack import CenterTrack
+from ..tracking import build_tracker
+from .det import DetTask
+
+#: Names of the MOT Challenge classes (``gt.txt`` column 8).
+MOT_CLASS_NAMES = {
+    1: "pedestrian",
+    2: "person_on_vehicle",
+    3: "car",
+    4: "bicycle",
+    5: "motorbike",
+    6: "non_mot_vehicle",
+    7: "static_person",
+    8: "distractor",
+    9: "occluder",
+    10: "occluder_on_ground",
+    11: "occluder_full",
+    12: "reflection",
+    13: "crowd",
+}
+#: Recent centres kept per track for the trails ``tools/infer.py`` draws.
+TRAIL_LENGTH = 20
+
+
+class TrackTask(DetTask):
+    """CenterTrack on videos (``data.dataset``: ``mot``, ``video_coco`` or ``crowdhuman``)."""
+
+    name = "track"
+    title = "a CenterTrack tracker"
+    reports = "HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline"
+    metric = "HOTA"
+    schemas = TASK_SCHEMAS["track"]
+    benchmark_input_size = None
+    benchmark_compare = ("bf16",)
+    benchmark_archs = ()
+    infer_output = "the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt"
+    infer_suffix = "tracks"
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Synthetic videos of pedestrians and cars in the MOT layout."""
+        from ..data.synthetic.mot import make_synthetic_mot
+
+        make_synthetic_mot(root, **options)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names: the config's, else the MOT names of ``data.mot_classes`` (or the json's categories)."""
+        d = self.cfg.data
+        if d.classes:
+            return tuple(d.classes)
+        if self._classes is None:
+            if d.dataset == "mot":
+                self._classes = tuple(MOT_CLASS_NAMES.get(c, f"class{c}") for c in d.mot_classes)
+            elif d.dataset == "crowdhuman":
+                self._classes = ("person",)
+            else:
+                self.dataset(d.val_split)
+        return self._classes
+
+    def dataset(self, split: str, transform=None) -> VideoDataset:
+        """The videos of ``split`` (training: frame pairs through ``transform``)."""
+        d = self.cfg.data
+        root = Path(d.root)
+        truth: dict[str, GroundTruth] | None = None
+        if d.dataset == "mot":
+            if len(d.mot_classes) != self.cfg.model.num_classes:
+                raise DLADenseError(
+                    f"data.mot_classes has {len(d.mot_classes)} classes but model.num_classes="
+                    f"{self.cfg.model.num_classes}; make them agree"
+                )
+            frames, truth = read_mot(
+                root, split, mot_classes=d.mot_classes, sequences=d.mot_sequences, min_visibility=d.min_visibility
+            )
+            classes = self.classes
+        elif d.dataset == "video_coco":
+            frames, classes = read_video_coco(
+                root / d.coco_ann_file.format(split=split), root / d.coco_img_dir.format(split=split), d.classes
+            )
+            self.check_num_classes(len(classes), f"'{root / d.coco_ann_file.format(split=split)}'", "categories")
+            self._classes = tuple(classes)
+            truth = _video_truth(frames)
+        else:
+            frames = read_crowdhuman(root / d.odgt_file.format(split=split), root / d.odgt_img_dir)
+            classes = ("person",)
+            truth = _video_truth(frames)
+        return VideoDataset(frames, classes, ground_truth=truth, transform=transform, max_frame_dist=d.max_frame_dist)
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The frames of ``split``, video by video."""
+        return [f.path for f in self.dataset(split).frames]
+
+    def heads(self, with_data: bool = False) -> CenterNetHeads:
+        """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead`` and, with ``model.ltrb_amodal``,
+        ``AmodalHead``."""
+        m, d = self.cfg.model, self.cfg.data
+        heads = [
+            TrackBoxHead(
+                m.num_classes,
+                max_objs=d.max_objs,
+                hm_weight=m.hm_weight,
+                wh_weight=m.wh_weight,
+                off_weight=m.off_weight,
+            ),
+            TrackingHead(weight=m.tracking_weight),
+        ]
+        if m.ltrb_amodal:
+            heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
+        return CenterNetHeads(heads)
+
+    def build_model(self) -> CenterTrack:
+        """CenterTrack of ``cfg.model``: ``(image, pre_image[, pre_hm])`` -> ``{output: map}`` at stride 4."""
+        m = self.cfg.model
+        heads = self.heads()
+        return CenterTrack(
+            m.backbone,
+            m.num_classes,
+            node=m.node,
+            head_conv=m.head_conv,
+            heads=heads.outputs,
+            initial_bias=heads.initial_bias(),
+            pre_hm=m.pre_hm,
+            **self.backbone_options(),
+        )
+
+    def describe(self) -> str:
+        """``CenterTrack <backbone> node=<node>``."""
+        return f"CenterTrack {self.cfg.model.backbone} node={self.cfg.model.node}"
+
+    def train_set(self) -> VideoDataset:
+        """Frame pairs with CenterTrack's augmentation, previous heatmap and targets."""
+        d = self.cfg.data
+        transform = CenterTrackTrainTransform(
+            self.heads(with_data=True),
+            input_size=d.crop_size,
+            down_ratio=CenterNet.output_stride,
+            mean=d.mean,
+            std=d.std,
+            bgr=d.bgr,
+            scale_range=d.crop_scale_range,
+            flip=0.5 if d.hflip else 0.0,
+            color_aug=d.color_aug,
+            same_aug=d.same_aug,
+            shift=d.shift,
+            scale=d.scale,
+            hm_disturb=d.hm_disturb,
+            lost_disturb=d.lost_disturb,
+            fp_disturb=d.fp_disturb,
+            pre_hm=self.cfg.model.pre_hm,
+        )
+        return self.dataset(d.train_split, transform)
+
+    def val_set(self) -> VideoDataset:
+        """The validation videos, frame by frame."""
+        return self.dataset(self.cfg.data.val_split)
+
+    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
+        """``hm_loss`` (CenterTrack's fast focal loss), ``reg_loss``, ``wh_loss``, ``tracking_loss`` and
+        ``ltrb_amodal_loss`` (weighted L1)."""
+        return super().loss(model, batch, device)
+
+    # Tracking ------------------------------------------------------------------------------------------
+
+    def tracker(self, name: str | None = None):
+        """The tracker ``name`` (default ``evaluation.tracker``) with the config's thresholds."""
+        e = self.cfg.evaluation
+        name = name or e.tracker
+        if name == "centertrack":
+            return build_tracker(name, new_thresh=e.track_thresh, pre_thresh=e.pre_thresh, max_age=e.max_age)
+        if name == "byte":
+            return build_tracker(
+                name,
+                track_thresh=e.track_thresh,
+                match_thresh=e.match_thresh,
+                track_buffer=e.track_buffer,
+                motion=e.byte_motion,
+            )
+        return build_tracker(name, thresh=e.track_thresh)
+
+    def new_state(self, baseline: bool = False) -> TrackState:
+        """A stream's state: the configured tracker (and, with ``baseline``, the IoU-only one on the same
+        detections)."""
+        trackers = {self.cfg.evaluation.tracker: self.tracker()}
+        if baseline and "iou" not in trackers:
+            trackers["iou"] = self.tracker("iou")
+        return TrackState(trackers)
+
+    def out_thresh(self) -> float:
+        """Detections passed to the tracker score above this: ``track_thresh`` for CenterTrack's tracker (its
+        ``out_thresh``), BYTE's low-score floor 0.1 for BYTE, ``track_thresh`` for the IoU baseline."""
+        e = self.cfg.evaluation
+        return 0.1 if e.tracker == "byte" else e.track_thresh
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, dataset: VideoDataset, dist: DistInfo, *, out_dir: Path | None = None
+    ) -> dict[str, float]:
+        """TrackEval metrics of the configured tracker on ``dataset`` (video by video, frames in order), with the
+        IoU-only baseline on the same detections (``evaluation.baseline``) as ``baseline_*``; ``out_dir`` gets
+        one MOT result file per sequence."""
+        e = self.cfg.evaluation
+        transform = self.eval_transform()
+        heads = self.heads(with_data=True)
+        videos = [frame.video for frame in dataset.frames]
+        items = eval_batches(
+            dataset,
+            dist,
+            num_workers=self.cfg.data.num_workers,
+            batch_size=None,
+            collate_fn=keep_sample,
+            unit="frame",
+            videos=videos,
+        )
+        names = tuple(self.classes)
+        mot_ids = self._mot_class_ids()
+        evaluators = {"main": MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self._distractors())}
+        if e.baseline and e.tracker != "iou":
+            evaluators["baseline"] = MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self._distractors())
+        state = self.new_state(baseline="baseline" in evaluators)
+        was_training = model.training
+        model.eval()
+        try:
+            for item in items:
+                if item["first"]:
+                    state.reset()
+                _, tracks = track_frame(
+                    model,
+                    item["image"],
+                    state,
+                    heads=heads,
+                    transform=transform,
+                    max_dets=e.max_dets,
+                    out_thresh=self.out_thresh(),
+                )
+                found = list(tracks.values())
+                for evaluator, result in zip(evaluators.values(), found, strict=True):
+                    evaluator.process(item, result)
+        finally:
+            model.train(was_training)
+        for evaluator in evaluators.values():
+            evaluator.gather(dist)
+        if not dist.is_main:
+            return {}
+        metrics = evaluators["main"].compute()
+        self.logger.info(f"tracker '{e.tracker}':\n" + evaluators["main"].table())
+        if "baseline" in evaluators:
+            base = evaluators["baseline"].compute()
+            metrics.update({f"baseline_{k}": v for k, v in base.items() if "/" not in k})
+            self.logger.info(
+                f"baseline (IoU-only association of the same detections): HOTA {format_metric(base['HOTA'])}  "
+                f"MOTA {format_metric(base['MOTA'])}  IDF1 {format_metric(base['IDF1'])}  IDSW {base['IDSW']:.0f}"
+            )
+        if out_dir is not None:
+            paths = evaluators["main"].write_results(Path(out_dir))
+            self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
+        return metrics
+
+    def _mot_class_ids(self) -> tuple[int, ...]:
+        d = self.cfg.data
+        return tuple(d.mot_classes) if d.dataset == "mot" else tuple(range(1, len(self.classes) + 1))
+
+    def _distractors(self) -> bool:
+        return self.cfg.data.dataset == "mot"
+
+    @classmethod
+    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--out DIR`` (MOT result files) and ``--tracker``."""
+        parser.add_argument("--out", metavar="DIR", help="write one MOT result file per sequence into DIR")
+        parser.add_argument("--tracker", choices=("centertrack", "byte", "iou"), help="override evaluation.tracker")
+
+    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
+        if args.tracker:
+            self.cfg.evaluation.tracker = args.tracker
+        return {"out_dir": Path(args.out) if args.out else None}
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """``HOTA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
+        line = "  ".join(f"{k} {format_metric(metrics[k])}" for k in ("HOTA", "MOTA", "IDF1"))
+        line += f"  IDSW {metrics['IDSW']:.0f}"
+        if "baseline_HOTA" in metrics:
+            base = "  ".join(f"{k} {format_metric(metrics['baseline_' + k])}" for k in ("HOTA", "MOTA", "IDF1"))
+            line += f"  |  IoU baseline: {base}  IDSW {metrics['baseline_IDSW']:.0f}"
+        return line
+
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+        state: TrackState | None = None,
+    ) -> list[TrackResult]:
+        """:class:`TrackResult` of each RGB frame; ``state`` (a stream's) carries the tracks from frame to frame,
+        without one every image is the first frame of its own video."""
+        e = self.cfg.evaluation
+        results = []
+        for image in images:
+            current = state if state is not None else self.new_state()
+            _, tracks = track_frame(
+                model,
+                image,
+                current,
+                heads=self.heads(with_data=True),
+                transform=self.eval_transform(),
+                max_dets=e.max_dets,
+                out_thresh=self.out_thresh(),
+                timer=timer,
+            )
+            found = tracks[e.tracker]
+            trails = current.extra.setdefault("trails", {})
+            alive = set()
+            for box, track_id in zip(found["boxes"], found["track_ids"], strict=True):
+                points = trails.setdefault(int(track_id), [])
+                points.append(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+                del points[:-TRAIL_LENGTH]
+                alive.add(int(track_id))
+            for track_id in [t for t in trails if t not in alive]:
+                del trails[track_id]
+            results.append(
+                TrackResult(
+                    image=image,
+                    boxes=np.asarray(found["boxes"], np.float32).reshape(-1, 4),
+                    scores=np.asarray(found["scores"], np.float32),
+                    labels=np.asarray(found["labels"], np.int64),
+                    track_ids=np.asarray(found["track_ids"], np.int64),
+                    class_names=tuple(self.classes),
+                    frame=current.frames,
+                    trails={k: list(v) for k, v in trails.items()},
+                )
+            )
+        return results
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """The detector's random batch plus a random previous image and previous heatmap."""
+        out = super().random_batch(batch, size, device)
+        out["pre_image"] = torch.randn(batch, 3, *size, device=device)
+        if self.cfg.model.pre_hm:
+            out["pre_hm"] = torch.rand(batch, 1, *size, device=device)
+        return out
+
+
+def _video_truth(frames) -> dict[str, GroundTruth]:
+    """MOT ground truth of video-COCO / CrowdHuman frames (positives only, class = label + 1, flag 1)."""
+    rows: dict[str, list] = {}
+    lengths: dict[str, int] = {}
+    for f in frames:
+        lengths[f.video] = max(lengths.get(f.video, 0), f.frame_id)
+        rows.setdefault(f.video, [])
+        for box, label, ignore, track in zip(f.boxes, f.labels, f.ignore, f.track_ids, strict=True):
+            if not ignore:
+                x1, y1, x2, y2 = box.tolist()
+                rows[f.video].append([f.frame_id, track, x1, y1, x2 - x1, y2 - y1, 1, label + 1, 1])
+    return {v: GroundTruth(np.array(r, np.float64).reshape(-1, 9), lengths[v]) for v, r in rows.items()}
