@@ -55,6 +55,24 @@ TINY: dict[str, dict[str, dict[str, Any]]] = {
         "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
         "evaluation": dict(input_size=(64, 64), max_dets=20, sigma_scale=4.0),
     },
+    "track": {
+        "model": dict(task="track", backbone="dla46_c", num_classes=2, node="conv", head_conv=32),
+        "data": dict(
+            dataset="mot",
+            synthetic=dict(num_train=2, num_val=1, frames=6, size=(64, 96), seed=0),
+            train_split="train",
+            val_split="val",
+            mot_classes=(1, 3),
+            classes=("pedestrian", "car"),
+            crop_size=(64, 96),
+            max_objs=16,
+            batch_size=2,
+            num_workers=0,
+        ),
+        "optim": dict(name="adam", lr=1e-3),
+        "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+        "evaluation": dict(input_size=(64, 96), max_dets=20),
+    },
     "cls": {
         "model": dict(task="cls", backbone="dla46_c", num_classes=4, pretrained=False),
         "data": dict(

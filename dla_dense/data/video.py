@@ -19,7 +19,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from ..evaluation.mot import MOT_DISTRACTORS, GroundTruth
+from ..evaluation.mot import CLASS, FLAG, FRAME, HEIGHT, LEFT, MOT_DISTRACTORS, TRACK_ID, VISIBILITY, GroundTruth
 from .images import load_image
 
 
@@ -42,14 +42,15 @@ class Frame:
 
 def _objects(rows: list[tuple[list[float], int, bool, bool, int]]) -> dict[str, np.ndarray]:
     """``(xywh, label, ignore, crowd, track id)`` rows -> :class:`Frame` object arrays."""
-    boxes = np.array([r[0] for r in rows], np.float32).reshape(-1, 4)
+    xywh, labels, ignore, crowd, track_ids = zip(*rows, strict=True) if rows else ((), (), (), (), ())
+    boxes = np.array(xywh, np.float32).reshape(-1, 4)
     boxes[:, 2:] += boxes[:, :2]
     return {
         "boxes": boxes,
-        "labels": np.array([r[1] for r in rows], np.int64),
-        "ignore": np.array([r[2] for r in rows], bool),
-        "crowd": np.array([r[3] for r in rows], bool),
-        "track_ids": np.array([r[4] for r in rows], np.int64),
+        "labels": np.array(labels, np.int64),
+        "ignore": np.array(ignore, bool),
+        "crowd": np.array(crowd, bool),
+        "track_ids": np.array(track_ids, np.int64),
     }
 
 
@@ -122,22 +123,23 @@ def read_mot(
         keep = half_range(length, half)
         offset = keep.start
         rows = _read_gt(seq_dir / "gt" / "gt.txt")
-        rows = rows[(rows[:, 0] > keep.start) & (rows[:, 0] <= keep.stop)] if len(keep) else rows[:0]
+        frame = rows[:, FRAME]
+        rows = rows[(frame > keep.start) & (frame <= keep.stop)] if len(keep) else rows[:0]
         rows = rows.copy()
-        rows[:, 0] -= offset
+        rows[:, FRAME] -= offset
         truth[seq_dir.name] = GroundTruth(rows, len(keep))
         by_frame: dict[int, list] = {}
         for r in rows:
-            cls, flag, vis = int(r[7]), int(r[6]), float(r[8])
+            cls, flag, vis = int(r[CLASS]), int(r[FLAG]), float(r[VISIBILITY])
             if flag != 1 or vis < min_visibility:
                 continue
             if cls in label_of:
-                obj = (list(r[2:6]), label_of[cls], False, False, int(r[1]))
+                obj = (list(r[LEFT : HEIGHT + 1]), label_of[cls], False, False, int(r[TRACK_ID]))
             elif pedestrian is not None and cls in MOT_DISTRACTORS:
-                obj = (list(r[2:6]), pedestrian, True, False, int(r[1]))
+                obj = (list(r[LEFT : HEIGHT + 1]), pedestrian, True, False, int(r[TRACK_ID]))
             else:
                 continue
-            by_frame.setdefault(int(r[0]), []).append(obj)
+            by_frame.setdefault(int(r[FRAME]), []).append(obj)
         for index in keep:
             frame_id = index - offset + 1
             path = img_dir / f"{index + 1:06d}{ext}"

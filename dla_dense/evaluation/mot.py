@@ -25,6 +25,9 @@ from .base import Evaluator
 #: MOT Challenge classes whose ground truth marks regions where a pedestrian track is not a false positive
 #: (person on vehicle, static person, distractor, reflection; MOT17 scoring).
 MOT_DISTRACTORS = (2, 7, 8, 12)
+#: Columns of MOT Challenge ``gt.txt`` / result rows (a result row has the score where ``gt.txt`` has the flag).
+FRAME, TRACK_ID, LEFT, TOP, WIDTH, HEIGHT, FLAG, CLASS, VISIBILITY = range(9)
+SCORE = FLAG
 #: Headline metrics, in table order.
 MOT_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
 _COUNTS = ("IDSW", "FP", "FN")
@@ -44,11 +47,11 @@ def mot_rows(frame: int, tracks: Mapping[str, Any]) -> np.ndarray:
     (``boxes`` x1y1x2y2, ``scores``, ``track_ids``)."""
     boxes = np.asarray(tracks["boxes"], np.float64).reshape(-1, 4)
     rows = np.full((len(boxes), 10), -1.0)
-    rows[:, 0] = frame
-    rows[:, 1] = np.asarray(tracks["track_ids"]).reshape(-1)
-    rows[:, 2:4] = boxes[:, :2]
-    rows[:, 4:6] = boxes[:, 2:] - boxes[:, :2]
-    rows[:, 6] = np.asarray(tracks["scores"]).reshape(-1)
+    rows[:, FRAME] = frame
+    rows[:, TRACK_ID] = np.asarray(tracks["track_ids"]).reshape(-1)
+    rows[:, LEFT : TOP + 1] = boxes[:, :2]
+    rows[:, WIDTH : HEIGHT + 1] = boxes[:, 2:] - boxes[:, :2]
+    rows[:, SCORE] = np.asarray(tracks["scores"]).reshape(-1)
     return rows
 
 
@@ -56,8 +59,8 @@ def write_mot(path: Path, rows: np.ndarray) -> None:
     """Write MOT rows as a comma-separated text file (frame and id as integers)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"{int(r[0])},{int(r[1])},"
-        + ",".join(f"{v:.2f}" if abs(v - round(v)) > 1e-9 else str(int(round(v))) for v in r[2:])
+        f"{int(r[FRAME])},{int(r[TRACK_ID])},"
+        + ",".join(f"{v:.2f}" if abs(v - round(v)) > 1e-9 else str(int(round(v))) for v in r[LEFT:])
         for r in rows
     ]
     path.write_text("".join(line + "\n" for line in lines))
@@ -158,7 +161,7 @@ class MotEvaluator(Evaluator):
         """The result rows ``[N, 10]`` of ``sequence`` (of one ``label``), in frame order."""
         parts = [rows[labels == label] if label is not None else rows for rows, labels in self.rows[sequence]]
         rows = np.concatenate(parts) if parts else np.zeros((0, 10))
-        return rows[np.argsort(rows[:, 0], kind="stable")]
+        return rows[np.argsort(rows[:, FRAME], kind="stable")]
 
     def write_results(self, folder: Path) -> list[Path]:
         """Write one MOT result file per sequence (every class) into ``folder``; returns the paths."""
@@ -177,11 +180,11 @@ class MotEvaluator(Evaluator):
             for label, (name, mot_class) in enumerate(zip(self.class_names, self.class_ids, strict=True)):
                 root = Path(tmp) / f"class{label}"
                 for seq, gt in self.ground_truth.items():
-                    rows = gt.rows[gt.rows[:, 7] == mot_class].copy()
-                    rows[:, 7] = 1
+                    rows = gt.rows[gt.rows[:, CLASS] == mot_class].copy()
+                    rows[:, CLASS] = 1
                     if mot_class == 1 and self.distractors:
-                        rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, 7], MOT_DISTRACTORS)]])
-                    write_mot(root / "gt" / seq / "gt" / "gt.txt", rows[np.argsort(rows[:, 0], kind="stable")])
+                        rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, CLASS], MOT_DISTRACTORS)]])
+                    write_mot(root / "gt" / seq / "gt" / "gt.txt", rows[np.argsort(rows[:, FRAME], kind="stable")])
                     write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", self.tracker_rows(seq, label))
                 per_class[name] = trackeval_metrics(root / "gt", root / "trackers" / "dla_dense", lengths)
         self.per_sequence = {

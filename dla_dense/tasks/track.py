@@ -14,11 +14,11 @@ from torch import nn
 
 from ..config.schemas import TASK_SCHEMAS
 from ..data.track_transforms import CenterTrackTrainTransform
-from ..data.video import VideoDataset, read_crowdhuman, read_mot, read_video_coco
+from ..data.video import VideoDataset
+from ..data.video_sources import VIDEO_SOURCES
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
-from ..errors import DLADenseError
-from ..evaluation.mot import GroundTruth, MotEvaluator
+from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..inference.results import TrackResult
@@ -29,22 +29,6 @@ from ..models.centertrack import CenterTrack
 from ..tracking import build_tracker
 from .det import DetTask
 
-#: Names of the MOT Challenge classes (``gt.txt`` column 8).
-MOT_CLASS_NAMES = {
-    1: "pedestrian",
-    2: "person_on_vehicle",
-    3: "car",
-    4: "bicycle",
-    5: "motorbike",
-    6: "non_mot_vehicle",
-    7: "static_person",
-    8: "distractor",
-    9: "occluder",
-    10: "occluder_on_ground",
-    11: "occluder_full",
-    12: "reflection",
-    13: "crowd",
-}
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
 TRAIL_LENGTH = 20
 
@@ -70,46 +54,24 @@ class TrackTask(DetTask):
         make_synthetic_mot(root, **options)
 
     @property
+    def source(self):
+        """The :class:`~dla_dense.data.video_sources.VideoSource` of ``data.dataset``."""
+        return VIDEO_SOURCES[self.cfg.data.dataset]
+
+    @property
     def classes(self) -> tuple[str, ...]:
-        """Class names: the config's, else the MOT names of ``data.mot_classes`` (or the json's categories)."""
-        d = self.cfg.data
-        if d.classes:
-            return tuple(d.classes)
+        """Class names: the config's, else the dataset's (MOT: the names of ``data.mot_classes``)."""
         if self._classes is None:
-            if d.dataset == "mot":
-                self._classes = tuple(MOT_CLASS_NAMES.get(c, f"class{c}") for c in d.mot_classes)
-            elif d.dataset == "crowdhuman":
-                self._classes = ("person",)
-            else:
-                self.dataset(d.val_split)
+            self._classes = self.source.classes(self.cfg.data)
+            if self._classes is None:
+                self.dataset(self.cfg.data.val_split)
         return self._classes
 
     def dataset(self, split: str, transform=None) -> VideoDataset:
         """The videos of ``split`` (training: frame pairs through ``transform``)."""
         d = self.cfg.data
-        root = Path(d.root)
-        truth: dict[str, GroundTruth] | None = None
-        if d.dataset == "mot":
-            if len(d.mot_classes) != self.cfg.model.num_classes:
-                raise DLADenseError(
-                    f"data.mot_classes has {len(d.mot_classes)} classes but model.num_classes="
-                    f"{self.cfg.model.num_classes}; make them agree"
-                )
-            frames, truth = read_mot(
-                root, split, mot_classes=d.mot_classes, sequences=d.mot_sequences, min_visibility=d.min_visibility
-            )
-            classes = self.classes
-        elif d.dataset == "video_coco":
-            frames, classes = read_video_coco(
-                root / d.coco_ann_file.format(split=split), root / d.coco_img_dir.format(split=split), d.classes
-            )
-            self.check_num_classes(len(classes), f"'{root / d.coco_ann_file.format(split=split)}'", "categories")
-            self._classes = tuple(classes)
-            truth = _video_truth(frames)
-        else:
-            frames = read_crowdhuman(root / d.odgt_file.format(split=split), root / d.odgt_img_dir)
-            classes = ("person",)
-            truth = _video_truth(frames)
+        frames, classes, truth = self.source.read(d, split, self.cfg.model.num_classes)
+        self._classes = tuple(classes)
         return VideoDataset(frames, classes, ground_truth=truth, transform=transform, max_frame_dist=d.max_frame_dist)
 
     def image_paths(self, split: str) -> list[Path]:
@@ -238,10 +200,12 @@ class TrackTask(DetTask):
             videos=videos,
         )
         names = tuple(self.classes)
-        mot_ids = self._mot_class_ids()
-        evaluators = {"main": MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self._distractors())}
+        mot_ids = self.source.class_ids(self.cfg.data, names)
+        evaluators = {"main": MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self.source.distractors)}
         if e.baseline and e.tracker != "iou":
-            evaluators["baseline"] = MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self._distractors())
+            evaluators["baseline"] = MotEvaluator(
+                dataset.ground_truth, names, mot_ids, distractors=self.source.distractors
+            )
         state = self.new_state(baseline="baseline" in evaluators)
         was_training = model.training
         model.eval()
@@ -280,13 +244,6 @@ class TrackTask(DetTask):
             paths = evaluators["main"].write_results(Path(out_dir))
             self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
         return metrics
-
-    def _mot_class_ids(self) -> tuple[int, ...]:
-        d = self.cfg.data
-        return tuple(d.mot_classes) if d.dataset == "mot" else tuple(range(1, len(self.classes) + 1))
-
-    def _distractors(self) -> bool:
-        return self.cfg.data.dataset == "mot"
 
     @classmethod
     def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
@@ -364,17 +321,3 @@ class TrackTask(DetTask):
         if self.cfg.model.pre_hm:
             out["pre_hm"] = torch.rand(batch, 1, *size, device=device)
         return out
-
-
-def _video_truth(frames) -> dict[str, GroundTruth]:
-    """MOT ground truth of video-COCO / CrowdHuman frames (positives only, class = label + 1, flag 1)."""
-    rows: dict[str, list] = {}
-    lengths: dict[str, int] = {}
-    for f in frames:
-        lengths[f.video] = max(lengths.get(f.video, 0), f.frame_id)
-        rows.setdefault(f.video, [])
-        for box, label, ignore, track in zip(f.boxes, f.labels, f.ignore, f.track_ids, strict=True):
-            if not ignore:
-                x1, y1, x2, y2 = box.tolist()
-                rows[f.video].append([f.frame_id, track, x1, y1, x2 - x1, y2 - y1, 1, label + 1, 1])
-    return {v: GroundTruth(np.array(r, np.float64).reshape(-1, 9), lengths[v]) for v, r in rows.items()}

@@ -14,6 +14,7 @@ from support import write_tiny_config
 
 from dla_dense.config import default_config, load_config
 from dla_dense.inference.results import DrawOptions
+from dla_dense.models.inputs import example_inputs
 from dla_dense.tasks import TASKS
 
 BACKBONES = ("dla46_c", "dla34")
@@ -29,6 +30,13 @@ EXPECTED = {
         "reg": (n, 2, h // 4, w // 4),
     },
     "cls": lambda n, h, w: (n, NUM_CLASSES),
+    "track": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "wh": (n, 2, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+        "tracking": (n, 2, h // 4, w // 4),
+        "ltrb_amodal": (n, 4, h // 4, w // 4),
+    },
     "pose": lambda n, h, w: {
         "hm": (n, NUM_CLASSES, h // 4, w // 4),
         "wh": (n, 2, h // 4, w // 4),
@@ -76,15 +84,15 @@ def test_forward_loss_backward_round_trip(name, backbone):
     assert sum(float(g.abs().sum()) for g in grads) > 0
 
     model.eval()
-    x = torch.randn(2, 3, *SIZE)
+    x = list(example_inputs(model, SIZE, 2).values())
     with torch.no_grad():
-        out = model(x)
+        out = model(*x)
     assert _shapes(out) == EXPECTED[name](2, *SIZE)
     again = task.build_model()
     again.load_state_dict(model.state_dict())
     again.eval()
     with torch.no_grad():
-        out_again = again(x)
+        out_again = again(*x)
     for a, b in zip(*(list(o.values()) if isinstance(o, dict) else [o] for o in (out, out_again)), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -98,7 +106,7 @@ def test_meta_and_export_outputs(name, tmp_path):
     model = task.build_model().eval()
     module, names = task.export_outputs(model)
     with torch.no_grad():
-        out = module(torch.randn(1, 3, *SIZE))
+        out = module(*example_inputs(model, SIZE).values())
     assert len(out if isinstance(out, tuple) else (out,)) == len(names)
 
 
