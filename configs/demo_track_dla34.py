@@ -1,7 +1,9 @@
 # The embedded default for tracking: CenterTrack on DLA-34 (conv nodes, from scratch) on synthetic videos of
 # pedestrians and cars in the MOT layout, written on first use into data/demo_mot (6 training and 3 validation
 # sequences of 40 frames, 160x288). Sized for a 2-core CPU. Evaluation tracks the validation videos with
-# CenterTrack's tracker and scores them with TrackEval beside the IoU-only baseline on the same detections.
+# CenterTrack's tracker (unmatched tracks kept 3 frames, CenterTrack's --max_age; it scored best of the
+# trackers on this demo, see docs/tasks/tracking.md) and scores them with TrackEval beside the IoU-only
+# baseline on the same detections.
 model = dict(task="track", backbone="dla34", num_classes=2, node="conv", head_conv=128, pretrained=False)
 data = dict(
     dataset="mot",
@@ -34,4 +36,6 @@ train = dict(
     amp="auto",
     channels_last=True,
 )
-evaluation = dict(input_size=(160, 288), tracker="centertrack", track_thresh=0.4, pre_thresh=0.5, baseline=True)
+evaluation = dict(
+    input_size=(160, 288), tracker="centertrack", track_thresh=0.4, pre_thresh=0.5, max_age=3, baseline=True
+)

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", default=[], metavar="SOURCE", help="another source (e.g. 0: webcam)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: work_dirs/<config name>/infer)")
     p.add_argument("--save-json", action="store_true", help="also write predictions.json (COCO results for boxes)")
+    p.add_argument(
+        "--save-txt",
+        action="store_true",
+        help="also write <video>.txt per video or frame folder (tracks: MOT Challenge result rows)",
+    )
     p.add_argument("--batch-size", type=int, default=1, help="images per forward pass (default: 1)")
     p.add_argument("--tta", action="store_true", help="the task's test-time augmentation (scales + flip)")
     p.add_argument("--opacity", type=float, default=0.5, help="segmentation overlay opacity (default: 0.5)")
@@ -72,6 +78,9 @@ class _Run:
         self.json: list[dict[str, Any]] = []
         self.recorded = 0  # images (and frames) in the json so far: the next one's COCO image_id is this + 1
         self.unreadable: list[str] = []
+        self.txt: dict[str, list[str]] = {}
+        #: Whether the task follows objects through a video: a folder of frames is then one stream, in order.
+        self.tracks = predictor.task.new_state() is not None
 
     def refine(self, results: list[Result]) -> list[Result]:
         return [result.refined(self.options) for result in results]
@@ -81,6 +90,10 @@ class _Run:
             return
         self.recorded += 1
         self.json.extend(result.records(self.recorded, source.path if frame is None else f"{source.path}#{frame}"))
+
+    def text(self, name: str, result: Result, frame: int) -> None:
+        if self.args.save_txt:
+            self.txt.setdefault(name, []).extend(result.text_rows(frame))
 
     def image(self, source: Source, result: Result) -> str:
         path = self.out / f"{source.stem}_{self.suffix}.jpg"
@@ -114,6 +127,7 @@ class _Run:
                     writer.write(result.draw(on_video))
                     self.record(source, result, index)
                     index += 1
+                    self.text(source.stem, result, index)
                 bar.update(len(batch))
         finally:
             capture.release()
@@ -145,6 +159,17 @@ def _readable(sources: list[Source], run_: _Run) -> Iterator[tuple[Source, np.nd
             yield source, as_rgb(source.path)
         except DLADenseError as e:
             run_.skip(e)
+
+
+def _image_groups(images: list[Source], by_folder: bool) -> list[tuple[str, list[Source]]]:
+    """The image sources as one group, or (tracking) one group per folder, each sorted by path: the frames of a
+    folder are a video. The name of a group is its folder's (``images`` when not grouped)."""
+    if not by_folder:
+        return [("images", images)] if images else []
+    groups: dict[Path, list[Source]] = {}
+    for source in images:
+        groups.setdefault(Path(source.path).parent, []).append(source)
+    return [(folder.name or "images", sorted(group, key=lambda s: s.path)) for folder, group in groups.items()]
 
 
 def _frames_stated(source: Source) -> int | None:
@@ -190,17 +215,25 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.max_frames is not None and total is not None:
         total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
-        for batch in _batches(_readable(images, run_), args.batch_size, None):
-            with about_input(", ".join(source.path for source, _ in batch)):
-                results = run_.refine(predictor([rgb for _, rgb in batch], tta=args.tta))
-                for (source, _), result in zip(batch, results, strict=True):
-                    bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
-            bar.update(len(batch))
+        for folder, group in _image_groups(images, run_.tracks):
+            predict = predictor.stream(tta=args.tta) if run_.tracks else partial(predictor, tta=args.tta)
+            frame = 0
+            for batch in _batches(_readable(group, run_), args.batch_size, None):
+                with about_input(", ".join(source.path for source, _ in batch)):
+                    results = run_.refine(predict([rgb for _, rgb in batch]))
+                    for (source, _), result in zip(batch, results, strict=True):
+                        frame += 1
+                        run_.text(folder, result, frame)
+                        bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
+                bar.update(len(batch))
         for source in streams:
             with about_input(source.path):
                 written = run_.video(source, bar)
             if written is not None:
                 bar.write(f"{source.path}: {written}", file=sys.stdout)
+    for name, lines in run_.txt.items():
+        (out / f"{name}.txt").write_text("".join(line + "\n" for line in lines))
+        print(f"{name}: {out / f'{name}.txt'} ({len(lines)} rows)")
     if args.save_json:
         path = out / "predictions.json"
         path.write_text(json.dumps(run_.json))

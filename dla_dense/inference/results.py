@@ -55,6 +55,11 @@ class ResultBase(ABC):
         """Files written beside the picture (name -> image array), e.g. a segmentation's ``labelIds`` PNG."""
         return {}
 
+    def text_rows(self, frame: int) -> list[str]:
+        """Lines of this result for a video's text file (``tools/infer.py --save-txt``; tracks: MOT rows) as frame
+        ``frame`` (1-based); none by default."""
+        return []
+
     def refined(self, options: DrawOptions) -> ResultBase:
         """This result after the post-processing ``options`` ask for (detections: NMS); default: itself."""
         return self
@@ -325,10 +330,10 @@ class TrackResult(ResultBase):
     def describe(self, options: DrawOptions) -> str:
         return f"{len(self)} tracks"
 
-    def mot_rows(self) -> list[str]:
-        """MOT Challenge result lines ``frame,id,left,top,width,height,score,-1,-1,-1``."""
+    def text_rows(self, frame: int) -> list[str]:
+        """MOT Challenge result lines ``frame,id,left,top,width,height,score,-1,-1,-1`` (``frame`` 1-based)."""
         return [
-            f"{self.frame},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{s:.4f},-1,-1,-1"
+            f"{frame},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{s:.4f},-1,-1,-1"
             for (x1, y1, x2, y2), s, i in zip(
                 self.boxes.tolist(), self.scores.tolist(), self.track_ids.tolist(), strict=True
             )

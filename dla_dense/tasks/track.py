@@ -27,6 +27,7 @@ from ..inference.tracking import TrackState, track_frame
 from ..models.centernet import CenterNet
 from ..models.centertrack import CenterTrack
 from ..tracking import build_tracker
+from ..weights import load_checkpoint
 from .det import DetTask
 
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
@@ -100,7 +101,7 @@ class TrackTask(DetTask):
         """CenterTrack of ``cfg.model``: ``(image, pre_image[, pre_hm])`` -> ``{output: map}`` at stride 4."""
         m = self.cfg.model
         heads = self.heads()
-        return CenterTrack(
+        model = CenterTrack(
             m.backbone,
             m.num_classes,
             node=m.node,
@@ -110,6 +111,10 @@ class TrackTask(DetTask):
             pre_hm=m.pre_hm,
             **self.backbone_options(),
         )
+        if m.init_from:
+            load_checkpoint(model, m.init_from, strict=False)
+            self.logger.info(f"initialised from '{m.init_from}' (tensors whose shapes fit)")
+        return model
 
     def describe(self) -> str:
         """``CenterTrack <backbone> node=<node>``."""

@@ -11,8 +11,8 @@ from dla_dense.cli import test
 #: end-to-end runs of the tools in fresh processes: the slow tier.
 pytestmark = pytest.mark.slow
 
-HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP "}
-TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"]}
+HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP ", "track": "HOTA "}
+TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"], "track": ["--tracker"]}
 
 
 def test_every_task_is_covered():

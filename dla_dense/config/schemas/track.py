@@ -16,7 +16,9 @@ CENTERTRACK_STD = (0.28863828, 0.27408164, 0.27809835)
 @dataclass
 class TrackModelConfig(DetModelConfig):
     """CenterTrack: the CenterNet network with the previous frame (and, with ``pre_hm``, a heatmap of its
-    objects) as inputs; ``ltrb_amodal`` adds the amodal box head. Loss weights as CenterTrack's trainer."""
+    objects) as inputs; ``ltrb_amodal`` adds the amodal box head. Loss weights as CenterTrack's trainer.
+    ``init_from``: a checkpoint to start from (CenterTrack's ``--load_model``: a CrowdHuman or COCO tracking model,
+    or a CenterNet detector), loaded where shapes fit; the rest keeps its initialisation."""
 
     TASK: ClassVar[str] = "track"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -30,6 +32,7 @@ class TrackModelConfig(DetModelConfig):
     ltrb_amodal: bool = True
     tracking_weight: float = 1.0
     ltrb_amodal_weight: float = 0.1
+    init_from: str | None = None
 
 
 @dataclass
