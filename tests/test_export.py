@@ -10,9 +10,16 @@ from support import TINY, write_tiny_config
 from dla_dense.config import load_config
 from dla_dense.export import export_model
 from dla_dense.inference.engines import EngineModel
+from dla_dense.models.inputs import example_inputs, model_inputs
 from dla_dense.tasks import build_task
 
-CASES = [("seg", {}), ("det", {"node": "conv"}), ("det", {"node": "dcn"}), ("pose", {"node": "dcn"})]
+CASES = [
+    ("seg", {}),
+    ("det", {"node": "conv"}),
+    ("det", {"node": "dcn"}),
+    ("pose", {"node": "dcn"}),
+    ("track", {"node": "conv"}),
+]
 
 
 def _module(task, model_changes, tmp_path):
@@ -35,7 +42,7 @@ def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
     path = tmp_path / ("model.xml" if fmt == "openvino" else "model.pt")
     diff = export_model(module, path, fmt=fmt, output_names=names, input_size=(64, 64))
     with torch.no_grad():  # random weights give large outputs: the tolerance is relative to their size
-        outputs = module(torch.randn(1, 3, 64, 64))
+        outputs = module(*example_inputs(module, (64, 64)).values())
     scale = max(float(o.abs().max()) for o in (outputs if isinstance(outputs, tuple) else (outputs,)))
     assert path.is_file() and diff is not None and diff <= 1e-5 * max(1.0, scale), (diff, scale)
     if fmt == "openvino":
@@ -43,7 +50,7 @@ def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
 
         ir = ov.Core().read_model(str(path))
         assert [o.get_any_name() for o in ir.outputs] == names
-        assert [i.get_any_name() for i in ir.inputs] == ["image"]
+        assert [i.get_any_name() for i in ir.inputs] == list(model_inputs(module))
         if model_changes.get("node") == "dcn":
             assert any(op.get_type_name() == "DeformableConvolution" for op in ir.get_ops())
 
