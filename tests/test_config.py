@@ -97,7 +97,7 @@ def test_dump_round_trips(tmp_path):
         ),
         ("model = dict(task='seg', node='dcn')\n", [], r"unknown key 'model.node' \(known: task, backbone"),
         ("model = dict(task='seg')\nevaluation = dict(max_dets=10)\n", [], r"unknown key 'evaluation.max_dets'"),
-        ("model = dict(task='tracking')\n", [], r"model.task='tracking' is not a task; use one of seg, det, cls, pose, tr"),
+        ("model = dict(task='tracker')\n", [], r"'tracker' is not a task; use one of seg, det, cls, pose, track"),
         (
             "model = dict(task='det')\n",
             ["model.task=seg", "model.node=conv"],
