@@ -12,7 +12,7 @@ from dla_dense.cli import test
 pytestmark = pytest.mark.slow
 
 HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP ", "track": "HOTA "}
-TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"], "track": ["--tracker"]}
+TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"], "track": ["--tracker", "byte"]}
 
 
 def test_every_task_is_covered():

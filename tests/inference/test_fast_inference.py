@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import run_tool, write_tiny_config
+from support import write_tiny_config
 from torch import nn
 
 from dla_dense.benchmark.variants import randomize_bn
+from dla_dense.cli import infer
+from dla_dense.cli import test as test_cli
 from dla_dense.errors import DLADenseError
 from dla_dense.inference import bf16_autocast, prepare_for_inference
 from dla_dense.models import CenterNet, DLASeg
@@ -150,26 +152,25 @@ def _checkpoint(config: Path, path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow  # the tools in fresh processes
-def test_test_seg_and_infer_fast_flags(tmp_path):
+@pytest.mark.slow
+def test_test_seg_and_infer_fast_flags(tmp_path, capsys):
     config = tmp_path / "seg.py"
     write_tiny_config(config, "seg", data=dict(synthetic=dict(num_train=2, num_val=2, size=(64, 128), seed=0)))
     ckpt = _checkpoint(config, tmp_path / "seg.pth")
-    plain = run_tool("test_seg", str(config), str(ckpt), "--device", "cpu")
-    assert plain.returncode == 0, plain.stderr[-3000:]
-    fast = run_tool("test_seg", str(config), str(ckpt), "--device", "cpu", "--fast")
-    assert fast.returncode == 0, fast.stderr[-3000:]
-    miou = [float(log.split("mIoU")[-1].split()[0]) for log in (plain.stderr, fast.stderr)]
+    logs = []
+    for extra in ([], ["--fast"]):
+        assert test_cli.seg_main([str(config), str(ckpt), "--device", "cpu", *extra]) == 0
+        logs.append(capsys.readouterr().err)
+    miou = [float(log.split("mIoU")[-1].split()[0]) for log in logs]
     assert miou[0] == pytest.approx(miou[1], abs=5e-3)
     images = sorted((tmp_path / "data" / "leftImg8bit" / "val").rglob("*.png"))
     out = tmp_path / "infer"
-    result = run_tool("infer", str(config), str(ckpt), str(images[0]), "--out", str(out), "--fast", "--bf16")
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert infer.main([str(config), str(ckpt), str(images[0]), "--out", str(out), "--fast", "--bf16"]) == 0
     assert len(list(out.glob("*_overlay.jpg"))) == 1 and len(list(out.glob("*_labelIds.png"))) == 1
 
 
-@pytest.mark.slow  # the tools in fresh processes
-def test_test_det_fast_bf16_flags(tmp_path):
+@pytest.mark.slow
+def test_test_det_fast_bf16_flags(tmp_path, capsys):
     config = tmp_path / "det.py"
     write_tiny_config(
         config,
@@ -179,6 +180,5 @@ def test_test_det_fast_bf16_flags(tmp_path):
         data=dict(synthetic=dict(num_train=2, num_val=2, size=(64, 64), seed=0)),
     )
     ckpt = _checkpoint(config, tmp_path / "det.pth")
-    result = run_tool("test_det", str(config), str(ckpt), "--device", "cpu", "--fast", "--bf16")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "AP50" in result.stderr
+    assert test_cli.det_main([str(config), str(ckpt), "--device", "cpu", "--fast", "--bf16"]) == 0
+    assert "AP50" in capsys.readouterr().err
