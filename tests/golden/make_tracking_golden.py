@@ -293,6 +293,53 @@ for disturb, seed in [((0, 0, 0), 0), ((0.05, 0.4, 0.1), 1), ((0.3, 0.5, 0.9), 2
     r = run_targets(pre, cur, tin, tout, disturb, seed)
     gold["targets"]["cases"].append({"disturb": list(disturb), "seed": seed, **r})
 
+# --- CenterTrack decode and post-process ---------------------------------------------------------------
+import torch  # noqa: E402
+from model.decode import generic_decode  # noqa: E402
+from utils.post_process import generic_post_process  # noqa: E402
+
+
+class TOpt:
+    zero_tracking = False
+    out_thresh = 0.3
+
+
+gold["decode"] = []
+for amodal in (False, True):
+    g = torch.Generator().manual_seed(7 + amodal)
+    maps = {
+        "hm": torch.randn(1, 2, 16, 24, generator=g) * 2 - 2,
+        "reg": torch.rand(1, 2, 16, 24, generator=g),
+        "wh": torch.randn(1, 2, 16, 24, generator=g) * 3 + 4,
+        "tracking": torch.randn(1, 2, 16, 24, generator=g),
+    }
+    if amodal:
+        maps["ltrb_amodal"] = torch.randn(1, 4, 16, 24, generator=g) * 3
+    out = {k: v.clone() for k, v in maps.items()}
+    out["hm"] = out["hm"].sigmoid()
+    dets = generic_decode(out, K=100, opt=TOpt)
+    dets = {k: v.numpy() for k, v in dets.items()}
+    center, scale = np.array([70.0, 40.0], np.float32), 140.0
+    results = generic_post_process(TOpt, dets, [center], [scale], 16, 24, 2)[0]
+    gold["decode"].append(
+        {
+            "maps": {k: v.tolist() for k, v in maps.items()},
+            "center": center.tolist(),
+            "scale": scale,
+            "out_thresh": TOpt.out_thresh,
+            "results": [
+                {
+                    "score": float(r["score"]),
+                    "class": r["class"],
+                    "ct": [float(v) for v in r["ct"]],
+                    "tracking": [float(v) for v in r["tracking"]],
+                    "bbox": [float(v) for v in r["bbox"]],
+                }
+                for r in results
+            ],
+        }
+    )
+
 with open(sys.argv[2], "w") as f:
     json.dump(gold, f)
 print("written", {k: len(v) for k, v in gold.items()})

@@ -171,3 +171,25 @@ def test_tracking_target_for_a_lost_object_points_at_the_jittered_centre():
     assert torch.is_tensor(
         centertrack_box_targets(boxes / 4, [0], [False], output_size=(16, 16), num_classes=1, max_objs=4)["hm"]
     )
+
+
+@pytest.mark.parametrize("case", GOLD["decode"], ids=["wh", "ltrb_amodal"])
+def test_decode_and_post_process_equal_centertrack(case):
+    """``generic_decode`` (K = 100, boxes from ``wh`` or from ``ltrb_amodal``, integer centres, gathered
+    ``tracking``) then ``generic_post_process`` with (c, s) and its break at ``out_thresh``."""
+    from dla_dense.heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
+    from dla_dense.inference.detection import _back
+
+    maps = {name: torch.tensor(value) for name, value in case["maps"].items()}
+    heads = [TrackBoxHead(2), TrackingHead()] + ([AmodalHead()] if "ltrb_amodal" in maps else [])
+    composed = CenterNetHeads(heads)
+    found = composed.decode(maps, flip=False, k=100)
+    meta = {"c": np.array(case["center"]), "s": np.full(2, case["scale"]), "out_height": 16, "out_width": 24}
+    found = composed.to_image(found, _back(meta, 1.0))
+    keep = found["scores"] > case["out_thresh"]
+    expected = case["results"]
+    assert int(keep.sum()) == len(expected) > 0
+    np.testing.assert_allclose(found["scores"][keep].numpy(), [r["score"] for r in expected], rtol=1e-6)
+    assert (found["labels"][keep] + 1).tolist() == [r["class"] for r in expected]
+    for field, key in (("centers", "ct"), ("tracking", "tracking"), ("boxes", "bbox")):
+        np.testing.assert_allclose(found[field][keep].numpy(), [r[key] for r in expected], atol=2e-4, err_msg=key)
