@@ -153,17 +153,25 @@ class DetTask(Task):
             off_weight=m.off_weight,
         )
 
+    #: The network class :meth:`build_model` builds (a :class:`CenterNet` or a subclass).
+    network: ClassVar[type[CenterNet]] = CenterNet
+
+    def network_options(self) -> dict[str, Any]:
+        """Keywords of :attr:`network` beyond CenterNet's (none for ctdet)."""
+        return {}
+
     def build_model(self) -> CenterNet:
-        """CenterNet of ``cfg.model`` with :meth:`heads`: images ``[N, 3, H, W]`` -> ``{output: map}`` at stride 4."""
+        """:attr:`network` of ``cfg.model`` with :meth:`heads`: inputs -> ``{output: map}`` at stride 4."""
         m = self.cfg.model
         heads = self.heads()
-        return CenterNet(
+        return self.network(
             m.backbone,
             m.num_classes,
             node=m.node,
             head_conv=m.head_conv,
             heads=heads.outputs,
             initial_bias=heads.initial_bias(),
+            **self.network_options(),
             **self.backbone_options(),
         )
 

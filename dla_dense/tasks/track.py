@@ -26,7 +26,7 @@ from ..inference.timing import NULL_TIMER, StageTimer
 from ..inference.tracking import TrackState, track_frame
 from ..models.centernet import CenterNet
 from ..models.centertrack import CenterTrack
-from ..tracking import build_tracker
+from ..tracking import TRACKERS, Tracker
 from ..weights import load_checkpoint
 from .det import DetTask
 
@@ -97,20 +97,17 @@ class TrackTask(DetTask):
             heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
         return CenterNetHeads(heads)
 
+    network = CenterTrack
+
+    def network_options(self) -> dict[str, Any]:
+        """Whether the network takes the previous heatmap (``model.pre_hm``)."""
+        return {"pre_hm": self.cfg.model.pre_hm}
+
     def build_model(self) -> CenterTrack:
-        """CenterTrack of ``cfg.model``: ``(image, pre_image[, pre_hm])`` -> ``{output: map}`` at stride 4."""
+        """CenterTrack of ``cfg.model`` (``(image, pre_image[, pre_hm])`` -> ``{output: map}`` at stride 4), started
+        from ``model.init_from`` where shapes fit."""
+        model = super().build_model()
         m = self.cfg.model
-        heads = self.heads()
-        model = CenterTrack(
-            m.backbone,
-            m.num_classes,
-            node=m.node,
-            head_conv=m.head_conv,
-            heads=heads.outputs,
-            initial_bias=heads.initial_bias(),
-            pre_hm=m.pre_hm,
-            **self.backbone_options(),
-        )
         if m.init_from:
             load_checkpoint(model, m.init_from, strict=False)
             self.logger.info(f"initialised from '{m.init_from}' (tensors whose shapes fit)")
@@ -147,28 +144,11 @@ class TrackTask(DetTask):
         """The validation videos, frame by frame."""
         return self.dataset(self.cfg.data.val_split)
 
-    def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
-        """``hm_loss`` (CenterTrack's fast focal loss), ``reg_loss``, ``wh_loss``, ``tracking_loss`` and
-        ``ltrb_amodal_loss`` (weighted L1)."""
-        return super().loss(model, batch, device)
-
     # Tracking ------------------------------------------------------------------------------------------
 
-    def tracker(self, name: str | None = None):
+    def tracker(self, name: str | None = None) -> Tracker:
         """The tracker ``name`` (default ``evaluation.tracker``) with the config's thresholds."""
-        e = self.cfg.evaluation
-        name = name or e.tracker
-        if name == "centertrack":
-            return build_tracker(name, new_thresh=e.track_thresh, pre_thresh=e.pre_thresh, max_age=e.max_age)
-        if name == "byte":
-            return build_tracker(
-                name,
-                track_thresh=e.track_thresh,
-                match_thresh=e.match_thresh,
-                track_buffer=e.track_buffer,
-                motion=e.byte_motion,
-            )
-        return build_tracker(name, thresh=e.track_thresh)
+        return TRACKERS[name or self.cfg.evaluation.tracker].from_config(self.cfg.evaluation)
 
     def new_state(self, baseline: bool = False) -> TrackState:
         """A stream's state: the configured tracker (and, with ``baseline``, the IoU-only one on the same
@@ -179,10 +159,8 @@ class TrackTask(DetTask):
         return TrackState(trackers)
 
     def out_thresh(self) -> float:
-        """Detections passed to the tracker score above this: ``track_thresh`` for CenterTrack's tracker (its
-        ``out_thresh``), BYTE's low-score floor 0.1 for BYTE, ``track_thresh`` for the IoU baseline."""
-        e = self.cfg.evaluation
-        return 0.1 if e.tracker == "byte" else e.track_thresh
+        """Detections passed to the tracker score above this (the configured tracker's floor)."""
+        return TRACKERS[self.cfg.evaluation.tracker].score_floor(self.cfg.evaluation)
 
     @torch.no_grad()
     def evaluate(
@@ -282,6 +260,7 @@ class TrackTask(DetTask):
         """:class:`TrackResult` of each RGB frame; ``state`` (a stream's) carries the tracks from frame to frame,
         without one every image is the first frame of its own video."""
         e = self.cfg.evaluation
+        heads, transform = self.heads(with_data=True), self.eval_transform()
         results = []
         for image in images:
             current = state if state is not None else self.new_state()
@@ -289,8 +268,8 @@ class TrackTask(DetTask):
                 model,
                 image,
                 current,
-                heads=self.heads(with_data=True),
-                transform=self.eval_transform(),
+                heads=heads,
+                transform=transform,
                 max_dets=e.max_dets,
                 out_thresh=self.out_thresh(),
                 timer=timer,

@@ -40,6 +40,16 @@ class Tracker(ABC):
     #: Whether :meth:`update` reads the detections' ``centers`` and ``tracking`` (a CenterTrack model's).
     needs_offsets: bool = False
 
+    @classmethod
+    @abstractmethod
+    def from_config(cls, e: Any) -> Tracker:
+        """The tracker with the thresholds of a tracking config's ``evaluation`` section ``e``."""
+
+    @classmethod
+    def score_floor(cls, e: Any) -> float:
+        """Detections given to :meth:`update` score above this (default: ``e.track_thresh``)."""
+        return e.track_thresh
+
     @abstractmethod
     def reset(self) -> None:
         """Forget every track (a new video); ids start again at 1."""

@@ -4,6 +4,7 @@ association of high-score detections, then of low-score detections with the trac
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,18 @@ class ByteTracker(Tracker):
         self.needs_offsets = motion == "offset"
         self.kf = KalmanFilter()
         self.reset()
+
+    @classmethod
+    def from_config(cls, e: Any) -> ByteTracker:
+        """``track_thresh``, ``match_thresh``, ``track_buffer``, ``byte_motion``."""
+        return cls(
+            track_thresh=e.track_thresh, match_thresh=e.match_thresh, track_buffer=e.track_buffer, motion=e.byte_motion
+        )
+
+    @classmethod
+    def score_floor(cls, e: Any) -> float:
+        """BYTE sees the low-score detections too (above 0.1)."""
+        return 0.1
 
     def reset(self) -> None:
         self.tracked: list[Track] = []

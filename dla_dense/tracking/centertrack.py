@@ -3,6 +3,8 @@ to the previous frame's tracks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .assignment import greedy_assignment
@@ -28,6 +30,11 @@ class CenterTrackTracker(Tracker):
         self.pre_thresh = pre_thresh
         self.max_age = max_age
         self.reset()
+
+    @classmethod
+    def from_config(cls, e: Any) -> CenterTrackTracker:
+        """``track_thresh`` (its ``out_thresh`` and ``new_thresh``), ``pre_thresh``, ``max_age``."""
+        return cls(new_thresh=e.track_thresh, pre_thresh=e.pre_thresh, max_age=e.max_age)
 
     def reset(self) -> None:
         self.id_count = 0

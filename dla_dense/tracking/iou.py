@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
@@ -17,6 +19,11 @@ class IouTracker(Tracker):
         self.thresh = thresh
         self.min_iou = min_iou
         self.reset()
+
+    @classmethod
+    def from_config(cls, e: Any) -> IouTracker:
+        """``track_thresh`` as its detection threshold."""
+        return cls(thresh=e.track_thresh)
 
     def reset(self) -> None:
         self.previous = empty_tracks()
