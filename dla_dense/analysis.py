@@ -9,6 +9,8 @@ import torchvision.ops  # noqa: F401  (registers torch.ops.torchvision)
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .models.inputs import model_inputs
+
 _aten = torch.ops.aten
 
 
@@ -30,7 +32,8 @@ def count_params(model: nn.Module) -> int:
 
 @torch.no_grad()
 def count_macs(model: nn.Module, input_size: tuple[int, int, int] = (3, 224, 224)) -> int:
-    """Multiply-accumulates of one eval forward pass on a ``[1, *input_size]`` input.
+    """Multiply-accumulates of one eval forward pass on a ``[1, *input_size]`` input (zeros; a model with several
+    named inputs gets each at ``input_size``'s height and width).
 
     Counts convolutions and matrix products (``torch.utils.flop_counter``), deformable convolutions as the
     convolution they compute (either implementation), plus one MAC per element of each inference BatchNorm;
@@ -47,6 +50,9 @@ def count_macs(model: nn.Module, input_size: tuple[int, int, int] = (3, 224, 224
         },
     )
     with counter:
-        model(torch.zeros(1, *input_size, device=device))
+        if hasattr(model, "inputs"):
+            model(*(torch.zeros(1, c, *input_size[1:], device=device) for c in model_inputs(model).values()))
+        else:
+            model(torch.zeros(1, *input_size, device=device))
     model.train(was_training)
     return counter.get_total_flops() // 2

@@ -159,7 +159,7 @@ def _agreement(task: Task, runner: _Runner, reference: _Runner, images: Sequence
     pairs = (
         [(runner.call(), reference.call())]
         if images is None
-        else [(runner.predict(x), reference.predict(x)) for x in images]
+        else [(runner.predict((x,)), reference.predict((x,))) for x in images]
     )
     on = "benchmark input" if images is None else f"{len(images)} validation image(s)"
     return {**task.agreement(pairs), "on": on}
@@ -175,7 +175,7 @@ class _Runner:
     variant: Variant
     call: Callable[[], Any]
     label: str
-    predict: Callable[[torch.Tensor], Any] | None = None  # inference on other images, for agreement
+    predict: Callable[[Sequence[torch.Tensor]], Any] | None = None  # inference on other inputs, for agreement
 
 
 def _round_robin(
@@ -192,41 +192,49 @@ def _round_robin(
     return times
 
 
-def _infer_runner(base: nn.Module, variant: Variant, x: torch.Tensor, device: torch.device, cfg: Config) -> _Runner:
+def _infer_runner(
+    base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], device: torch.device, cfg: Config
+) -> _Runner:
+    """``variant`` of ``base`` called on ``inputs`` (the network's inputs in argument order)."""
     if variant.engine != "torch":
-        return _engine_runner(base, variant, x, cfg)
+        return _engine_runner(base, variant, inputs, cfg)
     changes_model = variant.fuse or variant.channels_last or variant.compile or variant.bf16
     model = copy.deepcopy(base) if changes_model else base
     model = prepare_for_inference(
         model, fuse=variant.fuse, channels_last=variant.channels_last, compile=variant.compile, bf16=variant.bf16
     )
 
-    def prepared(images: torch.Tensor) -> torch.Tensor:
-        return images.contiguous(memory_format=torch.channels_last) if variant.channels_last else images
+    def prepared(xs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return [x.contiguous(memory_format=torch.channels_last) if variant.channels_last else x for x in xs]
 
-    def predict(images: torch.Tensor) -> Any:
+    def predict(xs: Sequence[torch.Tensor]) -> Any:
         with torch.no_grad(), bf16_autocast(device, variant.bf16):
-            return model(images)
+            return model(*xs)
 
-    inp = prepared(x)
-    return _Runner(variant, lambda: predict(inp), variant_label(variant, cfg), lambda images: predict(prepared(images)))
+    inp = prepared(inputs)
+    return _Runner(variant, lambda: predict(inp), variant_label(variant, cfg), lambda xs: predict(prepared(xs)))
 
 
-def _engine_runner(base: nn.Module, variant: Variant, x: torch.Tensor, cfg: Config) -> _Runner:
-    """The network exported once for ``x``'s shape and run by onnxruntime or OpenVINO."""
+def _engine_runner(base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], cfg: Config) -> _Runner:
+    """The network exported once for the inputs' shape and run by onnxruntime or OpenVINO (int8: calibrated on
+    eight perturbed copies of ``inputs``)."""
     task = build_task(_arch_config(cfg, variant.arch))
     module, names = task.export_outputs(copy.deepcopy(base).eval())
     engine = EngineModel(module, names, variant.engine, as_dict=task.dict_outputs, bf16=variant.bf16, int8=variant.int8)
     if variant.int8:
         generator = torch.Generator().manual_seed(0)
-        noise = [x + 0.1 * torch.randn(x.shape, generator=generator) for _ in range(8)]
-        (name,) = engine.inputs
-        engine.calibration[tuple(x.shape)] = [{name: n.contiguous().numpy()} for n in noise]
+        engine.calibration[tuple(inputs[0].shape)] = [
+            {
+                name: (x + 0.1 * torch.randn(x.shape, generator=generator)).contiguous().numpy()
+                for name, x in zip(engine.inputs, inputs, strict=True)
+            }
+            for _ in range(8)
+        ]
 
-    def predict(images: torch.Tensor) -> Any:
-        return engine(images)
+    def predict(xs: Sequence[torch.Tensor]) -> Any:
+        return engine(*xs)
 
-    return _Runner(variant, lambda: predict(x), variant_label(variant, cfg), predict)
+    return _Runner(variant, lambda: predict(inputs), variant_label(variant, cfg), predict)
 
 
 def _train_runner(

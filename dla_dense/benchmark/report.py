@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .run import MODES
-
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(c) for c in column) for column in zip(header, *rows, strict=True)]
@@ -22,6 +20,32 @@ def _fmt_agreement(agreement: dict[str, Any] | None) -> str:
     if "argmax_agreement_pct" in agreement:
         return f"{agreement['argmax_agreement_pct']:.3f}% argmax"
     return f"{agreement['hm_max_abs_diff']:.1e} max|dhm|"
+
+
+def _frame_table(section: dict[str, Any]) -> str:
+    """The ``frame`` mode's table: time per frame, frames/s, the ratio to eager and where the time goes."""
+    shape = "x".join(map(str, section["input"][2:]))
+    title = (
+        f"per frame of a video (Predictor stream: pre-process, network, decode, tracker), {shape} frames, "
+        f"{section['iters']} frame(s) after {section['warmup']} warm-up"
+    )
+    header = ["variant", "ms/frame", "IQR ms", "frames/s", "vs eager", "pre ms", "network ms", "decode ms"]
+    header += ["tracker ms", "tracks"]
+    rows = []
+    for row in section["variants"]:
+        ms, stages = row["ms"], row["stages_ms"]
+        rows.append(
+            [
+                row["variant"],
+                f"{ms['median']:.1f}",
+                f"{ms['q1']:.1f}-{ms['q3']:.1f}",
+                f"{row['fps']:.2f}",
+                f"{row['speedup']['median']:.2f}x",
+                *(f"{stages[s]:.1f}" for s in ("preprocess", "inference", "postprocess", "tracking")),
+                f"{row['tracks_per_frame']:.1f}",
+            ]
+        )
+    return title + "\n" + _table(header, rows)
 
 
 def format_report(result: dict[str, Any]) -> str:
@@ -65,6 +89,10 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append("agreement of random networks (BatchNorm randomised) is indicative only; use --checkpoint")
         elif mode == "infer" and measured_on:
             lines.append(f"agreement measured on {', '.join(sorted(measured_on))}")
+    if "frame" in result:
+        lines += ["", _frame_table(result["frame"])]
+        if result["weights"] == "random":
+            lines.append("random weights: detections and tracks are not a real load; use --checkpoint for the tracker")
     if "data" in result:
         d = result["data"]
         lines.append("")
@@ -78,7 +106,7 @@ def format_report(result: dict[str, Any]) -> str:
     if "allocator" in result:
         a = result["allocator"]
         lines.append("")
-        for mode in MODES:
+        for mode in ("infer", "train"):
             if mode in a:
                 m = a[mode]
                 lines.append(

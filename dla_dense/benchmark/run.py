@@ -16,6 +16,7 @@ from ..errors import DLADenseError
 from ..runtime import tune_malloc
 from ..tasks import build_task
 from ..weights import load_checkpoint
+from .frames import measure_frames
 from .measure import (
     ConvPeak,
     MemoryProbe,
@@ -28,14 +29,14 @@ from .measure import (
 )
 from .variants import arch_name, build_arch, randomize_bn, resolve_target, select_variants
 
-MODES = ("infer", "train")
+MODES = ("infer", "train", "frame")
 
 
 def run_benchmark(
     target: str,
     *,
     overrides: Sequence[str] = (),
-    modes: Sequence[str] = MODES,
+    modes: Sequence[str] | None = None,
     compare: Sequence[str] | None = None,
     infer_size: tuple[int, int] | None = None,
     infer_batch: int = 1,
@@ -54,9 +55,12 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Benchmark ``target`` (config file or model spec, see :func:`resolve_target`); returns a JSON-able dict.
 
-    ``modes``: ``"infer"`` (eval forward of ``[infer_batch, 3, *infer_size]``, default 512x1024 for seg and
-    512x512 for det) and/or ``"train"`` (one optimizer step of the config's optimizer on the task's loss,
-    batch ``[train_batch, 3, *train_size]`` of random images and targets). ``compare``: variant names of
+    ``modes`` (None: the task's ``benchmark_modes``): ``"infer"`` (eval forward of the network's inputs
+    ``[infer_batch, C, *infer_size]``, default the task's ``benchmark_input_size``), ``"train"`` (one optimizer
+    step of the config's optimizer on the task's loss, batch ``[train_batch, 3, *train_size]`` of random inputs
+    and targets) and, for trackers, ``"frame"`` (a video at ``infer_size`` through a Predictor stream per variant,
+    pre-processing, network, decoding and tracker timed per frame; see :func:`~dla_dense.benchmark.frames.
+    measure_frames`). ``compare``: variant names of
     :data:`VARIANTS` run against ``eager`` (None: eager only; empty: :data:`DEFAULT_COMPARE`). Each
     variant gets ``warmup`` untimed iterations, then ``iters`` timed rounds. ``checkpoint`` loads weights
     into the config's network; without it BatchNorm parameters are randomised (:func:`randomize_bn`). With a
@@ -68,12 +72,15 @@ def run_benchmark(
     say = log or (lambda message: None)
     if iters < 1 or warmup < 0 or infer_batch < 1 or train_batch < 1:
         raise DLADenseError("iters, infer_batch and train_batch must be >= 1 and warmup >= 0")
-    unknown = [m for m in modes if m not in MODES]
-    if unknown or not modes:
-        raise DLADenseError(f"modes must be a non-empty subset of {', '.join(MODES)}, got {list(modes)}")
     malloc_tuned = tune_malloc()
     cfg = resolve_target(target, overrides)
     task = build_task(cfg)
+    modes = list(task.benchmark_modes if modes is None else modes)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise DLADenseError(f"modes must be a non-empty subset of {', '.join(MODES)}, got {modes}")
+    if "frame" in modes and "frame" not in task.benchmark_modes:
+        raise DLADenseError(f"the frame mode is for tracking models; {task.name} models have infer and train")
     dev = resolve_device(device)
     variants = select_variants(task.name, compare)
     infer_size = tuple(infer_size or task.benchmark_input_size)
@@ -97,7 +104,7 @@ def run_benchmark(
     conv_peak = ConvPeak(dev, bf16=any(v.bf16 for v in variants))
 
     generator = torch.Generator().manual_seed(seed)
-    images = torch.randn(infer_batch, 3, *infer_size, generator=generator).to(dev)
+    inputs = [x.to(dev) for x in task.random_inputs(infer_batch, infer_size, generator).values()]
     bases: dict[str, nn.Module] = {}
     archs: dict[str, dict[str, Any]] = {}
     for arch in dict.fromkeys(v.arch for v in variants):
@@ -128,7 +135,7 @@ def run_benchmark(
         "warmup": warmup,
     }
     if "infer" in modes:
-        runners = [_infer_runner(bases[v.arch], v, images, dev, cfg) for v in variants]
+        runners = [_infer_runner(bases[v.arch], v, inputs, dev, cfg) for v in variants]
         gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
         real = task.agreement_inputs(agreement_images, dev) if checkpoint else None
         rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
@@ -142,8 +149,12 @@ def run_benchmark(
         rows = _measure_mode("train", runners, batch=train_batch, gflops=gflops, **common)
         result["train"] = {"input": [train_batch, 3, *train_size], "iters": iters, "warmup": warmup, "variants": rows}
         del runners
+    if "frame" in modes:
+        result["frame"] = measure_frames(
+            task, cfg, bases, variants, size=infer_size, iters=iters, warmup=warmup, device=dev, seed=seed, log=say
+        )
     result["conv_peak_gflops"] = conv_peak.best
-    for mode in modes:
+    for mode in (m for m in modes if m != "frame"):
         for row in result[mode]["variants"]:
             peak = None if row["settings"]["int8"] else conv_peak.best["bf16" if row["settings"]["bf16"] else "fp32"]
             row["peak_fraction"] = row["gflops_per_s"] / peak if peak else None  # no int8 peak is measured
@@ -157,7 +168,7 @@ def run_benchmark(
         kwargs = {
             "target": target,
             "overrides": list(overrides),
-            "modes": list(modes),
+            "modes": [m for m in modes if m != "frame"] or ["infer"],  # the allocator's effect on the network
             "infer_size": list(infer_size),
             "infer_batch": infer_batch,
             "train_size": list(train_size),

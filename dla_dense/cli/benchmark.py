@@ -20,8 +20,16 @@ def _main(argv: Sequence[str] | None) -> int:
         "parameters, GFLOPs and the fraction of a measured convolution peak, for a config or a model spec. "
         "Variants run interleaved with the eager fp32 baseline and are reported as paired ratios.",
     )
-    p.add_argument("target", help="a config file (configs/*.py) or a model spec: seg:BACKBONE or det:BACKBONE[:NODE]")
-    p.add_argument("--mode", choices=[*MODES, "both"], default="both", help="what to measure (default: both)")
+    p.add_argument(
+        "target",
+        help="a config file (configs/*.py) or a model spec: seg:BACKBONE, det:BACKBONE[:NODE] or track:BACKBONE[:NODE]",
+    )
+    p.add_argument(
+        "--mode",
+        choices=[*MODES, "both"],
+        help="what to measure: infer (the network), train (a training step), frame (trackers: a video through a "
+        "stream, tracker included) or both (infer and train); default: infer and train, plus frame for trackers",
+    )
     p.add_argument(
         "--compare",
         nargs="*",
@@ -35,7 +43,7 @@ def _main(argv: Sequence[str] | None) -> int:
         type=int,
         nargs=2,
         metavar=("H", "W"),
-        help="inference input (default: 512 1024 seg, 512 512 det)",
+        help="inference input and frame size (default: 512 1024 seg, 512 512 det, 544 960 track)",
     )
     p.add_argument("--batch", type=int, default=1, help="inference batch size (default: 1)")
     p.add_argument(
@@ -47,8 +55,10 @@ def _main(argv: Sequence[str] | None) -> int:
         help="training input (default: 512 512)",
     )
     p.add_argument("--train-batch", type=int, default=2, help="training batch size (default: 2)")
-    p.add_argument("--iters", type=int, default=10, help="timed rounds per mode (default: 10)")
-    p.add_argument("--warmup", type=int, default=2, help="untimed iterations per variant first (default: 2)")
+    p.add_argument("--iters", type=int, default=10, help="timed rounds per mode (frame: timed frames) (default: 10)")
+    p.add_argument(
+        "--warmup", type=int, default=2, help="untimed iterations (frame: frames) per variant first (default: 2)"
+    )
     p.add_argument("--checkpoint", help="weights for the config's network (default: random, BatchNorm randomised)")
     p.add_argument(
         "--agreement-images",
@@ -73,7 +83,7 @@ def _main(argv: Sequence[str] | None) -> int:
     result = run_benchmark(
         args.target,
         overrides=args.cfg_options,
-        modes=MODES if args.mode == "both" else (args.mode,),
+        modes=None if args.mode is None else ("infer", "train") if args.mode == "both" else (args.mode,),
         compare=args.compare,
         infer_size=tuple(args.input_size) if args.input_size else None,
         infer_batch=args.batch,

@@ -89,6 +89,45 @@ def _color_aug(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return (image + lighting).astype(np.float32)
 
 
+def random_crop(
+    rng: np.random.Generator, width: int, height: int, scales: np.ndarray | None, border: int = 128
+) -> tuple[np.ndarray, float]:
+    """CenterNet's crop draw: centre ``[2]`` and side of the crop of a ``width`` x ``height`` image. The side is
+    ``max(height, width)`` times a draw from ``scales`` and the centre uniform inside a ``border`` margin
+    (halved until it fits), in that order of draws; ``scales=None``: the whole image, centred, nothing drawn."""
+    center = np.array([width / 2.0, height / 2.0], np.float32)
+    scale = float(max(height, width))
+    if scales is not None:
+        scale *= float(rng.choice(scales))
+        center[0] = rng.integers(_get_border(border, width), width - _get_border(border, width))
+        center[1] = rng.integers(_get_border(border, height), height - _get_border(border, height))
+    return center, scale
+
+
+def network_input(
+    image: np.ndarray,
+    matrix: np.ndarray,
+    input_size: tuple[int, int],
+    *,
+    mean: np.ndarray,
+    std: np.ndarray,
+    bgr: bool,
+    flipped: bool = False,
+    color_rng: np.random.Generator | None = None,
+) -> torch.Tensor:
+    """The training input ``[3, H, W]`` of uint8 RGB ``image``: mirrored when ``flipped``, warped by the affine
+    ``matrix`` to ``input_size`` (H, W; bilinear, black outside), scaled to [0, 1], colour-augmented with
+    ``color_rng`` (None: not) and normalised."""
+    in_h, in_w = input_size
+    if flipped:
+        image = image[:, ::-1]
+    inp = cv2.warpAffine(np.ascontiguousarray(image), matrix, (in_w, in_h), flags=cv2.INTER_LINEAR)
+    inp = inp.astype(np.float32) / 255.0
+    if color_rng is not None:
+        inp = _color_aug(color_rng, inp)
+    return _normalize(inp, mean, std, bgr)
+
+
 class CenterNetTrainTransform:
     """CenterNet ctdet training input: random scale/shift crop, flip, colour augmentation, targets.
 
@@ -152,26 +191,25 @@ class CenterNetTrainTransform:
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
 
-        center = np.array([width / 2.0, height / 2.0], dtype=np.float32)
-        scale = float(max(height, width))
-        if self.scales is not None:
-            scale *= float(self.rng.choice(self.scales))
-            w_border, h_border = _get_border(self.border, width), _get_border(self.border, height)
-            center[0] = self.rng.integers(w_border, width - w_border)
-            center[1] = self.rng.integers(h_border, height - h_border)
+        center, scale = random_crop(self.rng, width, height, self.scales, self.border)
         rot = 0.0
         if self.heads.rotates and self.rotate_prob and self.rng.random() < self.rotate_prob:
             rot = float(np.clip(self.rng.normal() * self.rotate, -2 * self.rotate, 2 * self.rotate))
         flipped = bool(self.flip and self.rng.random() < self.flip)
         if flipped:
-            image = image[:, ::-1]
             center[0] = width - center[0] - 1
 
         trans_input = get_affine_transform(center, scale, (in_w, in_h), rot=rot)
-        inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
-        inp = inp.astype(np.float32) / 255.0
-        if self.color_aug:
-            inp = _color_aug(self.rng, inp)
+        inp = network_input(
+            image,
+            trans_input,
+            self.input_size,
+            mean=self.mean,
+            std=self.std,
+            bgr=self.bgr,
+            flipped=flipped,
+            color_rng=self.rng if self.color_aug else None,
+        )
 
         warp = Warp(
             width=width,
@@ -181,7 +219,7 @@ class CenterNetTrainTransform:
         )
         fields = {**self.heads.warp(item, warp), "rotated": rot != 0}
         targets = self.heads.encode(fields, output_size=(out_h, out_w))
-        return {"image": _normalize(inp, self.mean, self.std, self.bgr), **targets, "image_id": item["image_id"]}
+        return {"image": inp, **targets, "image_id": item["image_id"]}
 
 
 class CenterNetEvalTransform:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 
 from ..heads import CenterNetHeads, Warp
 from ..ops.affine import affine_boxes, get_affine_transform
-from .det_transforms import _color_aug, _get_border, _normalize
+from .det_transforms import network_input, random_crop
 from .track_targets import pre_heatmap
 
 
@@ -72,16 +71,6 @@ class CenterTrackTrainTransform:
         """Which of ``count`` candidate frames is the previous frame (uniform)."""
         return int(self.rng.integers(count))
 
-    def _crop(self, width: int, height: int) -> tuple[np.ndarray, float]:
-        center = np.array([width / 2.0, height / 2.0], np.float32)
-        scale = float(max(height, width))
-        if self.scales is not None:
-            scale *= float(self.rng.choice(self.scales))
-            center[0] = self.rng.integers(_get_border(128, width), width - _get_border(128, width))
-            center[1] = self.rng.integers(_get_border(128, height), height - _get_border(128, height))
-        self.rng.random()  # CenterTrack's rotation draw (aug_rot 0 for tracking)
-        return center, scale
-
     def _disturbed(self, center: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
         c = center.copy()
         c[0] += scale * np.clip(self.rng.standard_normal() * self.shift, -2 * self.shift, 2 * self.shift)
@@ -90,22 +79,18 @@ class CenterTrackTrainTransform:
         self.rng.random()
         return c, s
 
-    def _input(self, image: np.ndarray, matrix: np.ndarray, flipped: bool):
-        in_h, in_w = self.input_size
-        if flipped:
-            image = image[:, ::-1]
-        inp = cv2.warpAffine(np.ascontiguousarray(image), matrix, (in_w, in_h), flags=cv2.INTER_LINEAR)
-        inp = inp.astype(np.float32) / 255.0
-        if self.color_aug:
-            inp = _color_aug(self.rng, inp)
-        return _normalize(inp, self.mean, self.std, self.bgr)
+    def _input(self, image: np.ndarray, matrix: np.ndarray, flipped: bool) -> torch.Tensor:
+        color_rng = self.rng if self.color_aug else None
+        options = {"mean": self.mean, "std": self.std, "bgr": self.bgr, "flipped": flipped, "color_rng": color_rng}
+        return network_input(image, matrix, self.input_size, **options)
 
     def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
         image = np.asarray(item["image"])
         height, width = image.shape[:2]
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
-        center, scale = self._crop(width, height)
+        center, scale = random_crop(self.rng, width, height, self.scales)
+        self.rng.random()  # CenterTrack's rotation draw (aug_rot 0 for tracking)
         flipped = bool(self.flip and self.rng.random() < self.flip)
         trans_in = get_affine_transform(center, scale, (in_w, in_h))
         trans_out = get_affine_transform(center, scale, (out_w, out_h))

@@ -114,12 +114,12 @@ def detect_batch(
                     rows = [j, n + j] if flip else [j]
                     found = heads.decode({name: v[rows] for name, v in out.items()}, flip=flip, k=k)
                     found = {name: v.cpu() for name, v in found.items()}
-                    per_image[i].append(heads.to_image(found, _back(items[i]["meta"], scale)))
+                    per_image[i].append(heads.to_image(found, to_image_mapping(items[i]["meta"], scale)))
     with timer.stage("postprocess"):
         return [_merge(found, len(scales) > 1, max_dets, nms_iou) for found in per_image]
 
 
-def _back(meta: Mapping[str, Any], scale: float) -> ToImage:
+def to_image_mapping(meta: Mapping[str, Any], scale: float = 1.0) -> ToImage:
     """Output-map pixels -> pixels of the original image, for one image's test ``meta`` at test ``scale``."""
     return ToImage(boxes=lambda b: transform_preds(b, meta), points=lambda p: transform_points(p, meta), scale=scale)
 

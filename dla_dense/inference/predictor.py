@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from torch import nn
 
 from ..config import Config, load_config
 from ..data.images import load_image, upright
@@ -53,7 +54,8 @@ class Predictor:
     ``compile`` wraps the model in ``torch.compile``. ``backend`` "onnxruntime" or "openvino" runs an exported
     copy instead (:class:`~dla_dense.inference.engines.EngineModel`, CPU; ``bf16`` then asks OpenVINO for bf16).
     ``int8`` quantizes that copy with OpenVINO/NNCF after :meth:`calibrate` (``backend`` becomes "openvino").
-    ``timer`` sums the time of each stage of every call.
+    ``model``: the config's network already built (e.g. with weights set by hand) instead of a new one; a
+    ``checkpoint`` is still loaded into it. ``timer`` sums the time of each stage of every call.
     """
 
     def __init__(
@@ -68,10 +70,11 @@ class Predictor:
         backend: str = "torch",
         int8: bool = False,
         cfg_options: Sequence[str] = (),
+        model: nn.Module | None = None,
     ) -> None:
         self.cfg = config if isinstance(config, Config) else load_config(config, list(cfg_options))
         self.task = build_task(self.cfg)
-        model = self.task.build_model()
+        model = self.task.build_model() if model is None else model
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         if checkpoint is not None:
             self.task.adopt_checkpoint(load_checkpoint(model, checkpoint))
@@ -153,16 +156,18 @@ class Predictor:
         passed on each call (``tta=True``, ...)."""
         return Stream(self, **options)
 
-    def calibrate(self, images: Sequence[ImageLike]) -> int:
+    def calibrate(self, images: Sequence[ImageLike], *, video: bool = False) -> int:
         """Record the model inputs of ``images`` (the task's pre-processing, as prediction does) as the int8
         calibration set; returns how many inputs were recorded. Images of the sizes you predict on serve;
-        a few hundred training images are typical."""
+        a few hundred training images are typical. ``video``: the images are consecutive frames of one video,
+        run through a stream (a tracker's inputs then include the previous frame and its objects)."""
         if not getattr(self.model, "int8", False):
             raise DLADenseError("calibrate is for int8 predictors: Predictor(..., int8=True)")
         self.model.recording = True
         try:
+            run = self.stream() if video else self
             for image in images:
-                self(image)
+                run(image)
         finally:
             self.model.recording = False
         return sum(len(v) for v in self.model.calibration.values())

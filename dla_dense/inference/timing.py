@@ -1,4 +1,4 @@
-"""Per-stage wall-clock totals of inference (pre-process, inference, post-process), as the tools report them,
+"""Per-stage wall-clock totals of inference (pre-process, inference, post-process, tracking), as the tools report them,
 and the grouping of images into batches of one shape."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-STAGES = ("preprocess", "inference", "postprocess")
+STAGES = ("preprocess", "inference", "postprocess", "tracking")
 
 
 class StageTimer:
@@ -32,12 +32,14 @@ class StageTimer:
             self.seconds[name] += time.perf_counter() - start
 
     def summary(self) -> str:
-        """``"<pre> ms pre-process, <inf> ms inference, <post> ms post-process per image (N images)"``."""
+        """``"<pre> ms pre-process, <inf> ms inference, <post> ms post-process[, <trk> ms tracking] per image
+        (N images)"`` (tracking only where a tracker ran)."""
         n = max(1, self.images)
-        pre, inf, post = (1000 * self.seconds[s] / n for s in STAGES)
+        pre, inf, post, track = (1000 * self.seconds[s] / n for s in STAGES)
+        tracking = f", {track:.1f} ms tracking" if self.seconds["tracking"] else ""
         return (
-            f"speed: {pre:.1f} ms pre-process, {inf:.1f} ms inference, {post:.1f} ms post-process per image "
-            f"({self.images} images)"
+            f"speed: {pre:.1f} ms pre-process, {inf:.1f} ms inference, {post:.1f} ms post-process{tracking} per "
+            f"image ({self.images} images)"
         )
 
 

@@ -22,7 +22,7 @@ from ..heads import CenterNetHeads, Fields
 from ..models.inputs import model_inputs
 from ..ops.affine import affine_boxes, get_affine_transform
 from ..tracking import Tracker
-from .detection import _back
+from .detection import to_image_mapping
 from .timing import NULL_TIMER, StageTimer
 
 
@@ -87,10 +87,10 @@ def track_frame(
         first = next(iter(out.values()))
         k = min(max_dets, first.shape[-2] * first.shape[-1])
         found = {name: v.cpu() for name, v in heads.decode(out, flip=False, k=k).items()}
-        found = heads.to_image(found, _back(item["meta"], 1.0))
+        found = heads.to_image(found, to_image_mapping(item["meta"]))
         keep = found["scores"] > out_thresh
         detections = {name: value[keep] for name, value in found.items()}
-    with timer.stage("postprocess"):
+    with timer.stage("tracking"):
         tracks = {name: tracker.update(detections) for name, tracker in state.trackers.items()}
     state.pre_image = x
     state.frames += 1

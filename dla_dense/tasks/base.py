@@ -186,6 +186,21 @@ class Task(ABC):
     benchmark_compare: ClassVar[tuple[str, ...]] = ("fast", "bf16")
     #: Other networks the benchmark may compare this task's with (``benchmark.variants.Variant.arch``).
     benchmark_archs: ClassVar[tuple[str, ...]] = ()
+    #: What the benchmark measures by default: ``infer`` (the network), ``train`` (a step) and, for tasks that
+    #: carry state from frame to frame, ``frame`` (a video through a Predictor stream, every stage included).
+    benchmark_modes: ClassVar[tuple[str, ...]] = ("infer", "train")
+
+    def random_inputs(
+        self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Random model inputs ``{name: [batch, channels, *size]}`` in the network's argument order (the
+        benchmark's): normalised images ~ N(0, 1)."""
+        return {"image": torch.randn(batch, 3, *size, generator=generator)}
+
+    def benchmark_video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+        """``frames`` consecutive RGB uint8 frames ``[*size, 3]`` of one video for the benchmark's ``frame``
+        mode."""
+        raise DLADenseError(f"the benchmark has no per-frame mode for {self.name} models")
 
     def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor] | None:
         """Up to ``count`` validation inputs ``[1, 3, H, W]`` to measure agreement on (None: the benchmark's

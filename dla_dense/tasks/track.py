@@ -42,9 +42,10 @@ class TrackTask(DetTask):
     reports = "HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline"
     metric = "HOTA"
     schemas = TASK_SCHEMAS["track"]
-    benchmark_input_size = None
-    benchmark_compare = ("bf16",)
+    benchmark_input_size = (544, 960)
+    benchmark_compare = ("bf16", "openvino-int8")
     benchmark_archs = ()
+    benchmark_modes = ("infer", "train", "frame")
     infer_output = "the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt"
     infer_suffix = "tracks"
 
@@ -298,10 +299,22 @@ class TrackTask(DetTask):
             )
         return results
 
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """The detector's random batch plus a random previous image and previous heatmap."""
-        out = super().random_batch(batch, size, device)
-        out["pre_image"] = torch.randn(batch, 3, *size, device=device)
+    def random_inputs(
+        self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Images and previous images ~ N(0, 1) and, with ``model.pre_hm``, previous heatmaps ~ U(0, 1)."""
+        out = {name: torch.randn(batch, 3, *size, generator=generator) for name in ("image", "pre_image")}
         if self.cfg.model.pre_hm:
-            out["pre_hm"] = torch.rand(batch, 1, *size, device=device)
+            out["pre_hm"] = torch.rand(batch, 1, *size, generator=generator)
         return out
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """The detector's random targets with random inputs (:meth:`random_inputs`)."""
+        out = super().random_batch(batch, size, device)
+        return {**out, **{name: x.to(device) for name, x in self.random_inputs(batch, size).items()}}
+
+    def benchmark_video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+        """A synthetic video of the demo's kind (3–8 moving pedestrians and cars) at ``size``."""
+        from ..data.synthetic.mot import synthetic_video
+
+        return synthetic_video(seed, frames, *size)[0]

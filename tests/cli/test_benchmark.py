@@ -149,3 +149,41 @@ def test_engine_variants_time_inference_only_and_agree_with_eager():
     for row in result["infer"]["variants"][1:]:
         assert row["ms"]["median"] > 0 and row["agreement"] is not None
     assert "openvino" in format_report(result)
+
+
+def test_track_frame_mode_times_every_stage_of_a_stream(tmp_path):
+    config = tmp_path / "track.py"
+    write_tiny_config(config, "track", tmp_path / "mot")
+    model = build_model(load_config(str(config)))
+    with torch.no_grad():
+        model.hm[-1].bias.fill_(4.0)  # every location scores high: the tracker gets a full load
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "model.pth")
+    result = run_benchmark(
+        str(config),
+        modes=("infer", "frame"),
+        compare=["fast", "openvino-int8"],
+        infer_size=(64, 96),
+        iters=2,
+        warmup=1,
+        checkpoint=str(tmp_path / "model.pth"),
+    )
+    assert result["infer"]["input"] == [1, 3, 64, 96]
+    fast = result["infer"]["variants"][1]
+    assert fast["variant"] == "fast" and fast["agreement"]["hm_max_abs_diff"] < 1e-3
+    frame = result["frame"]
+    assert frame["input"] == [1, 3, 64, 96] and frame["iters"] == 2
+    rows = frame["variants"]
+    assert [r["variant"] for r in rows] == ["eager", "fast", "openvino-int8"]
+    assert rows[0]["speedup"]["median"] == 1.0
+    for row in rows:
+        assert len(row["times_ms"]) == 2 and row["fps"] > 0
+        stages = row["stages_ms"]
+        assert set(stages) == {"preprocess", "inference", "postprocess", "tracking"}
+        assert all(v > 0 for v in stages.values())
+        assert sum(stages.values()) <= 1.05 * max(row["times_ms"])
+        assert row["tracks_per_frame"] > 0
+    report = format_report(result)
+    for text in ("per frame of a video", "frames/s", "tracker ms", "network ms", "openvino-int8"):
+        assert text in report
+    with pytest.raises(DLADenseError, match="frame mode is for tracking"):
+        run_benchmark("det:dla46_c", modes=("frame",), iters=1, warmup=0)

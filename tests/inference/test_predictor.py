@@ -139,6 +139,9 @@ def test_the_timer_summary_names_each_stage():
     timer.images = 2
     line = timer.summary()
     assert "ms pre-process" in line and "ms inference" in line and "ms post-process per image (2 images)" in line
+    with timer.stage("tracking"):
+        torch.ones(1)
+    assert "ms post-process, " in timer.summary() and "ms tracking per image (2 images)" in timer.summary()
 
 
 def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, monkeypatch):

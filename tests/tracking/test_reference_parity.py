@@ -178,14 +178,14 @@ def test_decode_and_post_process_equal_centertrack(case):
     """``generic_decode`` (K = 100, boxes from ``wh`` or from ``ltrb_amodal``, integer centres, gathered
     ``tracking``) then ``generic_post_process`` with (c, s) and its break at ``out_thresh``."""
     from dla_dense.heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
-    from dla_dense.inference.detection import _back
+    from dla_dense.inference.detection import to_image_mapping
 
     maps = {name: torch.tensor(value) for name, value in case["maps"].items()}
     heads = [TrackBoxHead(2), TrackingHead()] + ([AmodalHead()] if "ltrb_amodal" in maps else [])
     composed = CenterNetHeads(heads)
     found = composed.decode(maps, flip=False, k=100)
     meta = {"c": np.array(case["center"]), "s": np.full(2, case["scale"]), "out_height": 16, "out_width": 24}
-    found = composed.to_image(found, _back(meta, 1.0))
+    found = composed.to_image(found, to_image_mapping(meta))
     keep = found["scores"] > case["out_thresh"]
     expected = case["results"]
     assert int(keep.sum()) == len(expected) > 0

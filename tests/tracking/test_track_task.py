@@ -188,3 +188,29 @@ def test_stream_keeps_one_id_for_a_steadily_moving_object():
         ids.append(tracks["centertrack"]["track_ids"].tolist())
     assert ids == [[1]] * 6
     assert model.seen_pre_hm[0] == 0 and min(model.seen_pre_hm[1:]) == 1  # first frame: empty heatmap
+
+
+def test_predictor_streams_the_same_tracks_through_onnxruntime_and_fused(tmp_path):
+    from support import write_tiny_config
+
+    from dla_dense import Predictor
+    from dla_dense.config import load_config
+    from dla_dense.data.synthetic.mot import synthetic_video
+    from dla_dense.tasks import build_model
+
+    config = load_config(str(write_tiny_config(tmp_path / "track.py", "track", tmp_path / "mot")))
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        model.hm[-1].bias.fill_(2.0)  # random weights with detections above track_thresh
+    frames = synthetic_video(0, 4, 64, 96)[0]
+    runs = {}
+    for name, options in {"torch": {}, "onnxruntime": {"backend": "onnxruntime"}, "fast": {"fast": True}}.items():
+        stream = Predictor(config, model=model, device="cpu", **options).stream()
+        runs[name] = [stream(frame) for frame in frames]
+    reference = runs.pop("torch")
+    assert sum(len(r.track_ids) for r in reference) > 4
+    for results in runs.values():
+        for got, want in zip(results, reference, strict=True):
+            np.testing.assert_array_equal(got.track_ids, want.track_ids)
+            np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)

@@ -112,6 +112,13 @@ def _sequence(rng: np.random.Generator, frames: int, height: int, width: int) ->
     return images, np.array(rows, np.float64).reshape(-1, 9)
 
 
+def synthetic_video(seed: int, frames: int, height: int, width: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """One synthetic sequence as the demo's: ``frames`` RGB uint8 images ``[height, width, 3]`` and its ground
+    truth ``[M, 9]`` in ``gt.txt`` columns (object sizes scale with ``width``)."""
+    images, rows = _sequence(np.random.default_rng(seed), frames, height, width)
+    return [np.ascontiguousarray(image[..., ::-1]) for image in images], rows
+
+
 def _write_set(folder: Path, params: dict) -> None:
     height, width = params["size"]
     for split, count, offset in (("train", params["num_train"], 0), ("val", params["num_val"], 1000)):

@@ -1,0 +1,110 @@
+"""The benchmark's ``frame`` mode: one video through a :class:`~dla_dense.Predictor` stream per variant, every
+stage timed (pre-processing, the network, decoding, the tracker), frame by frame, round-robin with eager."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..inference.predictor import Predictor
+from ..inference.timing import STAGES, StageTimer
+from ..tasks import Task
+from .measure import _stats
+from .variants import Variant, _arch_config, variant_label
+
+#: Frames of the video an int8 variant is calibrated on (before the timed video starts).
+CALIBRATION_FRAMES = 8
+
+
+def _predictor(
+    cfg: Config, base: nn.Module, variant: Variant, device: torch.device, size: tuple[int, int]
+) -> Predictor:
+    """A Predictor running ``variant`` of ``base`` with test input ``size``."""
+    arch_cfg = _arch_config(cfg, variant.arch)
+    arch_cfg = dataclasses.replace(arch_cfg, evaluation=dataclasses.replace(arch_cfg.evaluation, input_size=size))
+    return Predictor(
+        arch_cfg,
+        model=copy.deepcopy(base),
+        device=device,
+        fast=variant.fuse or variant.channels_last,
+        bf16=variant.bf16,
+        compile=variant.compile,
+        backend=variant.engine,
+        int8=variant.int8,
+    )
+
+
+def measure_frames(
+    task: Task,
+    cfg: Config,
+    bases: dict[str, nn.Module],
+    variants: Sequence[Variant],
+    *,
+    size: tuple[int, int],
+    iters: int,
+    warmup: int,
+    device: torch.device,
+    seed: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Per-frame time of each variant on one video of ``warmup + iters`` frames at ``size`` (the task's
+    :meth:`~dla_dense.tasks.base.Task.benchmark_video`; the network input is ``size`` too).
+
+    Frame i runs every variant once, starting with variant ``i % len(variants)``; the first ``warmup`` frames are
+    not timed (exports are made and the tracks start there). Rows hold the per-frame time, the mean of each stage
+    of :class:`~dla_dense.inference.timing.StageTimer` over the timed frames, the ratio to eager, paired frame by
+    frame, and the tracks output per frame.
+    """
+    chosen = [v for v in variants if v.arch in bases and v.arch in ("dla", "node")]
+    video = task.benchmark_video(CALIBRATION_FRAMES + warmup + iters, size, seed)
+    calibration, video = video[:CALIBRATION_FRAMES], video[CALIBRATION_FRAMES:]
+    streams, predictors = {}, {}
+    for v in chosen:
+        log(f"frame: preparing {variant_label(v, cfg)}")
+        predictor = _predictor(cfg, bases[v.arch], v, device, size)
+        if v.int8:
+            predictor.calibrate(calibration, video=True)
+        predictors[v], streams[v] = predictor, predictor.stream()
+    log(f"frame: {len(chosen)} variant(s), {warmup} warm-up and {iters} timed frame(s)")
+    times: dict[Variant, list[float]] = {v: [] for v in chosen}
+    tracks: dict[Variant, int] = dict.fromkeys(chosen, 0)
+    for i, frame in enumerate(video):
+        if i == warmup:
+            for predictor in predictors.values():
+                predictor.timer = StageTimer()
+        shift = i % len(chosen)
+        for v in chosen[shift:] + chosen[:shift]:
+            start = time.perf_counter()
+            result = streams[v](frame)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if i >= warmup:
+                times[v].append(time.perf_counter() - start)
+                tracks[v] += len(result.track_ids)
+    base_times = times[chosen[0]]
+    rows = []
+    for v in chosen:
+        timer = predictors[v].timer
+        ratios = [b / t for b, t in zip(base_times, times[v], strict=True)]
+        stats = _stats(times[v])
+        rows.append(
+            {
+                "variant": variant_label(v, cfg),
+                "arch": v.arch,
+                "settings": dataclasses.asdict(v),
+                "ms": {k: s * 1000 for k, s in stats.items()},
+                "times_ms": [t * 1000 for t in times[v]],
+                "fps": 1 / stats["median"],
+                "speedup": _stats(ratios),
+                "stages_ms": {stage: 1000 * timer.seconds[stage] / max(1, timer.images) for stage in STAGES},
+                "tracks_per_frame": tracks[v] / iters,
+            }
+        )
+    return {"input": [1, 3, *size], "iters": iters, "warmup": warmup, "variants": rows}
