@@ -59,7 +59,9 @@ def format_report(result: dict[str, Any]) -> str:
     ]
     for info in result["archs"].values():
         flops = ", ".join(f"{g:.1f} GFLOPs {m}" for m, g in info["gflops"].items())
-        lines.append(f"network {info['name']}: {info['params_m']:.2f} M params, {flops} per image")
+        lines.append(
+            f"network {info['name']}: {info['params_m']:.2f} M params" + (f", {flops} per image" if flops else "")
+        )
     header = ["variant", "ms/iter", "IQR ms", "img/s", "vs eager", "peak MB", "GFLOP/s", "% peak", "agreement"]
     for mode, title in (("infer", "inference (eval, no_grad)"), ("train", "training step (fwd + loss + bwd + step)")):
         if mode not in result:
