@@ -39,6 +39,8 @@ class Tracker(ABC):
 
     #: Whether :meth:`update` reads the detections' ``centers`` and ``tracking`` (a CenterTrack model's).
     needs_offsets: bool = False
+    #: Whether :meth:`update` reads the detections' ``embeddings`` (a model with an embedding head's).
+    needs_embeddings: bool = False
 
     @classmethod
     @abstractmethod

@@ -59,3 +59,11 @@ class KalmanFilter:
         mean = mean + (measurement - projected_mean) @ gain.T
         covariance = covariance - gain @ projected_cov @ gain.T
         return mean, covariance
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance ``[M]`` of ``measurements [M, 4]`` to the state's measurement
+        distribution (compare with :data:`CHI2INV95` ``[4]``)."""
+        projected_mean, projected_cov = self.project(mean, covariance)
+        factor = np.linalg.cholesky(projected_cov)
+        z = scipy.linalg.solve_triangular(factor, (measurements - projected_mean).T, lower=True, check_finite=False)
+        return np.sum(z * z, axis=0)
