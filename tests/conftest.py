@@ -10,7 +10,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from hypothesis import settings  # noqa: E402
-from support import ROOT, run_tool, write_tiny_config  # noqa: E402
+from support import ROOT, run_main, write_tiny_config  # noqa: E402
 
 from dla_dense.cli import train  # noqa: E402
 
@@ -34,8 +34,8 @@ def repo_root():
 
 @pytest.fixture(scope="session")
 def tool():
-    """``tool(name, *args, timeout=300)``: run ``tools/<name>.py`` in a subprocess (offline, one thread)."""
-    return run_tool
+    """``tool(name, *args)``: run ``tools/<name>.py``'s main in this process (:func:`support.run_main`)."""
+    return run_main
 
 
 @pytest.fixture(scope="session")

@@ -152,7 +152,8 @@ class CocoDetDataset(Dataset):
     are counted (``num_dropped``, ``num_clipped``) and reported once as a logged warning.
 
     An item is ``{"image": HxWx3 uint8 RGB numpy, "boxes": float32 [M, 4] (x1, y1, x2, y2, input-image pixels),
-    "labels": int64 [M], "image_id": int, "name": file_name}``, or ``transform(item)`` when a transform is given.
+    "labels": int64 [M], "identities": int64 [M] (from video-COCO ``track_id``, else -1), "image_id": int,
+    "name": file_name}``, or ``transform(item)`` when a transform is given.
     """
 
     def __init__(
@@ -218,6 +219,7 @@ class CocoDetDataset(Dataset):
             self._boxes.append(boxes)
             self._labels.append(labels)
             self._anns.append(kept)
+        self._identities, self.num_identities = self._read_identities()
         if self.num_dropped or self.num_clipped:
             logger.warning(
                 "%s: dropped %d boxes with zero/negative size or outside their image, clipped %d boxes "
@@ -257,6 +259,17 @@ class CocoDetDataset(Dataset):
             kept.append(ann)
         return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(labels, np.int64), kept
 
+    def _read_identities(self) -> tuple[list[np.ndarray], int]:
+        """Each image's box identities ``[M]`` (re-identification): every (``video_id``, ``track_id``) of the
+        annotations (video-COCO) gets one index in order of first appearance; -1 without a ``track_id``."""
+        index: dict[tuple[int, int], int] = {}
+        out = []
+        for image_id, anns in zip(self.image_ids, self._anns, strict=True):
+            video = int(self.coco.imgs[image_id].get("video_id", 0))
+            tracks = [int(a.get("track_id", -1)) for a in anns]
+            out.append(np.array([index.setdefault((video, t), len(index)) if t >= 0 else -1 for t in tracks], np.int64))
+        return out, len(index)
+
     @property
     def num_classes(self) -> int:
         return len(self.classes)
@@ -286,6 +299,7 @@ class CocoDetDataset(Dataset):
             "image": image,
             "boxes": self._boxes[index].copy(),
             "labels": self._labels[index].copy(),
+            "identities": self._identities[index].copy(),
             "image_id": self.image_ids[index],
             "name": self.file_names[index],
         }

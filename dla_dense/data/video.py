@@ -215,12 +215,28 @@ def read_crowdhuman(odgt_file: Path, img_dir: Path) -> list[Frame]:
     return frames
 
 
+def identities_of(frames: Sequence[Frame]) -> tuple[list[np.ndarray], int]:
+    """Each frame's object identities ``[M]`` for re-identification training, and their number: every (video,
+    track id) of a real object (not ignored, not a crowd, id >= 0) gets one index, numbered in order of first
+    appearance over the frames; -1 for the rest."""
+    index: dict[tuple[str, int], int] = {}
+    out = []
+    for f in frames:
+        ids = np.full(len(f.track_ids), -1, np.int64)
+        for k, (track, ignored, crowd) in enumerate(zip(f.track_ids, f.ignore, f.crowd, strict=True)):
+            if track >= 0 and not ignored and not crowd:
+                ids[k] = index.setdefault((f.video, int(track)), len(index))
+        out.append(ids)
+    return out, len(index)
+
+
 class VideoDataset(Dataset):
     """Frames of videos. Without ``transform`` an item is one frame to predict: ``{"image": RGB uint8 [H, W, 3],
     "video", "frame_id", "image_id", "first"}`` (``first``: the video's first frame). With ``transform`` (training)
     an item is a frame pair: the frame and a previous one chosen by ``transform.previous(candidates)`` among the
     frames of the same video less than ``max_frame_dist`` apart (itself and later frames included, as
-    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``."""
+    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``.
+    The objects include their ``identities`` (:func:`identities_of`; :attr:`num_identities` in all)."""
 
     def __init__(
         self,
@@ -239,6 +255,7 @@ class VideoDataset(Dataset):
         self.videos: dict[str, list[int]] = {}
         for i, frame in enumerate(self.frames):
             self.videos.setdefault(frame.video, []).append(i)
+        self.identities, self.num_identities = identities_of(self.frames)
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -250,7 +267,7 @@ class VideoDataset(Dataset):
     def _fields(self, index: int) -> dict[str, Any]:
         f = self.frames[index]
         fields = {"boxes": f.boxes, "labels": f.labels, "ignore": f.ignore, "crowd": f.crowd, "track_ids": f.track_ids}
-        return {"image": np.asarray(load_image(f.path)), **fields}
+        return {"image": np.asarray(load_image(f.path)), **fields, "identities": self.identities[index]}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         frame = self.frames[index]

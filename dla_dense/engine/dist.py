@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as tdist
+from torch import nn
 
 from ..errors import DLADenseError
 
@@ -78,3 +79,13 @@ def broadcast_flag(flag: bool) -> bool:
     value = torch.tensor([1.0 if flag else 0.0])
     tdist.all_reduce(value)
     return bool(value.item() > 0)
+
+
+def average_gradients(module: nn.Module) -> None:
+    """Average the gradients of ``module``'s parameters over the processes (for parameters trained outside
+    DistributedDataParallel, such as a learned loss)."""
+    world = tdist.get_world_size()
+    for param in module.parameters():
+        if param.grad is not None:
+            tdist.all_reduce(param.grad)
+            param.grad /= world

@@ -17,7 +17,7 @@ from ..errors import DLADenseError
 from ..outputs import output_dir
 from ..weights import mismatch_listing, shape_mismatches
 from .checkpoint import last_checkpoint, load_training_state, remove_stale_temp_files
-from .dist import DistInfo, barrier, broadcast_flag, cleanup_distributed, init_distributed
+from .dist import DistInfo, average_gradients, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .hooks import Hook, default_hooks
 from .lock import WorkDirLock
 from .logging import MetricsWriter, get_logger, setup_logger
@@ -174,17 +174,32 @@ class Trainer:
                 self.logger.warning("train.sync_bn is ignored on CPU: PyTorch's SyncBatchNorm needs CUDA devices")
         self.unwrapped = model
         self.model = model
-        self.optimizer = build_optimizer(model.parameters(), cfg.optim)
+        criterion = task.build_criterion()
+        self.criterion = task.criterion = criterion.to(dist.device) if criterion is not None else None
+        self.optimizer = build_optimizer(self.parameters(), cfg.optim)
         self.scheduler = build_scheduler(self.optimizer, cfg.optim, tc.max_iters)
         self.amp = resolve_amp(dist.device, tc.amp)
         if tc.amp == "auto":
             self.logger.info("train.amp=auto: mixed precision %s on %s", self.amp, dist.device)
         self.scaler = torch.amp.GradScaler(dist.device.type, enabled=self.amp == "fp16")
 
+    def parameters(self) -> list[nn.Parameter]:
+        """What the optimizer trains: the model's parameters, then the learned loss's (:attr:`criterion`)."""
+        learned = list(self.criterion.parameters()) if self.criterion is not None else []
+        return [*self.unwrapped.parameters(), *learned]
+
     def resume(self, checkpoint: Path) -> None:
-        """Continue from the full training state in ``checkpoint`` (weights, optimizer, scheduler, scaler, RNG)."""
+        """Continue from the full training state in ``checkpoint`` (weights, learned loss, optimizer, scheduler,
+        scaler, RNG)."""
         state = load_training_state(checkpoint)
         _check_resumable(self.unwrapped, state, checkpoint)
+        if self.criterion is not None:
+            if not state.get("criterion"):
+                raise DLADenseError(
+                    f"'{checkpoint}' holds no learned loss state (identity classifier) that this config trains; "
+                    "resume with the config the run was started with"
+                )
+            self.criterion.load_state_dict(state["criterion"])
         self.unwrapped.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -202,6 +217,7 @@ class Trainer:
         """The full training state that :meth:`resume` continues from."""
         return {
             "model": self.unwrapped.state_dict(),
+            "criterion": self.criterion.state_dict() if self.criterion is not None else None,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
@@ -257,9 +273,11 @@ class Trainer:
             self.logger.warning(f"iteration {self.iteration + 1}: loss is {loss.item()}, step skipped")
         else:
             self.scaler.scale(loss).backward()
+            if self.criterion is not None and self.dist.distributed:
+                average_gradients(self.criterion)
             if self.cfg.optim.clip_grad_norm:
                 self.scaler.unscale_(self.optimizer)
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_grad_norm)
+                nn.utils.clip_grad_norm_(self.parameters(), self.cfg.optim.clip_grad_norm)
             self.scaler.step(self.optimizer)
             self.scaler.update()
         self.scheduler.step()

@@ -4,6 +4,8 @@ from .amodal import AmodalHead
 from .base import Fields, Head, Peaks, ToImage, Warp
 from .box import BoxHead
 from .composed import CenterNetHeads
+from .embedding import EmbeddingHead
+from .jde_box import JdeBoxHead
 from .keypoints import KeypointHead
 from .track_box import TRACK_HM_BIAS, TrackBoxHead
 from .tracking import TrackingHead
@@ -15,8 +17,10 @@ __all__ = [
     "TrackBoxHead",
     "TrackingHead",
     "CenterNetHeads",
+    "EmbeddingHead",
     "Fields",
     "Head",
+    "JdeBoxHead",
     "KeypointHead",
     "Peaks",
     "ToImage",

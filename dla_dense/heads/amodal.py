@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+from torch import nn
 
 from ..data.track_targets import amodal_targets
 from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
@@ -32,7 +33,12 @@ class AmodalHead(Head):
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
         targets.update(amodal_targets(targets, fields["boxes"], output_size=output_size))
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
         return {
             "ltrb_amodal_loss": weighted_l1_loss(
                 outputs["ltrb_amodal"], batch["ltrb_amodal_mask"], batch["ind"], batch["ltrb_amodal"]

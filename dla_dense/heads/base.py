@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from torch import nn
 
 #: Named fields of one item or of decoded detections (``boxes``, ``labels``, ``keypoints``, ...).
 Fields = dict[str, Any]
@@ -93,8 +94,27 @@ class Head(ABC):
         return {}
 
     @abstractmethod
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Unweighted loss terms ``{name: scalar}`` of this head's ``outputs`` against a batch of its targets."""
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Unweighted loss terms ``{name: scalar}`` of this head's ``outputs`` against a batch of its targets;
+        ``learned`` is this head's :meth:`criterion` module (None for heads without one)."""
+
+    def criterion(self) -> nn.Module | None:
+        """The learned part of this head's loss (e.g. an identity classifier), trained with the network and kept in
+        training checkpoints; None (the default): the loss has no parameters."""
+        return None
+
+    def combine(
+        self, rest: torch.Tensor, own: Mapping[str, torch.Tensor], learned: nn.Module | None
+    ) -> torch.Tensor | None:
+        """The total loss from the other heads' weighted sum ``rest`` and this head's unweighted terms ``own``, when
+        this head weighs the total itself (FairMOT's uncertainty weighting); None (the default): the plain weighted
+        sum."""
+        return None
 
     @abstractmethod
     def loss_weights(self) -> dict[str, float]:

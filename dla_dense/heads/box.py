@@ -7,11 +7,24 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..data.centernet_targets import centernet_targets
-from ..ops.affine import affine_boxes
+from ..ops.affine import affine_boxes, affine_points
 from ..ops.centernet import HM_BIAS, box_fields, focal_loss, heatmap_peaks, reg_l1_loss
 from .base import Fields, Head, Peaks, ToImage, Warp
+
+
+def warp_corners(boxes: np.ndarray, warp: Warp) -> np.ndarray:
+    """``boxes [M, 4]`` (x1y1x2y2) mirrored and mapped by ``warp``, each the bounding box of its four moved corners,
+    not clipped (the amodal box)."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4).copy()
+    if warp.flipped:
+        boxes[:, [0, 2]] = warp.width - boxes[:, [2, 0]] - 1
+    if not len(boxes):
+        return boxes
+    moved = affine_points(boxes[:, [0, 1, 0, 3, 2, 3, 2, 1]].reshape(-1, 4, 2), warp.matrix).astype(np.float32)
+    return np.concatenate([moved.min(1), moved.max(1)], 1)
 
 
 class BoxHead(Head):
@@ -78,7 +91,12 @@ class BoxHead(Head):
         labels = torch.randint(0, self.num_classes, (count,), generator=generator)
         return {"boxes": torch.cat([xy, xy + wh], 1), "labels": labels}
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
         mask, ind = batch["reg_mask"], batch["ind"]
         return {
             "hm_loss": focal_loss(outputs["hm"].float(), batch["hm"]),

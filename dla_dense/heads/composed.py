@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import torch
+from torch import nn
 
 from ..errors import DLADenseError
+from ..ops.losses import weighted_sum
 from .base import Fields, Head, ToImage, Warp
 from .box import BoxHead
 
@@ -85,13 +87,48 @@ class CenterNetHeads:
         """Targets of ``count`` random objects on an ``(H, W)`` map (benchmark, contract tests)."""
         return self.encode(self.random_fields(count, output_size, generator), output_size=output_size)
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Every head's unweighted loss terms, in head order."""
-        return {name: value for head in self.heads for name, value in head.loss(outputs, batch).items()}
+    @staticmethod
+    def _key(head: Head) -> str:
+        return next(iter(head.outputs))
+
+    def criterion(self) -> nn.ModuleDict | None:
+        """The learned parts of the heads' losses (see :meth:`Head.criterion`), keyed by each head's first output
+        name (``id``); None when no head has one."""
+        modules = {self._key(head): module for head in self.heads if (module := head.criterion()) is not None}
+        return nn.ModuleDict(modules) if modules else None
+
+    def _learned(self, head: Head, criterion: nn.ModuleDict | None) -> nn.Module | None:
+        key = self._key(head)
+        return criterion[key] if criterion is not None and key in criterion else None
+
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        criterion: nn.ModuleDict | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Every head's unweighted loss terms, in head order (``criterion``: :meth:`criterion`'s modules)."""
+        return {
+            name: value
+            for head in self.heads
+            for name, value in head.loss(outputs, batch, self._learned(head, criterion)).items()
+        }
 
     def loss_weights(self) -> dict[str, float]:
         """The weight of every loss term."""
         return {name: value for head in self.heads for name, value in head.loss_weights().items()}
+
+    def total_loss(self, terms: Mapping[str, torch.Tensor], criterion: nn.ModuleDict | None = None) -> torch.Tensor:
+        """The minimised total of ``terms``: their weighted sum, unless a head weighs it (:meth:`Head.combine`)."""
+        weights = self.loss_weights()
+        for head in self.heads:
+            own = {name: terms[name] for name in head.loss_weights() if name in terms}
+            rest = {name: value for name, value in terms.items() if name not in own}
+            if own and rest:
+                total = head.combine(weighted_sum(rest, weights), own, self._learned(head, criterion))
+                if total is not None:
+                    return total
+        return weighted_sum(terms, weights)
 
     def decode(self, outputs: Mapping[str, torch.Tensor], *, flip: bool, k: int) -> Fields:
         """The ``k`` best detections of one image, fields ``[k, ...]`` in output-map pixels. ``outputs`` hold one

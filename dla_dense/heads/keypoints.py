@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..data.pose_targets import keypoint_targets
 from ..ops.affine import affine_points
@@ -83,7 +84,12 @@ class KeypointHead(Head):
         visibility = torch.randint(0, 3, (count, self.num_joints, 1), generator=generator).float()
         return {"keypoints": torch.cat([joints, visibility], 2)}
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
         return {
             "hp_loss": reg_weighted_l1_loss(outputs["hps"].float(), batch["hps_mask"], batch["ind"], batch["hps"]),
             "hm_hp_loss": focal_loss(outputs["hm_hp"].float(), batch["hm_hp"]),

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..data.track_targets import centertrack_box_targets
-from ..ops.affine import affine_points
 from ..ops.centernet import box_fields, fast_focal_loss, weighted_l1_loss
 from .base import Fields, Peaks, Warp
-from .box import BoxHead
+from .box import BoxHead, warp_corners
 
 #: CenterTrack's heatmap prior bias (``--prior_bias``): sigmoid(-4.6) = 0.01.
 TRACK_HM_BIAS = -4.6
@@ -49,14 +49,9 @@ class TrackBoxHead(BoxHead):
         return {"hm": TRACK_HM_BIAS}
 
     def warp(self, item: Fields, warp: Warp) -> Fields:
-        boxes = np.asarray(item["boxes"], dtype=np.float32).reshape(-1, 4).copy()
-        if warp.flipped:
-            boxes[:, [0, 2]] = warp.width - boxes[:, [2, 0]] - 1
-        corners = boxes[:, [0, 1, 0, 3, 2, 3, 2, 1]].reshape(-1, 4, 2)
-        moved = affine_points(corners, warp.matrix).astype(np.float32)
-        out = np.concatenate([moved.min(1), moved.max(1)], 1) if len(boxes) else boxes
         labels = np.asarray(item["labels"], dtype=np.int64).reshape(-1)
-        return {"boxes": out, "labels": labels, "ignore": np.asarray(item["ignore"], bool).reshape(-1)}
+        ignore = np.asarray(item["ignore"], bool).reshape(-1)
+        return {"boxes": warp_corners(item["boxes"], warp), "labels": labels, "ignore": ignore}
 
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
         targets.update(
@@ -76,7 +71,12 @@ class TrackBoxHead(BoxHead):
         fields = super().random_fields(found, count, output_size, generator)
         return {**fields, "ignore": torch.zeros(count, dtype=torch.bool)}
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
         ind = batch["ind"]
         return {
             "hm_loss": fast_focal_loss(outputs["hm"], batch["hm"], ind, batch["mask"], batch["cat"]),

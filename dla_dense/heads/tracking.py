@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..data.track_targets import tracking_targets
 from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
@@ -52,7 +53,12 @@ class TrackingHead(Head):
         keep = torch.arange(0, count, 2)
         return {"track_ids": torch.arange(count), "pre_centers": centers[keep].numpy(), "pre_ids": keep.tolist()}
 
-    def loss(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def loss(
+        self,
+        outputs: Mapping[str, torch.Tensor],
+        batch: Mapping[str, torch.Tensor],
+        learned: nn.Module | None = None,
+    ) -> dict[str, torch.Tensor]:
         return {
             "tracking_loss": weighted_l1_loss(
                 outputs["tracking"], batch["tracking_mask"], batch["ind"], batch["tracking"]

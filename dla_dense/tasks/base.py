@@ -39,6 +39,7 @@ from ..engine.logging import get_logger
 from ..errors import DLADenseError
 from ..evaluation.undefined import format_metrics
 from ..inference.timing import NULL_TIMER, StageTimer
+from ..ops.losses import weighted_sum
 
 
 class Task(ABC):
@@ -67,6 +68,8 @@ class Task(ABC):
         #: Events of the training batches since the last log line (e.g. ``unlabelled_batches``); the trainer
         #: writes them into that line and clears them.
         self.counters: Counter[str] = Counter()
+        #: The learned part of the loss (:meth:`build_criterion`), None until built or when there is none.
+        self.criterion: nn.Module | None = None
 
     def prepare(self) -> None:
         """Write the synthetic dataset first when ``data.synthetic`` asks for one (main process only)."""
@@ -104,12 +107,13 @@ class Task(ABC):
 
     def total_loss(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``sum(loss_weights()[name] * term)`` over ``terms`` in their order (weight 1 where none is set)."""
-        weights = self.loss_weights()
-        weighted = [weights.get(name, 1.0) * value for name, value in terms.items()]
-        total = weighted[0]
-        for value in weighted[1:]:
-            total = total + value
-        return total
+        return weighted_sum(terms, self.loss_weights())
+
+    def build_criterion(self) -> nn.Module | None:
+        """The learned part of the loss (e.g. an identity classifier), built after :meth:`train_set`; the trainer
+        optimises it with the model and keeps it in training checkpoints, and :meth:`loss` / :meth:`total_loss`
+        use it as :attr:`criterion`. None (the default): the loss has no parameters."""
+        return None
 
     @abstractmethod
     def evaluate(self, model: nn.Module, dataset: Dataset, dist: DistInfo, **options: Any) -> dict[str, float]:

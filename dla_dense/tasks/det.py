@@ -28,7 +28,7 @@ from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation import CocoEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics
-from ..heads import BoxHead, CenterNetHeads, Fields
+from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
 from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
 from ..inference.timing import NULL_TIMER, StageTimer
@@ -72,6 +72,7 @@ class DetTask(Task):
         super().__init__(cfg)
         self._classes: tuple[str, ...] | None = None
         self.category_ids: tuple[int, ...] | None = None
+        self._num_identities: int | None = None
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """Synthetic shapes with boxes as a COCO json."""
@@ -139,7 +140,21 @@ class DetTask(Task):
         """The network's heads: the box head (``hm``, ``wh``, ``reg``). ``with_data``: the heads for data and
         decoding, which may need what the data says (a keypoint schema); without, enough for the network and
         its loss."""
-        return CenterNetHeads([self.box_head()])
+        return CenterNetHeads([self.box_head(), *self.embedding_heads()])
+
+    def embedding_heads(self) -> list[EmbeddingHead]:
+        """FairMOT's embedding head when ``model.reid_dim > 0`` (else none), over ``model.num_identities`` or the
+        training data's identities."""
+        m = self.cfg.model
+        if not m.reid_dim:
+            return []
+        count = m.num_identities or self._num_identities
+        return [EmbeddingHead(m.reid_dim, num_identities=count, weighting=m.id_weighting, weight=m.id_weight)]
+
+    def build_criterion(self) -> nn.Module | None:
+        """The embedding head's identity classifier (and uncertainty weights), when the model has one."""
+        self.criterion = self.heads().criterion()
+        return self.criterion
 
     def box_head(self) -> BoxHead:
         """The box head with ``model.num_classes``, ``data.max_objs`` / ``radius_mode`` and the loss weights."""
@@ -196,6 +211,7 @@ class DetTask(Task):
             **self.augmentation_options(),
         )
         dataset.transform = transform
+        self._num_identities = dataset.num_identities
         return dataset
 
     def augmentation_options(self) -> dict[str, Any]:
@@ -222,11 +238,15 @@ class DetTask(Task):
         """Every head's terms (the box head's: ``hm_loss`` focal, ``wh_loss`` and ``off_loss`` L1 at the centres)."""
         out = model(*batch_inputs(model, batch, device))
         targets = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor) and k != "image"}
-        return self.heads().loss(out, targets)
+        return self.heads().loss(out, targets, self.criterion)
 
     def loss_weights(self) -> dict[str, float]:
         """The heads' weights (``model.hm_weight``, ``wh_weight`` 0.1, ``off_weight``, as CenterNet's trainer)."""
         return self.heads().loss_weights()
+
+    def total_loss(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The heads' total (FairMOT's uncertainty weighting with an embedding head, else the weighted sum)."""
+        return self.heads().total_loss(terms, self.criterion)
 
     def meta(self) -> dict[str, Any]:
         """Classes (names and COCO category ids) and input normalisation (mean/std order and whether BGR)."""

@@ -91,7 +91,7 @@ class PoseTask(DetTask):
             hm_hp_weight=m.hm_hp_weight,
             hp_offset_weight=m.off_weight,
         )
-        return CenterNetHeads([self.box_head(), keypoints])
+        return CenterNetHeads([self.box_head(), keypoints, *self.embedding_heads()])
 
     def describe(self) -> str:
         """``CenterNet multi_pose <backbone> node=<node>``."""

@@ -81,8 +81,8 @@ class TrackTask(DetTask):
         return [f.path for f in self.dataset(split).frames]
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
-        """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead`` and, with ``model.ltrb_amodal``,
-        ``AmodalHead``."""
+        """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
+        with ``model.reid_dim``, the embedding head."""
         m, d = self.cfg.model, self.cfg.data
         heads = [
             TrackBoxHead(
@@ -96,7 +96,7 @@ class TrackTask(DetTask):
         ]
         if m.ltrb_amodal:
             heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
-        return CenterNetHeads(heads)
+        return CenterNetHeads([*heads, *self.embedding_heads()])
 
     network = CenterTrack
 
@@ -139,7 +139,9 @@ class TrackTask(DetTask):
             fp_disturb=d.fp_disturb,
             pre_hm=self.cfg.model.pre_hm,
         )
-        return self.dataset(d.train_split, transform)
+        dataset = self.dataset(d.train_split, transform)
+        self._num_identities = dataset.num_identities
+        return dataset
 
     def val_set(self) -> VideoDataset:
         """The validation videos, frame by frame."""

@@ -1,21 +1,20 @@
-import os
 import time
 
 import pytest
 import torch
-from support import run_tool
+from support import run_main
 
 from dla_dense import classify, create_classifier, imagenet_labels
 from dla_dense.cli import classify as classify_cli
 from dla_dense.cli import model_info as model_info_cli
 from dla_dense.data import sample_image_path
 
-#: each tool in a fresh process: the slow tier.
+#: the tools end to end: the slow tier.
 pytestmark = pytest.mark.slow
 
 
-def _tool(name: str, *args: str, timeout: float = 120):
-    return run_tool(name, *args, timeout=timeout, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+def _tool(name: str, *args: str):
+    return run_main(name, *args)
 
 
 def _parse(lines: list[str]) -> list[tuple[str, float]]:

@@ -89,7 +89,8 @@ def test_coco_dataset_items_and_box_cleaning(tiny_coco, caplog):
     assert len(ds) == 3 and ds.image_ids == [1, 2, 3]
 
     item = ds[0]
-    assert set(item) == {"image", "boxes", "labels", "image_id", "name"}
+    assert set(item) == {"image", "boxes", "labels", "identities", "image_id", "name"}
+    assert item["identities"].tolist() == [-1] * len(item["boxes"])  # no track_id in a plain COCO json
     assert item["image"].shape == (40, 60, 3) and item["image"].dtype == np.uint8 and item["image"][0, 0, 0] == 10
     assert item["boxes"].dtype == np.float32 and item["labels"].dtype == np.int64
     np.testing.assert_array_equal(item["boxes"], [[10, 5, 30, 15], [30, 20, 40, 30], [50, 0, 60, 10]])

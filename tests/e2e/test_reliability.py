@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from support import ROOT, file_hashes, run_tool, start_tool, tool_env, write_tiny_config
+from support import ROOT, file_hashes, run_main, run_tool, start_tool, tool_env, write_tiny_config
 
 from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint
@@ -50,7 +50,7 @@ def _folder_config(path: Path, root: Path, **train) -> Path:
 def test_all_void_batches_train_with_zero_loss_and_are_counted(tmp_path):
     _void_folder_set(tmp_path / "void")
     config = _folder_config(tmp_path / "void.py", tmp_path / "void", max_iters=2, log_interval=1)
-    result = run_tool("train_seg", str(config), "--work-dir", str(tmp_path / "run"))
+    result = run_main("train_seg", str(config), "--work-dir", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr[-3000:]
     train = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines() if '"train"' in x]
     assert [(r["loss"], r["unlabelled_batches"]) for r in train] == [(0.0, 1), (0.0, 1)]
@@ -64,7 +64,7 @@ def test_work_dir_below_a_file_is_one_line(tmp_path):
     blocker.write_text("a file, not a folder")
     config = _folder_config(tmp_path / "cfg.py", tmp_path / "void")
     before = file_hashes([tmp_path])
-    result = run_tool("train_seg", str(config), "--work-dir", str(blocker / "run"))
+    result = run_main("train_seg", str(config), "--work-dir", str(blocker / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     line = result.stderr.strip()
     fix = "nothing can be written below it; pass another path"

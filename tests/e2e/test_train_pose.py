@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
-from support import run_tool, write_tiny_config
+from support import run_main, write_tiny_config
 
 from dla_dense.data.keypoints import COCO_PERSON_SIGMAS
 
@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
     base = tmp_path_factory.mktemp("pose")
     config = write_tiny_config(base / "tiny_pose.py", "pose", base / "people")
     work = base / "run"
-    result = run_tool("train", str(config), "--work-dir", str(work))
+    result = run_main("train", str(config), "--work-dir", str(work))
     assert result.returncode == 0, result.stderr[-3000:]
     return base, config, work, result
 
@@ -43,7 +43,7 @@ def test_training_logs_centernets_terms_and_keypoint_ap(trained):
 def test_keypoint_json_gives_the_printed_ap_through_loadres(trained):
     base, config, work, _ = trained
     out = base / "results.json"
-    result = run_tool("test", str(config), str(work / "best.pth"), "--flip", "--out", str(out))
+    result = run_main("test", str(config), str(work / "best.pth"), "--flip", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     last = result.stderr.strip().splitlines()[-1]
     printed = float(last.split("kp_AP ")[1].split()[0])
@@ -65,7 +65,7 @@ def test_infer_draws_skeletons(trained):
     base, config, work, _ = trained
     images = sorted((base / "people" / "images" / "val").glob("*.png"))[:2]
     out = base / "drawn"
-    result = run_tool(
+    result = run_main(
         "infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out), "--score-thr", "0"
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -77,7 +77,7 @@ def test_export_has_the_six_outputs_and_matches_pytorch(trained, tmp_path):
     pytest.importorskip("onnxruntime", minversion="1.25")
     _, config, work, _ = trained
     out = tmp_path / "pose.onnx"
-    result = run_tool("export", str(config), str(work / "best.pth"), "--out", str(out), "--input-size", "64", "64")
+    result = run_main("export", str(config), str(work / "best.pth"), "--out", str(out), "--input-size", "64", "64")
     assert result.returncode == 0, result.stderr[-3000:]
     import onnx
 
@@ -134,19 +134,19 @@ def _plates_config(tmp_path: Path, **evaluation) -> Path:
 def test_a_four_corner_schema_with_two_categories_trains_and_evaluates(tmp_path):
     config = _plates_config(tmp_path, sigmas=(0.05, 0.05, 0.05, 0.05), sigma_scale=1.0)
     work = tmp_path / "run"
-    result = run_tool("train", str(config), "--work-dir", str(work))
+    result = run_main("train", str(config), "--work-dir", str(work))
     assert result.returncode == 0, result.stderr[-3000:]
     meta = torch.load(work / "best.pth", weights_only=True)["meta"]
     assert meta["keypoints"] == CORNERS and meta["classes"] == ["red_plate", "blue_plate"]
     assert meta["flip_pairs"] == [[0, 1], [2, 3]]
-    tested = run_tool("test", str(config), str(work / "best.pth"))
+    tested = run_main("test", str(config), str(work / "best.pth"))
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert "red_plate" in tested.stderr and tested.stderr.strip().splitlines()[-1].startswith("kp_AP ")
 
 
 def test_a_schema_without_sigmas_asks_for_them(tmp_path):
     config = _plates_config(tmp_path)
-    result = run_tool("train", str(config), "--work-dir", str(tmp_path / "run"))
+    result = run_main("train", str(config), "--work-dir", str(tmp_path / "run"))
     assert result.returncode == 2
     assert (
         result.stderr.strip().splitlines()[-1].startswith("error: evaluation.sigmas is needed for this keypoint schema")

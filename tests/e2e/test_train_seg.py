@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs_eval
-from support import ROOT, run_python, run_tool, start_tool, tool_env, write_tiny_config
+from support import ROOT, run_main, run_python, run_tool, start_tool, tool_env, write_tiny_config
 
 #: end-to-end runs of the tools in fresh processes: the slow tier.
 pytestmark = pytest.mark.slow
@@ -81,7 +81,7 @@ def test_sigkill_then_resume_equals_uninterrupted(setup):
 def test_test_seg_labelids_agree_with_official_evaluation(setup):
     base, config, work, _ = setup
     out = base / "test_out"
-    result = run_tool("test_seg", str(config), str(work / "best.pth"), "--out", str(out), "--device", "cpu")
+    result = run_main("test_seg", str(config), str(work / "best.pth"), "--out", str(out), "--device", "cpu")
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads((out / "metrics.json").read_text())["mIoU"]
     assert f"mIoU {printed:.4f}" in result.stderr
@@ -98,7 +98,7 @@ def test_test_seg_labelids_agree_with_official_evaluation(setup):
 
 def test_tta_and_slide_evaluation_run(setup):
     base, config, work, _ = setup
-    result = run_tool(
+    result = run_main(
         "test_seg",
         str(config),
         str(work / "best.pth"),
@@ -118,7 +118,7 @@ def test_infer_writes_overlays(setup):
     base, config, work, _ = setup
     images = sorted((base / "data" / "leftImg8bit" / "val").rglob("*.png"))[:2]
     out = base / "infer"
-    result = run_tool("infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out))
+    result = run_main("infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(out.glob("*_overlay.jpg"))) == 2 and len(list(out.glob("*_labelIds.png"))) == 2
 
@@ -148,7 +148,7 @@ def test_torchrun_two_processes_on_cpu(setup):
 
 
 def test_missing_cityscapes_is_one_line_with_the_demo_hint(tmp_path):
-    result = run_tool(
+    result = run_main(
         "train_seg",
         "configs/cityscapes_dla34.py",
         "--work-dir",

@@ -194,7 +194,7 @@ def tracker_frames():
     for f in range(12):
         dets, feats = [], []
 
-        def add(box, score, who, noise=0.05):
+        def add(box, score, who, noise=0.05, dets=dets, feats=feats):
             feat = base[who] + noise * rng.normal(size=dim)
             dets.append([*box, score])
             feats.append(feat / np.linalg.norm(feat))

@@ -10,7 +10,10 @@ from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound,
 
 @dataclass
 class DetModelConfig(ModelConfig):
-    """CenterNet: decoder ``node`` type, head width and the loss weights of CenterNet's ctdet trainer."""
+    """CenterNet: decoder ``node`` type, head width and the loss weights of CenterNet's ctdet trainer.
+    ``reid_dim > 0`` adds FairMOT's embedding head (``id``, 128 in FairMOT), trained as identity classification
+    over ``num_identities`` (None: the training data's count) with ``id_weighting`` ``uncertainty`` (FairMOT's
+    learned s_det / s_id) or ``fixed`` (``det + id_weight * id``)."""
 
     TASK: ClassVar[str] = "det"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -18,6 +21,9 @@ class DetModelConfig(ModelConfig):
         "hm_weight": AT_LEAST_0,
         "wh_weight": AT_LEAST_0,
         "off_weight": AT_LEAST_0,
+        "reid_dim": AT_LEAST_0,
+        "num_identities": Bound(3),
+        "id_weight": AT_LEAST_0,
     }
     task: str = "det"
     num_classes: int = 80
@@ -26,6 +32,10 @@ class DetModelConfig(ModelConfig):
     hm_weight: float = 1.0
     wh_weight: float = 0.1
     off_weight: float = 1.0
+    reid_dim: int = 0
+    num_identities: int | None = None
+    id_weighting: Literal["uncertainty", "fixed"] = "uncertainty"
+    id_weight: float = 0.1
 
 
 @dataclass
