@@ -237,6 +237,10 @@ def _engine_runner(base: nn.Module, variant: Variant, inputs: Sequence[torch.Ten
     return _Runner(variant, lambda: predict(inputs), variant_label(variant, cfg), predict)
 
 
+#: The identity classifier's size in a training step of a model with an embedding head (random data).
+BENCHMARK_IDENTITIES = 500
+
+
 def _train_runner(
     base: nn.Module, variant: Variant, batch: dict[str, torch.Tensor], device: torch.device, cfg: Config
 ) -> _Runner:
@@ -245,7 +249,9 @@ def _train_runner(
     if variant.channels_last:
         model = model.to(memory_format=torch.channels_last)
         batch = {**batch, "image": batch["image"].contiguous(memory_format=torch.channels_last)}
-    optimizer = build_optimizer(model.parameters(), cfg.optim)
+    criterion = task.build_criterion(identities=BENCHMARK_IDENTITIES)
+    learned = list(criterion.to(device).parameters()) if criterion is not None else []
+    optimizer = build_optimizer([*model.parameters(), *learned], cfg.optim)
     forward = torch.compile(model) if variant.compile else model
 
     def call() -> torch.Tensor:

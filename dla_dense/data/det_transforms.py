@@ -226,7 +226,8 @@ class CenterNetEvalTransform:
     """CenterNet test-time input (``base_detector.pre_process`` at scale 1).
 
     ``input_size=(H, W)``: the image is fitted into that size by a centred affine keeping its aspect
-    (``fix_res``). ``input_size=None``: the image keeps its resolution and is padded to ``(h | pad) + 1`` x
+    (``fix_res``: its longer side scaled to ``W``; with ``whole``, FairMOT's letterbox: the whole image inside).
+    ``input_size=None``: the image keeps its resolution and is padded to ``(h | pad) + 1`` x
     ``(w | pad) + 1`` around its centre (``keep_res``, the reference's test default for COCO with pad 31).
 
     Returns ``{"image": float32 [3, H, W] normalised, "meta": {"c": [2], "s": [2], "out_height", "out_width",
@@ -243,8 +244,10 @@ class CenterNetEvalTransform:
         bgr: bool = False,
         pad: int = 31,
         down_ratio: int = 4,
+        whole: bool = False,
     ) -> None:
         self.input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+        self.whole = whole
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.bgr = bgr
@@ -261,7 +264,8 @@ class CenterNetEvalTransform:
         else:
             in_h, in_w = self.input_size
             center = np.array([width / 2.0, height / 2.0], dtype=np.float32)
-            scale = np.full(2, max(height, width), dtype=np.float32)
+            side = max(in_w / in_h * height, width) if self.whole else max(height, width)
+            scale = np.full(2, side, dtype=np.float32)
         trans_input = get_affine_transform(center, scale, (in_w, in_h))
         inp = cv2.warpAffine(np.ascontiguousarray(image), trans_input, (in_w, in_h), flags=cv2.INTER_LINEAR)
         meta = {

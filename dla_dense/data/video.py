@@ -10,12 +10,13 @@ from __future__ import annotations
 import configparser
 import fnmatch
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
@@ -28,7 +29,7 @@ class Frame:
     """One frame: its image, video and 1-based ``frame_id``, and its objects: ``boxes [M, 4]`` (x1y1x2y2, image
     pixels, may leave the image), 0-based ``labels [M]`` (-1 with ``ignore``: every class), ``ignore [M]``
     (ignore regions: ``hm`` 1 inside, still drawn in the previous heatmap), ``crowd [M]`` (ignored, not drawn) and
-    ``track_ids [M]``."""
+    ``track_ids [M]``; ``identities [M]`` when the dataset numbers its identities itself (FairMOT's JDE labels)."""
 
     path: Path
     video: str
@@ -38,6 +39,7 @@ class Frame:
     ignore: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     crowd: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    identities: np.ndarray | None = None
 
 
 def _objects(rows: list[tuple[list[float], int, bool, bool, int]]) -> dict[str, np.ndarray]:
@@ -216,9 +218,13 @@ def read_crowdhuman(odgt_file: Path, img_dir: Path) -> list[Frame]:
 
 
 def identities_of(frames: Sequence[Frame]) -> tuple[list[np.ndarray], int]:
-    """Each frame's object identities ``[M]`` for re-identification training, and their number: every (video,
-    track id) of a real object (not ignored, not a crowd, id >= 0) gets one index, numbered in order of first
-    appearance over the frames; -1 for the rest."""
+    """Each frame's object identities ``[M]`` for re-identification training, and the classifier's size: every
+    (video, track id) of a real object (not ignored, not a crowd, id >= 0) gets one index, numbered in order of
+    first appearance over the frames; -1 for the rest. Frames with their own ``identities`` (JDE labels) keep them,
+    and the size is FairMOT's ``nID``: the largest identity + 2."""
+    if frames and all(f.identities is not None for f in frames):
+        largest = max((int(f.identities.max()) for f in frames if len(f.identities)), default=-1)
+        return [f.identities for f in frames], largest + 2
     index: dict[tuple[str, int], int] = {}
     out = []
     for f in frames:
@@ -230,12 +236,87 @@ def identities_of(frames: Sequence[Frame]) -> tuple[list[np.ndarray], int]:
     return out, len(index)
 
 
+#: Columns of a JDE label row: class, identity, then the box ``cx cy w h`` normalised by the image size.
+JDE_CLASS, JDE_IDENTITY, JDE_BOX = 0, 1, slice(2, 6)
+
+
+def read_jde(root: Path, lists: Mapping[str, str]) -> list[Frame]:
+    """The frames of FairMOT's JDE datasets: ``lists`` maps each dataset's name to a file listing its images
+    (paths relative to ``root``), in order; each image's labels are at its path with ``images`` ->
+    ``labels_with_ids`` and the extension -> ``.txt``, one object per row: ``class identity cx cy w h`` (0-based
+    class, identity -1 for none, box normalised by the image size).
+
+    Identities are shifted by each dataset's start, FairMOT's ``tid_start_index``: the running sum of ``max identity
+    + 1`` over the earlier datasets. A frame's video is its image folder (the sequence folder above ``img1``), its
+    ``frame_id`` the image's number (its position in the folder when the name is not a number)."""
+    frames: list[Frame] = []
+    start = 0
+    for name, list_file in lists.items():
+        try:
+            images = [line.strip() for line in (root / list_file).read_text().splitlines() if line.strip()]
+        except OSError as e:
+            raise DLADenseError(
+                f"cannot read the image list '{root / list_file}' of JDE dataset '{name}' ({e})"
+            ) from None
+        largest = -1
+        first = len(frames)
+        for rel in images:
+            path = root / rel
+            rows = _read_jde_labels(path)
+            width, height = _image_size(path)
+            boxes = rows[:, JDE_BOX] * np.array([width, height, width, height], np.float32)
+            boxes[:, :2] -= boxes[:, 2:] / 2
+            ids = rows[:, JDE_IDENTITY].astype(np.int64)
+            classes = rows[:, JDE_CLASS].astype(np.int64)
+            largest = max(largest, int(ids.max(initial=-1)))
+            folder = path.parent.parent if path.parent.name == "img1" else path.parent
+            objects = _objects(
+                [(list(b), int(c), False, False, int(t)) for b, c, t in zip(boxes, classes, ids, strict=True)]
+            )
+            frames.append(Frame(path, str(folder.relative_to(root)), 0, **objects, identities=ids))
+        for f in frames[first:]:
+            f.identities = np.where(f.identities > -1, f.identities + start, -1)
+        start += largest + 1
+    by_video: dict[str, list[Frame]] = {}
+    for f in frames:
+        by_video.setdefault(f.video, []).append(f)
+    for video_frames in by_video.values():
+        numbered = all(f.path.stem.isdigit() for f in video_frames)
+        for k, f in enumerate(video_frames):
+            f.frame_id = int(f.path.stem) if numbered else k + 1
+    return sorted(frames, key=lambda f: (f.video, f.frame_id))
+
+
+def _read_jde_labels(image: Path) -> np.ndarray:
+    """The ``[M, 6]`` label rows of ``image`` (none when its label file is missing or empty)."""
+    path = Path(str(image).replace("images", "labels_with_ids")).with_suffix(".txt")
+    if not path.is_file():
+        return np.zeros((0, 6), np.float32)
+    try:
+        rows = np.loadtxt(path, dtype=np.float32, ndmin=2)
+    except ValueError as e:
+        raise DLADenseError(f"'{path}' is not a JDE label file ({e}); rows are 'class identity cx cy w h'") from None
+    if rows.size and rows.shape[1] != 6:
+        raise DLADenseError(f"'{path}' has {rows.shape[1]} columns; JDE label rows are 'class identity cx cy w h'")
+    return rows.reshape(-1, 6)
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as im:
+            return im.width, im.height
+    except OSError as e:
+        raise DLADenseError(f"cannot read image '{path}' ({e})") from None
+
+
 class VideoDataset(Dataset):
     """Frames of videos. Without ``transform`` an item is one frame to predict: ``{"image": RGB uint8 [H, W, 3],
     "video", "frame_id", "image_id", "first"}`` (``first``: the video's first frame). With ``transform`` (training)
     an item is a frame pair: the frame and a previous one chosen by ``transform.previous(candidates)`` among the
     frames of the same video less than ``max_frame_dist`` apart (itself and later frames included, as
-    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``.
+    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``;
+    with ``pairs=False`` the frame alone with its real objects (no ignore regions or crowds, as FairMOT trains):
+    ``{"image", "boxes", "labels", "track_ids", "identities", "image_id"}``.
     The objects include their ``identities`` (:func:`identities_of`; :attr:`num_identities` in all)."""
 
     def __init__(
@@ -246,8 +327,10 @@ class VideoDataset(Dataset):
         ground_truth: dict[str, GroundTruth] | None = None,
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         max_frame_dist: int = 3,
+        pairs: bool = True,
     ) -> None:
         self.frames = list(frames)
+        self.pairs = pairs
         self.classes = tuple(classes)
         self.ground_truth = ground_truth
         self.transform = transform
@@ -280,6 +363,11 @@ class VideoDataset(Dataset):
                 "image_id": index,
                 "first": first,
             }
+        if not self.pairs:
+            item = self._fields(index)
+            real = ~(item["ignore"] | item["crowd"])
+            objects = {k: item[k][real] for k in ("boxes", "labels", "track_ids", "identities")}
+            return self.transform({"image": item["image"], **objects, "image_id": index})
         candidates = [
             i for i in self.videos[frame.video] if abs(self.frames[i].frame_id - frame.frame_id) < self.max_frame_dist
         ]

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DLADenseError
 from ..evaluation.mot import GroundTruth
-from .video import Frame, read_crowdhuman, read_mot, read_video_coco
+from .video import Frame, read_crowdhuman, read_jde, read_mot, read_video_coco
 
 #: Names of the MOT Challenge classes (``gt.txt`` column 8).
 MOT_CLASS_NAMES = {
@@ -98,11 +98,35 @@ class CrowdHumanSource(VideoSource):
         return ("person",)
 
 
+class JdeSource(VideoSource):
+    """FairMOT's JDE label files: ``data.jde_lists[split]`` maps dataset names to image lists under ``data.root``
+    (FairMOT's ``cfg/data.json``), identities offset per dataset as FairMOT does."""
+
+    def read(self, d: Any, split: str, num_classes: int):
+        lists = d.jde_lists.get(split)
+        if not lists:
+            raise DLADenseError(
+                f"data.jde_lists has no split '{split}'; give {{'{split}': {{name: image list file}}}} (FairMOT's "
+                "cfg/data.json)"
+            )
+        frames = read_jde(Path(d.root), lists)
+        found = max((int(f.labels.max()) for f in frames if len(f.labels)), default=-1) + 1
+        if found > num_classes:
+            raise DLADenseError(f"the JDE labels have class ids up to {found - 1} but model.num_classes={num_classes}")
+        return frames, self.classes(d, num_classes), video_truth(frames)
+
+    def classes(self, d: Any, num_classes: int = 1) -> tuple[str, ...]:
+        if d.classes:
+            return tuple(d.classes)
+        return ("pedestrian",) if num_classes == 1 else tuple(f"class{k}" for k in range(num_classes))
+
+
 #: ``data.dataset`` -> its source.
 VIDEO_SOURCES: dict[str, VideoSource] = {
     "mot": MotSource(),
     "video_coco": VideoCocoSource(),
     "crowdhuman": CrowdHumanSource(),
+    "jde": JdeSource(),
 }
 
 

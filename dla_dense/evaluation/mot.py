@@ -145,7 +145,9 @@ class MotEvaluator(Evaluator):
 
     def process(self, batch: Mapping[str, Any], predictions: Mapping[str, Any]) -> None:
         labels = np.asarray(predictions["labels"]).reshape(-1)
-        self.rows[batch["video"]].append((mot_rows(int(batch["frame_id"]), predictions), labels))
+        rows = mot_rows(int(batch["frame_id"]), predictions)
+        rows[:, CLASS] = np.asarray(self.class_ids)[labels] if len(labels) else rows[:, CLASS]
+        self.rows[batch["video"]].append((rows, labels))
 
     def gather(self, dist: DistInfo) -> None:
         if dist.world_size > 1:
@@ -164,7 +166,8 @@ class MotEvaluator(Evaluator):
         return rows[np.argsort(rows[:, FRAME], kind="stable")]
 
     def write_results(self, folder: Path) -> list[Path]:
-        """Write one MOT result file per sequence (every class) into ``folder``; returns the paths."""
+        """Write one MOT result file per sequence (every class; the MOT class id in column 8, as in ``gt.txt``)
+        into ``folder``; returns the paths."""
         paths = []
         for seq in self.ground_truth:
             write_mot(folder / f"{seq}.txt", self.tracker_rows(seq))
@@ -185,7 +188,9 @@ class MotEvaluator(Evaluator):
                     if mot_class == 1 and self.distractors:
                         rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, CLASS], MOT_DISTRACTORS)]])
                     write_mot(root / "gt" / seq / "gt" / "gt.txt", rows[np.argsort(rows[:, FRAME], kind="stable")])
-                    write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", self.tracker_rows(seq, label))
+                    tracked = self.tracker_rows(seq, label)
+                    tracked[:, CLASS] = -1  # one class per evaluation: TrackEval's MOT reader takes no class column
+                    write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", tracked)
                 per_class[name] = trackeval_metrics(root / "gt", root / "trackers" / "dla_dense", lengths)
         self.per_sequence = {
             name: {seq: summary(result) for seq, result in results.items()} for name, results in per_class.items()

@@ -302,7 +302,8 @@ Result = ResultBase
 class TrackResult(ResultBase):
     """The tracks of one video frame: ``boxes [K, 4]`` (x1y1x2y2, image pixels), ``scores [K]``, ``labels [K]``
     (into ``class_names``) and ``track_ids [K]`` (1-based, stable through the video); ``frame`` is the 1-based
-    frame number and ``trails`` the recent centres of each track (id -> points, oldest first)."""
+    frame number, ``trails`` the recent centres of each track (id -> points, oldest first) and ``class_ids`` the
+    dataset's class id of each label (MOT: 1 pedestrian, 3 car, ...; None: label + 1)."""
 
     image: np.ndarray
     boxes: np.ndarray
@@ -312,6 +313,7 @@ class TrackResult(ResultBase):
     class_names: tuple[str, ...]
     frame: int = 1
     trails: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    class_ids: tuple[int, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -331,11 +333,13 @@ class TrackResult(ResultBase):
         return f"{len(self)} tracks"
 
     def text_rows(self, frame: int) -> list[str]:
-        """MOT Challenge result lines ``frame,id,left,top,width,height,score,-1,-1,-1`` (``frame`` 1-based)."""
+        """MOT Challenge result lines ``frame,id,left,top,width,height,score,class,-1,-1`` (``frame`` 1-based;
+        ``class`` the MOT class id of the label, ``class_ids``, or the 1-based label, as column 8 of ``gt.txt``)."""
+        ids = self.class_ids or tuple(range(1, len(self.class_names) + 1))
         return [
-            f"{frame},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{s:.4f},-1,-1,-1"
-            for (x1, y1, x2, y2), s, i in zip(
-                self.boxes.tolist(), self.scores.tolist(), self.track_ids.tolist(), strict=True
+            f"{frame},{int(i)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{s:.4f},{ids[c]},-1,-1"
+            for (x1, y1, x2, y2), s, i, c in zip(
+                self.boxes.tolist(), self.scores.tolist(), self.track_ids.tolist(), self.labels.tolist(), strict=True
             )
         ]
 

@@ -32,6 +32,9 @@ class TrackState:
     a baseline, see the same detections) and the previous frame's input tensor."""
 
     trackers: dict[str, Tracker]
+    #: Detections a tracker sees score above its floor (tracker name -> floor; absent: ``track_frame``'s
+    #: ``out_thresh``).
+    floors: dict[str, float] = field(default_factory=dict)
     pre_image: torch.Tensor | None = None
     frames: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -71,8 +74,9 @@ def track_frame(
     timer: StageTimer = NULL_TIMER,
 ) -> tuple[Fields, dict[str, Fields]]:
     """The detections of the next frame ``image`` (uint8 RGB ``[H, W, 3]``) of ``state``'s video, image pixels,
-    best first with ``score > out_thresh`` (``boxes``, ``scores``, ``labels``, ``centers``, ``tracking``), and the
-    tracks of each of ``state``'s trackers (``boxes``, ``scores``, ``labels``, ``track_ids``)."""
+    best first with ``score > out_thresh`` (``boxes``, ``scores``, ``labels`` and, as the heads give them, ``centers``,
+    ``tracking``, ``embeddings``), and the tracks of each of ``state``'s trackers (``boxes``, ``scores``, ``labels``,
+    ``track_ids``), each tracker seeing the detections above its floor (``state.floors``)."""
     device = next(model.parameters()).device
     with timer.stage("preprocess"):
         item = transform({"image": image, "image_id": 0})
@@ -91,7 +95,15 @@ def track_frame(
         keep = found["scores"] > out_thresh
         detections = {name: value[keep] for name, value in found.items()}
     with timer.stage("tracking"):
-        tracks = {name: tracker.update(detections) for name, tracker in state.trackers.items()}
+        tracks = {}
+        for name, tracker in state.trackers.items():
+            floor = state.floors.get(name, out_thresh)
+            seen = (
+                detections
+                if floor <= out_thresh
+                else {k: v[detections["scores"] > floor] for k, v in detections.items()}
+            )
+            tracks[name] = tracker.update(seen)
     state.pre_image = x
     state.frames += 1
     return detections, tracks

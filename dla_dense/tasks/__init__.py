@@ -12,11 +12,19 @@ from ..config import Config
 from .base import Task
 from .cls import ClsTask
 from .det import DetTask
+from .fairmot import FairMotTask
 from .pose import PoseTask
 from .seg import SegTask
 from .track import TrackTask
 
-TASKS: dict[str, type[Task]] = {"seg": SegTask, "det": DetTask, "cls": ClsTask, "pose": PoseTask, "track": TrackTask}
+TASKS: dict[str, type[Task]] = {
+    "seg": SegTask,
+    "det": DetTask,
+    "cls": ClsTask,
+    "pose": PoseTask,
+    "track": TrackTask,
+    "fairmot": FairMotTask,
+}
 
 
 def build_task(cfg: Config) -> Task:
@@ -29,4 +37,15 @@ def build_model(cfg: Config) -> nn.Module:
     return build_task(cfg).build_model()
 
 
-__all__ = ["TASKS", "ClsTask", "DetTask", "PoseTask", "SegTask", "Task", "TrackTask", "build_model", "build_task"]
+__all__ = [
+    "TASKS",
+    "ClsTask",
+    "DetTask",
+    "FairMotTask",
+    "PoseTask",
+    "SegTask",
+    "Task",
+    "TrackTask",
+    "build_model",
+    "build_task",
+]

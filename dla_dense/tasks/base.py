@@ -109,10 +109,11 @@ class Task(ABC):
         """``sum(loss_weights()[name] * term)`` over ``terms`` in their order (weight 1 where none is set)."""
         return weighted_sum(terms, self.loss_weights())
 
-    def build_criterion(self) -> nn.Module | None:
-        """The learned part of the loss (e.g. an identity classifier), built after :meth:`train_set`; the trainer
-        optimises it with the model and keeps it in training checkpoints, and :meth:`loss` / :meth:`total_loss`
-        use it as :attr:`criterion`. None (the default): the loss has no parameters."""
+    def build_criterion(self, identities: int | None = None) -> nn.Module | None:
+        """The learned part of the loss (e.g. an identity classifier), built after :meth:`train_set` (``identities``:
+        its size where no training data was read); the trainer optimises it with the model and keeps it in training
+        checkpoints, and :meth:`loss` / :meth:`total_loss` use it as :attr:`criterion`. None (the default): the
+        loss has no parameters."""
         return None
 
     @abstractmethod

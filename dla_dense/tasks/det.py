@@ -151,8 +151,12 @@ class DetTask(Task):
         count = m.num_identities or self._num_identities
         return [EmbeddingHead(m.reid_dim, num_identities=count, weighting=m.id_weighting, weight=m.id_weight)]
 
-    def build_criterion(self) -> nn.Module | None:
-        """The embedding head's identity classifier (and uncertainty weights), when the model has one."""
+    def build_criterion(self, identities: int | None = None) -> nn.Module | None:
+        """The embedding head's identity classifier (and uncertainty weights), when the model has one, over
+        ``model.num_identities``, else the training data's identities (read by :meth:`train_set`), else
+        ``identities`` (random data: the benchmark, tests)."""
+        if identities is not None and self._num_identities is None:
+            self._num_identities = identities
         self.criterion = self.heads().criterion()
         return self.criterion
 

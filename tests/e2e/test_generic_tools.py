@@ -8,11 +8,18 @@ from support import TINY
 
 from dla_dense.cli import test
 
-#: end-to-end runs of the tools in fresh processes: the slow tier.
+#: end-to-end runs of the tools: the slow tier.
 pytestmark = pytest.mark.slow
 
-HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP ", "track": "HOTA "}
-TEST_FLAGS = {"seg": ["--tta"], "det": ["--flip"], "cls": [], "pose": ["--flip"], "track": ["--tracker", "byte"]}
+HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP ", "track": "HOTA ", "fairmot": "HOTA "}
+TEST_FLAGS = {
+    "seg": ["--tta"],
+    "det": ["--flip"],
+    "cls": [],
+    "pose": ["--flip"],
+    "track": ["--tracker", "byte"],
+    "fairmot": ["--tracker", "byte"],
+}
 
 
 def test_every_task_is_covered():

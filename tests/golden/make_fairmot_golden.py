@@ -9,7 +9,7 @@ stubbed; ``cython_bbox.bbox_overlaps`` by its +1-pixel definition; ImageNet load
 Recorded: ``MotLoss.forward`` on random maps and targets (both weightings, identities -1 mixed in, a batch without
 identities), ``JointDataset``'s targets and identity offsets, ``JDETracker.update`` and ByteTrack's motion + re-ID
 tracker on injected detections and embeddings, and the head maps of FairMOT's ``dlaconv_34`` with deterministic
-weights (``tests/models/test_centernet_model.py``'s ``_deterministic_value``).
+weights (``tests/support.py``'s ``deterministic_value``).
 """
 
 import importlib.util
@@ -70,8 +70,8 @@ from trains.mot import MotLoss
 spec = importlib.util.spec_from_file_location("tracker.byte_reid", f"{SRC}/byte_reid_tracker.py")
 byte_reid = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(byte_reid)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
-from test_centernet_model import _deterministic_value
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support import deterministic_value
 
 gold = {}
 rng = np.random.default_rng(0)
@@ -254,7 +254,7 @@ heads = {"hm": 1, "wh": 4, "id": 128, "reg": 2}
 ref = pose_dla_conv.get_pose_net(34, heads, head_conv=256).eval()
 state = ref.state_dict()
 keys = [k for k in state if not k.endswith("num_batches_tracked")]
-ref.load_state_dict({k: _deterministic_value(k, tuple(state[k].shape)) for k in keys}, strict=False)
+ref.load_state_dict({k: deterministic_value(k, tuple(state[k].shape)) for k in keys}, strict=False)
 x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
 with torch.no_grad():
     maps = ref(x)[0]

@@ -1,9 +1,8 @@
-import math
-import zlib
 from pathlib import Path
 
 import pytest
 import torch
+from support import deterministic_value
 
 from dla_dense import DLADenseError, load_checkpoint
 from dla_dense.config import default_config
@@ -15,29 +14,9 @@ from dla_dense.tasks import TASKS
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_dla34_golden.pt"
 
 
-def _deterministic_value(key: str, shape: tuple[int, ...]) -> torch.Tensor:
-    """A tensor that depends only on ``key`` and ``shape``, scaled so that activations stay moderate.
-
-    ``conv_offset_mask`` biases have a spread of 2 pixels, so deformable sampling leaves the grid and,
-    on the small deep maps, the image; its mask logits spread the masks over (0, 1).
-    """
-    g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-    if key.endswith("running_var"):
-        return 0.5 + torch.rand(shape, generator=g)
-    if key.endswith("running_mean"):
-        return 0.1 * torch.randn(shape, generator=g)
-    if len(shape) == 1:
-        if "conv_offset_mask" in key:
-            return 2.0 * torch.randn(shape, generator=g)
-        if key.endswith(".weight"):
-            return 0.75 + 0.5 * torch.rand(shape, generator=g)
-        return 0.1 * torch.randn(shape, generator=g)
-    return torch.randn(shape, generator=g) * math.sqrt(1.5 / (shape[1] * shape[2] * shape[3]))
-
-
 def _deterministic_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {
-        k: _deterministic_value(k, tuple(v.shape))
+        k: deterministic_value(k, tuple(v.shape))
         for k, v in model.state_dict().items()
         if not k.endswith("num_batches_tracked")
     }
@@ -51,7 +30,7 @@ def golden() -> dict:
 def _ctdet_checkpoint(golden: dict, prefix: str) -> dict:
     """A CenterNet ``ctdet`` training checkpoint with the key layout of ``golden['keys']`` and deterministic values."""
     state = {
-        prefix + k: _deterministic_value(k, tuple(s)) for k, s in zip(golden["keys"], golden["shapes"], strict=True)
+        prefix + k: deterministic_value(k, tuple(s)) for k, s in zip(golden["keys"], golden["shapes"], strict=True)
     }
     return {"epoch": 1, "state_dict": state}
 
@@ -142,7 +121,7 @@ def test_centernet_ctdet_checkpoint_reproduces_the_reference(golden, prefix, tmp
     not torchvision) and ImageNet loading switched off. ``ref = get_pose_net(34, {'hm': 80, 'wh': 2, 'reg': 2},
     head_conv=256).eval()``; ``keys``/``shapes`` list ``ref.state_dict()`` without ``num_batches_tracked``
     plus the ``base.fc`` ImageNet classifier that CenterNet's checkpoints carry. Every entry was set to
-    ``_deterministic_value(key, shape)``, ``input = torch.randn(1, 3, 64, 64,
+    ``deterministic_value(key, shape)``, ``input = torch.randn(1, 3, 64, 64,
     generator=torch.Generator().manual_seed(0))`` and ``hm``/``wh``/``reg`` are ``ref(input)[0]``.
     Here the same values go through a checkpoint file in CenterNet's ``{'epoch', 'state_dict'}`` layout.
     """
@@ -152,7 +131,7 @@ def test_centernet_ctdet_checkpoint_reproduces_the_reference(golden, prefix, tmp
     assert load_checkpoint(model, path) == {"epoch": 1}
     own = model.state_dict()
     for k in ("dla_up.ida_0.proj_1.conv.conv_offset_mask.bias", "ida_up.node_2.actf.0.weight", "hm.2.bias"):
-        torch.testing.assert_close(own[k], _deterministic_value(k, tuple(own[k].shape)), rtol=0, atol=0)
+        torch.testing.assert_close(own[k], deterministic_value(k, tuple(own[k].shape)), rtol=0, atol=0)
     with torch.no_grad():
         out = model.eval()(golden["input"])
     for name in ("hm", "wh", "reg"):
@@ -210,12 +189,12 @@ def test_centernet_multi_pose_checkpoint_reproduces_the_reference(prefix, tmp_pa
     unmodified, ``get_pose_net(34, {'hm': 1, 'wh': 2, 'hps': 34, 'reg': 2, 'hm_hp': 17, 'hp_offset': 2},
     head_conv=256)``, with ``DCNv2.dcn_v2.DCN`` replaced by a module of the same parameters computing
     ``torchvision.ops.deform_conv2d`` and ImageNet loading switched off; every entry set to
-    ``_deterministic_value(key, shape)`` and the six head maps of ``torch.randn(1, 3, 64, 64)`` (seed 0) saved.
+    ``deterministic_value(key, shape)`` and the six head maps of ``torch.randn(1, 3, 64, 64)`` (seed 0) saved.
     Here those values go through a ``multi_pose_dla_3x.pth``-layout file and the pose task's network.
     """
     golden = torch.load(GOLDEN.with_name("centernet_multi_pose_golden.pt"), weights_only=True)
     state = {
-        prefix + k: _deterministic_value(k, tuple(s)) for k, s in zip(golden["keys"], golden["shapes"], strict=True)
+        prefix + k: deterministic_value(k, tuple(s)) for k, s in zip(golden["keys"], golden["shapes"], strict=True)
     }
     path = tmp_path / "multi_pose_dla_3x.pth"
     torch.save({"epoch": 320, "state_dict": state}, path)

@@ -37,6 +37,12 @@ EXPECTED = {
         "tracking": (n, 2, h // 4, w // 4),
         "ltrb_amodal": (n, 4, h // 4, w // 4),
     },
+    "fairmot": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "wh": (n, 4, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+        "id": (n, 128, h // 4, w // 4),
+    },
     "pose": lambda n, h, w: {
         "hm": (n, NUM_CLASSES, h // 4, w // 4),
         "wh": (n, 2, h // 4, w // 4),
@@ -70,14 +76,16 @@ def test_every_task_has_an_expected_output():
 def test_forward_loss_backward_round_trip(name, backbone):
     task = _task(name, backbone)
     model = task.build_model()
+    criterion = task.build_criterion(identities=12)
     batch = task.random_batch(2, SIZE, torch.device("cpu"))
     model.train()
     terms = task.loss(model, batch, torch.device("cpu"))
     assert terms and all(t.dim() == 0 and torch.isfinite(t) for t in terms.values()), terms
     assert set(task.loss_weights()) <= set(terms)
     total = task.total_loss(terms)
-    expected_total = sum(task.loss_weights().get(k, 1.0) * v for k, v in terms.items())
-    torch.testing.assert_close(total, expected_total)
+    if criterion is None:  # the learned weighting of an embedding head: test_an_embedding_head_on_every_box_task
+        expected_total = sum(task.loss_weights().get(k, 1.0) * v for k, v in terms.items())
+        torch.testing.assert_close(total, expected_total)
     total.backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -157,3 +165,34 @@ def test_random_batch_predict_evaluate_and_checkpoint_round_trip(name, tmp_path)
     for a, b in zip(results, again, strict=True):
         assert type(a) is type(b)
         assert json.dumps(a.to_json()) == json.dumps(b.to_json())
+
+
+@pytest.mark.parametrize("name", ["det", "track", "pose", "fairmot"])
+def test_an_embedding_head_on_every_box_task(name):
+    """``model.reid_dim`` adds the ``id`` map; its loss trains the network, the identity classifier and FairMOT's
+    uncertainty weights, whose total is ``0.5 * (exp(-s_det) * det + exp(-s_id) * id + s_det + s_id)``."""
+    task = _task(name, "dla46_c")
+    task.cfg.model.reid_dim, task.cfg.model.num_identities = 8, 12
+    model = task.build_model()
+    criterion = task.build_criterion()
+    assert task.criterion is criterion and {"id"} == set(criterion)
+    batch = task.random_batch(2, SIZE, torch.device("cpu"))
+    assert batch["ids"].shape == (2, task.cfg.data.max_objs) and (batch["ids"] >= 0).any()
+    terms = task.loss(model, batch, torch.device("cpu"))
+    assert "id_loss" in terms and all(torch.isfinite(t) for t in terms.values())
+    weights = task.loss_weights()
+    det = sum(weights[k] * v for k, v in terms.items() if k != "id_loss")
+    s_det, s_id = criterion["id"].s_det[0], criterion["id"].s_id[0]
+    expected = 0.5 * (torch.exp(-s_det) * det + torch.exp(-s_id) * terms["id_loss"] + s_det + s_id)
+    total = task.total_loss(terms)
+    torch.testing.assert_close(total, expected)
+    total.backward()
+    for param in (criterion["id"].classifier.weight, criterion["id"].s_det, criterion["id"].s_id, model.id[-1].weight):
+        assert param.grad is not None and float(param.grad.abs().sum()) > 0
+    model.eval()
+    x = list(example_inputs(model, SIZE, 1).values())
+    with torch.no_grad():
+        out = model(*x)
+    assert out["id"].shape == (1, 8, SIZE[0] // 4, SIZE[1] // 4)
+    found = task.heads().decode(out, flip=False, k=5)
+    torch.testing.assert_close(found["embeddings"].norm(dim=1), torch.ones(5))

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support import deterministic_value
 
 from dla_dense.data.jde_targets import fairmot_box_targets
 from dla_dense.heads import BoxHead, CenterNetHeads, EmbeddingHead
@@ -89,3 +90,28 @@ def test_targets_equal_jointdatasets():
             assert ours[name].tolist() == item[name].tolist(), name
         for name in ("hm", "wh", "reg"):
             torch.testing.assert_close(ours[name], item[name].float(), rtol=0, atol=1e-5, msg=name)
+
+
+def test_a_fairmot_checkpoint_reproduces_its_head_maps_and_brings_its_input_normalisation(tmp_path):
+    """``fairmot_dla34.pth`` layout (``{'epoch', 'state_dict'}``, ``module.`` prefix) of FairMOT's ``dlaconv_34``
+    with heads hm 1, wh 4 (ltrb), id 128, reg 2; values from ``support.deterministic_value``; golden maps from
+    FairMOT's model."""
+    from dla_dense.config import default_config
+    from dla_dense.tasks import FairMotTask
+    from dla_dense.weights import load_checkpoint
+
+    gold = GOLD["model"]
+    state = {f"module.{k}": deterministic_value(k, tuple(s)) for k, s in zip(gold["keys"], gold["shapes"], strict=True)}
+    path = tmp_path / "fairmot_dla34.pth"
+    torch.save({"epoch": 30, "state_dict": state}, path)
+    cfg = default_config("fairmot", backbone="dla34", node="conv", pretrained=False)
+    cfg.data.mean, cfg.data.std, cfg.data.bgr = (0.4, 0.4, 0.4), (0.3, 0.3, 0.3), True
+    task = FairMotTask(cfg)
+    model = task.build_model().eval()
+    task.adopt_checkpoint(load_checkpoint(model, path))
+    assert (cfg.data.mean, cfg.data.std, cfg.data.bgr) == ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0), False)
+    with torch.no_grad():
+        out = model(gold["input"])
+    assert list(out) == ["hm", "wh", "reg", "id"]
+    for name, expected in gold["outputs"].items():
+        torch.testing.assert_close(out[name], expected, rtol=0, atol=1e-4, msg=name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .cls import ClsDataConfig
 from .det import DetDataConfig, DetEvalConfig, DetModelConfig
+from .fairmot import FairMotDataConfig, FairMotEvalConfig, FairMotModelConfig
 from .pose import PoseDataConfig, PoseEvalConfig, PoseModelConfig
 from .seg import SegDataConfig, SegEvalConfig, SegModelConfig
 from .track import TrackDataConfig, TrackEvalConfig, TrackModelConfig
@@ -17,6 +18,7 @@ TASK_SCHEMAS: dict[str, dict[str, type]] = {
     "cls": {"data": ClsDataConfig},
     "pose": {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig},
     "track": {"model": TrackModelConfig, "data": TrackDataConfig, "evaluation": TrackEvalConfig},
+    "fairmot": {"model": FairMotModelConfig, "data": FairMotDataConfig, "evaluation": FairMotEvalConfig},
 }
 
 __all__ = [
@@ -25,6 +27,9 @@ __all__ = [
     "DetDataConfig",
     "DetEvalConfig",
     "DetModelConfig",
+    "FairMotDataConfig",
+    "FairMotEvalConfig",
+    "FairMotModelConfig",
     "PoseDataConfig",
     "PoseEvalConfig",
     "PoseModelConfig",

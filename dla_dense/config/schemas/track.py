@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig
@@ -36,13 +36,12 @@ class TrackModelConfig(DetModelConfig):
 
 
 @dataclass
-class TrackDataConfig(DataConfig):
+class VideoDataConfig(DataConfig):
     """Videos in the MOT Challenge layout (``root/<folder>/<SEQ>/{img1,gt/gt.txt,seqinfo.ini}``; a split
-    ``<folder>_half`` / ``val_half`` is CenterTrack's half split of ``<folder>``), CenterTrack's video-COCO json, or
-    CrowdHuman ``.odgt`` (each image a one-frame video). ``mot_classes``: the MOT class id of each label (1
-    pedestrian); ``min_visibility``: ground truth kept for training (CenterTrack's conversion: 0.25). Frame pairs:
-    the previous frame within ``max_frame_dist``, the same affine (``same_aug``) or one disturbed by
-    ``shift``/``scale``; ``hm_disturb``/``lost_disturb``/``fp_disturb`` perturb the previous heatmap."""
+    ``<folder>_half`` / ``val_half`` is CenterTrack's half split of ``<folder>``), CenterTrack's video-COCO json,
+    CrowdHuman ``.odgt`` (each image a one-frame video) or FairMOT's JDE label files (``jde_lists``: per split,
+    dataset name -> image list under ``root``, as FairMOT's ``cfg/data.json``). ``mot_classes``: the MOT class id of
+    each label (1 pedestrian); ``min_visibility``: ground truth kept for training (CenterTrack's conversion: 0.25)."""
 
     TASK: ClassVar[str] = "track"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -51,14 +50,8 @@ class TrackDataConfig(DataConfig):
         "crop_scale_range": POSITIVE,
         "mot_classes": AT_LEAST_1,
         "min_visibility": FRACTION,
-        "max_frame_dist": AT_LEAST_1,
-        "shift": AT_LEAST_0,
-        "scale": FRACTION,
-        "hm_disturb": AT_LEAST_0,
-        "lost_disturb": FRACTION,
-        "fp_disturb": FRACTION,
     }
-    dataset: Literal["mot", "video_coco", "crowdhuman"] = "mot"
+    dataset: Literal["mot", "video_coco", "crowdhuman", "jde"] = "mot"
     root: str = "data/MOT17"
     train_split: str = "train_half"
     val_split: str = "val_half"
@@ -69,6 +62,7 @@ class TrackDataConfig(DataConfig):
     coco_img_dir: str = "images"
     odgt_file: str = "annotation_{split}.odgt"
     odgt_img_dir: str = "Images"
+    jde_lists: dict[str, dict[str, str]] = field(default_factory=dict)
     crop_size: tuple[int, int] = (544, 960)
     max_objs: int = 256
     mean: tuple[float, float, float] = CENTERTRACK_MEAN
@@ -76,6 +70,23 @@ class TrackDataConfig(DataConfig):
     bgr: bool = True
     crop_scale_range: tuple[float, float] | None = (0.6, 1.4)
     color_aug: bool = True
+
+
+@dataclass
+class TrackDataConfig(VideoDataConfig):
+    """CenterTrack's frame pairs: the previous frame within ``max_frame_dist``, the same affine (``same_aug``) or
+    one disturbed by ``shift``/``scale``; ``hm_disturb``/``lost_disturb``/``fp_disturb`` perturb the previous
+    heatmap."""
+
+    RANGES: ClassVar[dict[str, Bound]] = {
+        **VideoDataConfig.RANGES,
+        "max_frame_dist": AT_LEAST_1,
+        "shift": AT_LEAST_0,
+        "scale": FRACTION,
+        "hm_disturb": AT_LEAST_0,
+        "lost_disturb": FRACTION,
+        "fp_disturb": FRACTION,
+    }
     max_frame_dist: int = 3
     same_aug: bool = True
     shift: float = 0.05
@@ -90,8 +101,11 @@ class TrackEvalConfig(EvalConfig):
     """Test input (``input_size`` or the frame's own size padded to 32), the tracker and its thresholds:
     ``centertrack`` (greedy on predicted offsets; ``track_thresh`` = its output and new-track threshold,
     ``pre_thresh`` for the previous heatmap, ``max_age`` frames an unmatched track is kept), ``byte``
-    (``track_thresh``, ``match_thresh``, ``track_buffer``, ``byte_motion``) or ``iou`` (the IoU-only baseline).
-    ``baseline``: also score the IoU-only association of the same detections."""
+    (``track_thresh``, ``match_thresh``, ``track_buffer``, ``byte_motion``), with an embedding head ``jde``
+    (FairMOT's tracker: ``track_thresh`` as its ``conf_thres``, ``reid_match_thresh``, ``track_buffer``) or
+    ``byte_reid`` (the same with BYTE's low-score stage), or ``iou`` (the IoU-only baseline).
+    ``compare_trackers``: other trackers scored on the same detections in the same run; ``baseline``: also score
+    the IoU-only association of the same detections."""
 
     TASK: ClassVar[str] = "track"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -100,15 +114,18 @@ class TrackEvalConfig(EvalConfig):
         "track_thresh": FRACTION,
         "pre_thresh": FRACTION,
         "match_thresh": FRACTION,
+        "reid_match_thresh": FRACTION,
         "track_buffer": AT_LEAST_0,
     }
     input_size: tuple[int, int] | None = (544, 960)
     max_dets: int = 100
-    tracker: Literal["centertrack", "byte", "iou"] = "centertrack"
+    tracker: Literal["centertrack", "byte", "jde", "byte_reid", "iou"] = "centertrack"
     track_thresh: float = 0.4
     pre_thresh: float = 0.5
     max_age: int = -1
     match_thresh: float = 0.8
+    reid_match_thresh: float = 0.4
     track_buffer: int = 30
     byte_motion: Literal["kalman", "offset"] = "kalman"
+    compare_trackers: tuple[Literal["centertrack", "byte", "jde", "byte_reid", "iou"], ...] = ()
     baseline: bool = True

@@ -1,0 +1,281 @@
+"""Tracking on videos: what the trackers of this package (CenterTrack, FairMOT) share. Videos in the MOT Challenge
+layout, CenterTrack's video-COCO json, CrowdHuman or FairMOT's JDE label files; a configurable tracker; TrackEval
+metrics video by video beside an IoU-only baseline; per-frame prediction through a stream."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.video import VideoDataset
+from ..data.video_sources import VIDEO_SOURCES
+from ..engine.dist import DistInfo
+from ..engine.sampling import eval_batches, keep_sample
+from ..errors import DLADenseError
+from ..evaluation.mot import MotEvaluator
+from ..evaluation.undefined import format_metric
+from ..inference.results import TrackResult
+from ..inference.timing import NULL_TIMER, StageTimer
+from ..inference.tracking import TrackState, track_frame
+from ..tracking import TRACKERS, Tracker
+from ..weights import load_checkpoint
+from .det import DetTask
+
+#: Recent centres kept per track for the trails ``tools/infer.py`` draws.
+TRAIL_LENGTH = 20
+
+
+class VideoTask(DetTask):
+    """What trackers on videos share: the video sources (``data.dataset``: ``mot``, ``video_coco``, ``crowdhuman``,
+    ``jde``), evaluation video by video with a configurable tracker and TrackEval metrics beside an IoU-only
+    baseline, per-frame prediction through a stream's tracker, and ``model.init_from``. Subclasses give the network,
+    its heads and the training items (:class:`~dla_dense.tasks.track.TrackTask`,
+    :class:`~dla_dense.tasks.fairmot.FairMotTask`)."""
+
+    metric = "HOTA"
+    reports = "HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline"
+    benchmark_archs = ()
+    benchmark_modes = ("infer", "train", "frame")
+    infer_output = "the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt"
+    infer_suffix = "tracks"
+
+    def write_synthetic(self, root: str, **options: Any) -> None:
+        """Synthetic videos of pedestrians and cars in the MOT layout."""
+        from ..data.synthetic.mot import make_synthetic_mot
+
+        make_synthetic_mot(root, **options)
+
+    @property
+    def source(self):
+        """The :class:`~dla_dense.data.video_sources.VideoSource` of ``data.dataset``."""
+        return VIDEO_SOURCES[self.cfg.data.dataset]
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names: the config's, else the dataset's (MOT: the names of ``data.mot_classes``)."""
+        if self._classes is None:
+            self._classes = self.source.classes(self.cfg.data)
+            if self._classes is None:
+                self.dataset(self.cfg.data.val_split)
+        return self._classes
+
+    def dataset(self, split: str, transform=None) -> VideoDataset:
+        """The videos of ``split`` (training items through ``transform``, as :meth:`item_options` says)."""
+        frames, classes, truth = self.source.read(self.cfg.data, split, self.cfg.model.num_classes)
+        self._classes = tuple(classes)
+        return VideoDataset(frames, classes, ground_truth=truth, transform=transform, **self.item_options())
+
+    def class_ids(self) -> tuple[int, ...]:
+        """The dataset's class id of each label (MOT: ``data.mot_classes``; else label + 1)."""
+        return tuple(self.source.class_ids(self.cfg.data, tuple(self.classes)))
+
+    def item_options(self) -> dict[str, Any]:
+        """:class:`~dla_dense.data.video.VideoDataset` keywords of the training items (frame pairs or frames)."""
+        return {}
+
+    def tracker_fits(self, name: str, tracker: Tracker) -> None:
+        """Raise when ``tracker`` (configured as ``name``) needs what this model does not give (embeddings,
+        tracking offsets)."""
+        outputs = self.heads().outputs
+        if tracker.needs_embeddings and "id" not in outputs:
+            raise DLADenseError(
+                f"evaluation.tracker='{name}' associates by appearance embeddings, which this model has none of; "
+                "set model.reid_dim (e.g. 128) and train it, or use evaluation.tracker='byte'"
+            )
+        if tracker.needs_offsets and "tracking" not in outputs:
+            raise DLADenseError(
+                f"evaluation.tracker='{name}' follows CenterTrack's tracking offsets, which this model has none of; "
+                "use evaluation.tracker='byte' (or 'jde' with an embedding head)"
+            )
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The frames of ``split``, video by video."""
+        return [f.path for f in self.dataset(split).frames]
+
+    def build_model(self) -> nn.Module:
+        """The network of ``cfg.model`` (:attr:`network`: inputs -> ``{output: map}`` at stride 4), started from
+        ``model.init_from`` where shapes fit."""
+        model = super().build_model()
+        m = self.cfg.model
+        if m.init_from:
+            load_checkpoint(model, m.init_from, strict=False)
+            self.logger.info(f"initialised from '{m.init_from}' (tensors whose shapes fit)")
+        return model
+
+    def val_set(self) -> VideoDataset:
+        """The validation videos, frame by frame."""
+        return self.dataset(self.cfg.data.val_split)
+
+    # Tracking ------------------------------------------------------------------------------------------
+
+    def tracker(self, name: str | None = None) -> Tracker:
+        """The tracker ``name`` (default ``evaluation.tracker``) with the config's thresholds."""
+        name = name or self.cfg.evaluation.tracker
+        tracker = TRACKERS[name].from_config(self.cfg.evaluation)
+        self.tracker_fits(name, tracker)
+        return tracker
+
+    def new_state(self, compare: bool = False) -> TrackState:
+        """A stream's state: the configured tracker and, with ``compare``, the trackers it is compared with on the
+        same detections (``evaluation.compare_trackers``, then the IoU-only baseline with ``evaluation.baseline``);
+        each sees the detections above its own floor."""
+        e = self.cfg.evaluation
+        names = [e.tracker]
+        if compare:
+            names += [n for n in (*e.compare_trackers, *(("iou",) if e.baseline else ())) if n not in names]
+        trackers = {name: self.tracker(name) for name in names}
+        floors = {name: TRACKERS[name].score_floor(e) for name in names}
+        return TrackState(trackers, floors)
+
+    def out_thresh(self, state: TrackState) -> float:
+        """Detections decoded for ``state``'s trackers score above this (the lowest of their floors)."""
+        return min(state.floors.values())
+
+    @torch.no_grad()
+    def evaluate(
+        self, model: nn.Module, dataset: VideoDataset, dist: DistInfo, *, out_dir: Path | None = None
+    ) -> dict[str, float]:
+        """TrackEval metrics of the configured tracker on ``dataset`` (video by video, frames in order), with those
+        of ``evaluation.compare_trackers`` on the same detections as ``<tracker>_*`` and of the IoU-only baseline
+        (``evaluation.baseline``) as ``baseline_*``; ``out_dir`` gets one MOT result file per sequence."""
+        e = self.cfg.evaluation
+        transform = self.eval_transform()
+        heads = self.heads(with_data=True)
+        videos = [frame.video for frame in dataset.frames]
+        items = eval_batches(
+            dataset,
+            dist,
+            num_workers=self.cfg.data.num_workers,
+            batch_size=None,
+            collate_fn=keep_sample,
+            unit="frame",
+            videos=videos,
+        )
+        state = self.new_state(compare=True)
+        names, mot_ids = tuple(self.classes), self.class_ids()
+        evaluators = {
+            name: MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self.source.distractors)
+            for name in state.trackers
+        }
+        was_training = model.training
+        model.eval()
+        try:
+            for item in items:
+                if item["first"]:
+                    state.reset()
+                _, tracks = track_frame(
+                    model,
+                    item["image"],
+                    state,
+                    heads=heads,
+                    transform=transform,
+                    max_dets=e.max_dets,
+                    out_thresh=self.out_thresh(state),
+                )
+                for name, evaluator in evaluators.items():
+                    evaluator.process(item, tracks[name])
+        finally:
+            model.train(was_training)
+        for evaluator in evaluators.values():
+            evaluator.gather(dist)
+        if not dist.is_main:
+            return {}
+        main = evaluators.pop(e.tracker)
+        metrics = main.compute()
+        self.logger.info(f"tracker '{e.tracker}':\n" + main.table())
+        for name, evaluator in evaluators.items():
+            found = evaluator.compute()
+            prefix = "baseline" if name == "iou" else name
+            metrics.update({f"{prefix}_{k}": v for k, v in found.items() if "/" not in k})
+            what = "IoU-only association" if name == "iou" else f"tracker '{name}'"
+            self.logger.info(
+                f"{prefix} ({what} of the same detections): HOTA {format_metric(found['HOTA'])}  "
+                f"MOTA {format_metric(found['MOTA'])}  IDF1 {format_metric(found['IDF1'])}  IDSW {found['IDSW']:.0f}"
+            )
+        if out_dir is not None:
+            paths = main.write_results(Path(out_dir))
+            self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
+        return metrics
+
+    @classmethod
+    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--out DIR`` (MOT result files) and ``--tracker``."""
+        parser.add_argument("--out", metavar="DIR", help="write one MOT result file per sequence into DIR")
+        parser.add_argument("--tracker", choices=tuple(TRACKERS), help="override evaluation.tracker")
+
+    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
+        if args.tracker:
+            self.cfg.evaluation.tracker = args.tracker
+        return {"out_dir": Path(args.out) if args.out else None}
+
+    def test_summary(self, metrics: Mapping[str, float]) -> str:
+        """``HOTA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
+        line = "  ".join(f"{k} {format_metric(metrics[k])}" for k in ("HOTA", "MOTA", "IDF1"))
+        line += f"  IDSW {metrics['IDSW']:.0f}"
+        if "baseline_HOTA" in metrics:
+            base = "  ".join(f"{k} {format_metric(metrics['baseline_' + k])}" for k in ("HOTA", "MOTA", "IDF1"))
+            line += f"  |  IoU baseline: {base}  IDSW {metrics['baseline_IDSW']:.0f}"
+        return line
+
+    def predict(
+        self,
+        model: nn.Module,
+        images: Sequence[np.ndarray],
+        *,
+        tta: bool = False,
+        timer: StageTimer = NULL_TIMER,
+        state: TrackState | None = None,
+    ) -> list[TrackResult]:
+        """:class:`TrackResult` of each RGB frame; ``state`` (a stream's) carries the tracks from frame to frame,
+        without one every image is the first frame of its own video."""
+        e = self.cfg.evaluation
+        heads, transform = self.heads(with_data=True), self.eval_transform()
+        results = []
+        for image in images:
+            current = state if state is not None else self.new_state()
+            _, tracks = track_frame(
+                model,
+                image,
+                current,
+                heads=heads,
+                transform=transform,
+                max_dets=e.max_dets,
+                out_thresh=self.out_thresh(current),
+                timer=timer,
+            )
+            found = tracks[e.tracker]
+            trails = current.extra.setdefault("trails", {})
+            alive = set()
+            for box, track_id in zip(found["boxes"], found["track_ids"], strict=True):
+                points = trails.setdefault(int(track_id), [])
+                points.append(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+                del points[:-TRAIL_LENGTH]
+                alive.add(int(track_id))
+            for track_id in [t for t in trails if t not in alive]:
+                del trails[track_id]
+            results.append(
+                TrackResult(
+                    image=image,
+                    boxes=np.asarray(found["boxes"], np.float32).reshape(-1, 4),
+                    scores=np.asarray(found["scores"], np.float32),
+                    labels=np.asarray(found["labels"], np.int64),
+                    track_ids=np.asarray(found["track_ids"], np.int64),
+                    class_names=tuple(self.classes),
+                    class_ids=self.class_ids(),
+                    frame=current.frames,
+                    trails={k: list(v) for k, v in trails.items()},
+                )
+            )
+        return results
+
+    def benchmark_video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+        """A synthetic video of the demo's kind (3–8 moving pedestrians and cars) at ``size``."""
+        from ..data.synthetic.mot import synthetic_video
+
+        return synthetic_video(seed, frames, *size)[0]
