@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dla_dense.data.video import VideoDataset, read_crowdhuman, read_video_coco
+from dla_dense.data.video import VideoDataset, read_crowdhuman, read_jde, read_video_coco
 from dla_dense.errors import DLADenseError
 
 
@@ -71,3 +71,41 @@ def test_crowdhuman_full_boxes_and_ignored_boxes_as_crowds(tmp_path):
     path.write_text("not json\n")
     with pytest.raises(DLADenseError, match="line 1 is not JSON"):
         read_crowdhuman(path, tmp_path)
+
+
+def test_jde_labels_get_fairmots_identity_offsets(tmp_path):
+    """Two JDE datasets as in ``tests/golden/make_fairmot_golden.py``: FairMOT's ``tid_start_index`` shifts the
+    second dataset's identities by the first's largest + 1, ``nID`` is their total + 1, -1 stays -1."""
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    gold = torch.load(Path(__file__).parents[1] / "golden" / "fairmot_golden.pt", weights_only=True)["jde"]
+    lists = {}
+    for ds, images in gold["labels"].items():
+        lines = []
+        for i, labels in enumerate(images):
+            image = tmp_path / ds / "images" / "seq" / "img1" / f"{i + 1:06d}.jpg"
+            label = tmp_path / ds / "labels_with_ids" / "seq" / "img1" / f"{i + 1:06d}.txt"
+            image.parent.mkdir(parents=True, exist_ok=True)
+            label.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (96, 64)).save(image)
+            np.savetxt(label, np.asarray(labels).reshape(-1, 6), fmt="%.6f")
+            lines.append(str(image.relative_to(tmp_path)))
+        (tmp_path / f"{ds}.train").write_text("\n".join(lines) + "\n")
+        lists[ds] = f"{ds}.train"
+    frames = read_jde(tmp_path, lists)
+    assert [f.video for f in frames] == ["a/images/seq"] * 2 + ["b/images/seq"] * 2
+    assert [f.frame_id for f in frames] == [1, 2, 1, 2]
+    dataset = VideoDataset(frames, ("pedestrian",), pairs=False)
+    assert dataset.num_identities == gold["nID"] == 12
+    for ids, item in zip(dataset.identities, gold["items"], strict=True):
+        kept = item["reg_mask"].numpy() > 0
+        count = min(len(ids), len(kept))
+        assert ids[:count][kept[:count]].tolist() == item["ids"].numpy()[:count][kept[:count]].tolist()
+    first = frames[0]
+    np.testing.assert_allclose(
+        first.boxes[0], [0.5 * 96 - 0.1 * 96, 0.5 * 64 - 0.2 * 64, 0.5 * 96 + 0.1 * 96, 0.5 * 64 + 0.2 * 64], atol=1e-3
+    )

@@ -51,3 +51,19 @@ def test_a_tracker_that_needs_offsets_is_refused_in_one_line(trained_tiny, capsy
     code = test.main([str(config), str(work / "best.pth"), "--device", "cpu", "--tracker", "centertrack"])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "tracking offsets" in err.splitlines()[-1]
+
+
+def test_infer_writes_mot_txt_with_the_class_and_json_with_the_label(trained_tiny, tmp_path):
+    from dla_dense.cli import infer
+
+    config, work = trained_tiny("fairmot")
+    state = torch.load(work / "best.pth", weights_only=True)
+    state["model"]["hm.2.bias"] = torch.full_like(state["model"]["hm.2.bias"], 4.0)
+    checkpoint = tmp_path / "loud.pth"
+    torch.save(state, checkpoint)
+    frames = sorted((config.parent / "data" / "val").glob("*/img1/*.jpg"))[:4]
+    out = tmp_path / "out"
+    argv = [str(config), str(checkpoint), *map(str, frames), "--out", str(out), "--save-txt", "--save-json"]
+    assert infer.main(argv) == 0
+    rows = [line.split(",") for txt in out.glob("*.txt") for line in txt.read_text().splitlines()]
+    assert rows and {row[7] for row in rows} <= {"1", "3"}

@@ -13,12 +13,13 @@ from .track import TrackEvalConfig, VideoDataConfig
 @dataclass
 class FairMotModelConfig(DetModelConfig):
     """FairMOT: the CenterNet network on one frame with FairMOT's box head (``ltrb``: 4-channel ``wh`` of distances
-    to the box sides, its default; else CenterNet's ``(w, h)``) and the embedding head (``reid_dim`` 128).
+    to the box sides, its default; else CenterNet's ``(w, h)``) and the embedding head (``reid_dim`` 128; 0: none, a
+    detector that tracks by detection with ``byte`` or ``iou``).
     ``init_from``: a checkpoint to start from (FairMOT's ``--load_model``, e.g. CenterNet's ``ctdet_coco_dla_2x.pth``
     or a CrowdHuman model), loaded where shapes fit."""
 
     TASK: ClassVar[str] = "fairmot"
-    RANGES: ClassVar[dict[str, Bound]] = {**DetModelConfig.RANGES, "reid_dim": Bound(1)}
+    RANGES: ClassVar[dict[str, Bound]] = dict(DetModelConfig.RANGES)
     task: str = "fairmot"
     num_classes: int = 1
     node: Literal["dcn", "conv"] = "dcn"
