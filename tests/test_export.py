@@ -15,10 +15,10 @@ from dla_dense.tasks import build_task
 
 CASES = [
     ("seg", {}),
-    ("det", {"node": "conv"}),
     ("det", {"node": "dcn"}),
     ("pose", {"node": "dcn"}),
     ("track", {"node": "conv"}),
+    ("fairmot", {"node": "conv"}),  # CenterNet with plain nodes, 4-channel wh and the id head
 ]
 
 

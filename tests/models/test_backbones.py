@@ -17,13 +17,13 @@ def test_list_models_covers_all_timm_dla_variants():
 @pytest.mark.parametrize("name", DLA_MODELS)
 def test_feature_contract_and_gradients(name):
     model = create_backbone(name)
-    x = torch.randn(2, 3, 64, 96)
+    x = torch.randn(1, 3, 32, 96)  # the smallest input whose stride-32 map still has several values for BatchNorm
     feats = model(x)
     info = model.feature_info
     assert len(feats) == len(info.channels()) == 5
     assert info.reduction() == [2, 4, 8, 16, 32]
     for f, c, r in zip(feats, info.channels(), info.reduction(), strict=True):
-        assert f.shape == (2, c, math.ceil(64 / r), math.ceil(96 / r))
+        assert f.shape == (1, c, math.ceil(32 / r), math.ceil(96 / r))
         assert torch.isfinite(f).all()
     sum(f.float().pow(2).mean() for f in feats).backward()
     no_grad = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
