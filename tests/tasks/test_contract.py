@@ -196,3 +196,5 @@ def test_an_embedding_head_on_every_box_task(name):
     assert out["id"].shape == (1, 8, SIZE[0] // 4, SIZE[1] // 4)
     found = task.heads().decode(out, flip=False, k=5)
     torch.testing.assert_close(found["embeddings"].norm(dim=1), torch.ones(5))
+    if name in ("track", "fairmot"):  # its trackers include those that associate by the embeddings
+        assert task.tracker("jde").needs_embeddings and task.tracker("byte_reid").needs_embeddings
