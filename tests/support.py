@@ -75,24 +75,6 @@ TINY: dict[str, dict[str, dict[str, Any]]] = {
         "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
         "evaluation": dict(input_size=(64, 96), max_dets=20),
     },
-    "fairmot": {
-        "model": dict(task="fairmot", backbone="dla46_c", num_classes=2, node="conv", head_conv=32, reid_dim=16),
-        "data": dict(
-            dataset="mot",
-            synthetic=dict(num_train=2, num_val=1, frames=6, size=(64, 96), seed=0),
-            train_split="train",
-            val_split="val",
-            mot_classes=(1, 3),
-            classes=("pedestrian", "car"),
-            crop_size=(64, 96),
-            max_objs=16,
-            batch_size=2,
-            num_workers=0,
-        ),
-        "optim": dict(name="adam", lr=1e-3),
-        "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
-        "evaluation": dict(input_size=(64, 96), max_dets=20),
-    },
     "cls": {
         "model": dict(task="cls", backbone="dla46_c", num_classes=4, pretrained=False),
         "data": dict(
@@ -106,6 +88,11 @@ TINY: dict[str, dict[str, dict[str, Any]]] = {
         "optim": dict(name="adamw", lr=1e-3),
         "train": dict(max_iters=4, val_interval=2, checkpoint_interval=2, log_interval=2, seed=0),
     },
+}
+#: FairMOT on the same tiny videos as CenterTrack: the track config with FairMOT's model.
+TINY["fairmot"] = {
+    **TINY["track"],
+    "model": dict(task="fairmot", backbone="dla46_c", num_classes=2, node="conv", head_conv=32, reid_dim=16),
 }
 
 
@@ -210,10 +197,12 @@ def file_hashes(paths: list[Path]) -> dict[str, str]:
 
 
 def deterministic_value(key: str, shape: tuple[int, ...]) -> torch.Tensor:
-    """A tensor that depends only on ``key`` and ``shape``, scaled so that activations stay moderate.
+    """A tensor that depends only on ``key`` and ``shape``, scaled so that activations stay moderate (the weights
+    behind the golden outputs of CenterNet, ucbdrive/dla and FairMOT models).
 
     ``conv_offset_mask`` biases have a spread of 2 pixels, so deformable sampling leaves the grid and,
-    on the small deep maps, the image; its mask logits spread the masks over (0, 1).
+    on the small deep maps, the image; its mask logits spread the masks over (0, 1). A top-level ``fc``
+    (ucbdrive/dla's 1x1 classifier over 19 classes) gets a larger gain, so its logits are not all near zero.
     """
     g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
     if key.endswith("running_var"):
@@ -226,4 +215,14 @@ def deterministic_value(key: str, shape: tuple[int, ...]) -> torch.Tensor:
         if key.endswith(".weight"):
             return 0.75 + 0.5 * torch.rand(shape, generator=g)
         return 0.1 * torch.randn(shape, generator=g)
-    return torch.randn(shape, generator=g) * math.sqrt(1.5 / (shape[1] * shape[2] * shape[3]))
+    gain = 24.0 if key.startswith("fc.") else 1.5
+    return torch.randn(shape, generator=g) * math.sqrt(gain / (shape[1] * shape[2] * shape[3]))
+
+
+def deterministic_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """:func:`deterministic_value` for every entry of ``model``'s state dict (``num_batches_tracked`` left out)."""
+    return {
+        k: deterministic_value(k, tuple(v.shape))
+        for k, v in model.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }

@@ -26,6 +26,7 @@ from ..data.det_transforms import (
 )
 from ..engine.dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
+from ..errors import DLADenseError
 from ..evaluation import CocoEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics
 from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
@@ -37,19 +38,22 @@ from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task
 
+#: The input of CenterNet's (and CenterTrack's) training checkpoints: BGR with CenterNet's COCO statistics.
+CENTERNET_INPUT: dict[str, Any] = {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
 
-def checkpoint_input(extras: dict[str, Any]) -> dict[str, Any] | None:
+
+def checkpoint_input(extras: dict[str, Any], reference: Mapping[str, Any] = CENTERNET_INPUT) -> dict[str, Any] | None:
     """The input normalisation a checkpoint's model expects, from ``load_checkpoint``'s return value.
 
-    A dla_dense checkpoint stores it in ``meta`` (``mean``, ``std``, ``bgr``). A CenterNet training
-    checkpoint (``{'epoch': ..., 'state_dict': ...}``, no ``meta``) expects BGR images normalised with
-    CenterNet's COCO statistics. Anything else gives ``None`` (use the config's).
+    A dla_dense checkpoint stores it in ``meta`` (``mean``, ``std``, ``bgr``). A reference training checkpoint
+    (``{'epoch': ..., 'state_dict': ...}``, no ``meta``) expects its reference's input, ``reference`` (CenterNet's
+    by default). Anything else gives ``None`` (use the config's).
     """
     meta = extras.get("meta")
     if isinstance(meta, dict) and all(k in meta for k in ("mean", "std", "bgr")):
         return {"mean": tuple(meta["mean"]), "std": tuple(meta["std"]), "bgr": bool(meta["bgr"])}
     if meta is None and "epoch" in extras and "iteration" not in extras:
-        return {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
+        return dict(reference)
     return None
 
 
@@ -65,6 +69,11 @@ class DetTask(Task):
     benchmark_compare = ("fast", "bf16", "node")
     benchmark_archs = ("node",)
     dict_outputs = True
+    #: The input normalisation of the reference's own checkpoints (``{'epoch', 'state_dict'}``).
+    reference_input: ClassVar[Mapping[str, Any]] = CENTERNET_INPUT
+    #: Whether the test input fits the whole frame into ``evaluation.input_size`` (FairMOT's letterbox) rather
+    #: than its longer side (CenterNet's ``fix_res``).
+    letterbox: ClassVar[bool] = False
     infer_output = "the image with labelled boxes (<stem>_boxes.jpg)"
     infer_suffix = "boxes"
 
@@ -113,15 +122,15 @@ class DetTask(Task):
         return self._classes
 
     def adopt_checkpoint(self, extras: Mapping[str, Any]) -> None:
-        """Feed the model the normalisation its checkpoint was trained with (see :func:`checkpoint_input`) and
-        take the class names it stores."""
+        """Feed the model the normalisation its checkpoint was trained with (see :func:`checkpoint_input`; a
+        reference checkpoint: :attr:`reference_input`) and take the class names it stores."""
         meta = extras.get("meta")
         saved = meta.get("classes") if isinstance(meta, dict) else None
         if isinstance(saved, list) and len(saved) == self.cfg.model.num_classes and not self.cfg.data.classes:
             self._classes = tuple(saved)
             ids = meta.get("category_ids")
             self.category_ids = tuple(ids) if isinstance(ids, list) and len(ids) == len(saved) else None
-        found = checkpoint_input(extras)
+        found = checkpoint_input(extras, self.reference_input)
         d = self.cfg.data
         if found is None or (tuple(d.mean), tuple(d.std), d.bgr) == (found["mean"], found["std"], found["bgr"]):
             return
@@ -157,20 +166,29 @@ class DetTask(Task):
         ``identities`` (random data: the benchmark, tests)."""
         if identities is not None and self._num_identities is None:
             self._num_identities = identities
+        wanted, found = self.cfg.model.num_identities, self._num_identities
+        if self.cfg.model.reid_dim and wanted and found is not None and found > wanted:
+            raise DLADenseError(
+                f"model.num_identities={wanted} but the training data has {found} identities; "
+                f"set model.num_identities={found} or leave it unset (counted from the data)"
+            )
         self.criterion = self.heads().criterion()
         return self.criterion
 
     def box_head(self) -> BoxHead:
         """The box head with ``model.num_classes``, ``data.max_objs`` / ``radius_mode`` and the loss weights."""
-        m, d = self.cfg.model, self.cfg.data
-        return BoxHead(
-            m.num_classes,
-            max_objs=d.max_objs,
-            radius_mode=d.radius_mode,
-            hm_weight=m.hm_weight,
-            wh_weight=m.wh_weight,
-            off_weight=m.off_weight,
-        )
+        return BoxHead(self.cfg.model.num_classes, radius_mode=self.cfg.data.radius_mode, **self.box_options())
+
+    def box_options(self) -> dict[str, Any]:
+        """``max_objs`` (``data``) and the loss weights ``hm_weight``, ``wh_weight``, ``off_weight`` (``model``) of
+        any box head."""
+        m = self.cfg.model
+        return {
+            "max_objs": self.cfg.data.max_objs,
+            "hm_weight": m.hm_weight,
+            "wh_weight": m.wh_weight,
+            "off_weight": m.off_weight,
+        }
 
     #: The network class :meth:`build_model` builds (a :class:`CenterNet` or a subclass).
     network: ClassVar[type[CenterNet]] = CenterNet
@@ -200,23 +218,29 @@ class DetTask(Task):
 
     def train_set(self) -> Dataset:
         """Training split with CenterNet's augmentation and targets at the model's output stride."""
-        d = self.cfg.data
-        dataset = self.dataset(d.train_split)
-        transform = CenterNetTrainTransform(
-            self.heads(with_data=True),
-            input_size=d.crop_size,
-            down_ratio=CenterNet.output_stride,
-            mean=d.mean,
-            std=d.std,
-            bgr=d.bgr,
-            scale_range=d.crop_scale_range,
-            flip=0.5 if d.hflip else 0.0,
-            color_aug=d.color_aug,
-            **self.augmentation_options(),
-        )
-        dataset.transform = transform
+        dataset = self.dataset(self.cfg.data.train_split)
+        dataset.transform = self.train_transform()
         self._num_identities = dataset.num_identities
         return dataset
+
+    def train_transform(self) -> CenterNetTrainTransform:
+        """CenterNet's augmentation (crop, flip, colour; :meth:`augmentation_options`) and the heads' targets."""
+        return CenterNetTrainTransform(self.heads(with_data=True), **self.crop_options(), **self.augmentation_options())
+
+    def crop_options(self) -> dict[str, Any]:
+        """The keywords of CenterNet's crop / flip / colour augmentation and input normalisation from ``data``
+        (shared by the CenterNet and CenterTrack train transforms)."""
+        d = self.cfg.data
+        return {
+            "input_size": d.crop_size,
+            "down_ratio": CenterNet.output_stride,
+            "mean": d.mean,
+            "std": d.std,
+            "bgr": d.bgr,
+            "scale_range": d.crop_scale_range,
+            "flip": 0.5 if d.hflip else 0.0,
+            "color_aug": d.color_aug,
+        }
 
     def augmentation_options(self) -> dict[str, Any]:
         """Extra :class:`~dla_dense.data.det_transforms.CenterNetTrainTransform` options (rotation); none for
@@ -228,7 +252,8 @@ class DetTask(Task):
         return self.dataset(self.cfg.data.val_split)
 
     def eval_transform(self) -> CenterNetEvalTransform:
-        """Test-time pre-processing: ``evaluation.input_size`` or CenterNet's keep-resolution padding."""
+        """Test-time pre-processing: ``evaluation.input_size`` (see :attr:`letterbox`) or CenterNet's keep-resolution
+        padding."""
         d = self.cfg.data
         return CenterNetEvalTransform(
             input_size=self.cfg.evaluation.input_size,
@@ -236,6 +261,7 @@ class DetTask(Task):
             std=d.std,
             bgr=d.bgr,
             down_ratio=CenterNet.output_stride,
+            whole=self.letterbox,
         )
 
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:

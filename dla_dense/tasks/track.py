@@ -11,7 +11,6 @@ from ..config.schemas import TASK_SCHEMAS
 from ..data.track_transforms import CenterTrackTrainTransform
 from ..data.video import VideoDataset
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
-from ..models.centernet import CenterNet
 from ..models.centertrack import CenterTrack
 from .video import VideoTask
 
@@ -29,15 +28,9 @@ class TrackTask(VideoTask):
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
         with ``model.reid_dim``, the embedding head."""
-        m, d = self.cfg.model, self.cfg.data
+        m = self.cfg.model
         heads = [
-            TrackBoxHead(
-                m.num_classes,
-                max_objs=d.max_objs,
-                hm_weight=m.hm_weight,
-                wh_weight=m.wh_weight,
-                off_weight=m.off_weight,
-            ),
+            TrackBoxHead(m.num_classes, **self.box_options()),
             TrackingHead(weight=m.tracking_weight),
         ]
         if m.ltrb_amodal:
@@ -63,14 +56,7 @@ class TrackTask(VideoTask):
         d = self.cfg.data
         transform = CenterTrackTrainTransform(
             self.heads(with_data=True),
-            input_size=d.crop_size,
-            down_ratio=CenterNet.output_stride,
-            mean=d.mean,
-            std=d.std,
-            bgr=d.bgr,
-            scale_range=d.crop_scale_range,
-            flip=0.5 if d.hflip else 0.0,
-            color_aug=d.color_aug,
+            **self.crop_options(),
             same_aug=d.same_aug,
             shift=d.shift,
             scale=d.scale,

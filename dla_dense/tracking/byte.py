@@ -76,7 +76,7 @@ class ByteTracker(KalmanTracker):
         scores = fields["scores"]
         high = self.detections(fields, scores > self.track_thresh)
         low = self.detections(fields, (scores > self.low_thresh) & (scores < self.track_thresh))
-        activated, refound, lost, removed = [], [], [], []
+        activated, refound, lost = [], [], []
 
         matches, u_track, u_det = linear_assignment(self._first_cost(pool, high), self.match_thresh)
         for i, j in matches:
@@ -92,18 +92,7 @@ class ByteTracker(KalmanTracker):
             remaining[i].state = State.LOST
             lost.append(remaining[i])
 
-        high = [high[j] for j in u_det]
-        cost = iou_cost(unconfirmed, high, fuse_score=self.fuse_score)
-        matches, u_unconfirmed, u_det = linear_assignment(cost, 0.7)
-        for i, j in matches:
-            unconfirmed[i].update(self.kf, high[j], self.frame_id)
-            activated.append(unconfirmed[i])
-        for i in u_unconfirmed:
-            unconfirmed[i].state = State.REMOVED
-            removed.append(unconfirmed[i])
-
-        for j in u_det:
-            if high[j].score >= self.det_thresh:
-                self.start(high[j])
-                activated.append(high[j])
-        return activated, refound, lost, removed
+        confirmed, removed = self.confirm_or_start(
+            unconfirmed, [high[j] for j in u_det], self.det_thresh, fuse_score=self.fuse_score
+        )
+        return activated + confirmed, refound, lost, removed

@@ -85,7 +85,7 @@ class JdeTracker(KalmanTracker):
             )
         scores = fields["scores"]
         dets = self.detections(fields, scores > self.conf_thresh)
-        activated, refound, lost, removed = [], [], [], []
+        activated, refound, lost = [], [], []
 
         matches, u_track, u_det = linear_assignment(self.appearance_cost(pool, dets), self.match_thresh)
         for i, j in matches:
@@ -114,20 +114,8 @@ class JdeTracker(KalmanTracker):
             track.state = State.LOST
             lost.append(track)
 
-        dets = [dets[j] for j in u_det]
-        matches, u_unconfirmed, u_det = linear_assignment(iou_cost(unconfirmed, dets), 0.7)
-        for i, j in matches:
-            unconfirmed[i].update(self.kf, dets[j], self.frame_id)
-            activated.append(unconfirmed[i])
-        for i in u_unconfirmed:
-            unconfirmed[i].state = State.REMOVED
-            removed.append(unconfirmed[i])
-
-        for j in u_det:
-            if dets[j].score >= self.det_thresh:
-                self.start(dets[j])
-                activated.append(dets[j])
-        return activated, refound, lost, removed
+        confirmed, removed = self.confirm_or_start(unconfirmed, [dets[j] for j in u_det], self.det_thresh)
+        return activated + confirmed, refound, lost, removed
 
 
 class ByteReidTracker(JdeTracker):

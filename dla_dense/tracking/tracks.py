@@ -8,7 +8,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from .assignment import box_iou
+from .assignment import box_iou, linear_assignment
 from .base import Fields, Tracker, as_numpy, empty_tracks
 from .kalman import KalmanFilter
 
@@ -191,10 +191,26 @@ class KalmanTracker(Tracker):
         for t, m, c in zip(tracks, mean, cov, strict=True):
             t.mean, t.covariance = m, c
 
-    def start(self, track: Track) -> None:
-        """Give ``track`` the next id and start it."""
-        self.id_count += 1
-        track.activate(self.kf, self.frame_id, self.id_count)
+    def confirm_or_start(
+        self, unconfirmed: list[Track], dets: list[Track], det_thresh: float, *, fuse_score: bool = False
+    ) -> tuple[list[Track], list[Track]]:
+        """The references' last two stages: ``unconfirmed`` tracks vs the detections left (``1 - IoU``, limit 0.7;
+        matched ones are confirmed, the others removed), then a new track for every detection still left with
+        ``score >= det_thresh``. Returns ``(activated, removed)``."""
+        activated, removed = [], []
+        matches, u_unconfirmed, u_det = linear_assignment(iou_cost(unconfirmed, dets, fuse_score=fuse_score), 0.7)
+        for i, j in matches:
+            unconfirmed[i].update(self.kf, dets[j], self.frame_id)
+            activated.append(unconfirmed[i])
+        for i in u_unconfirmed:
+            unconfirmed[i].state = State.REMOVED
+            removed.append(unconfirmed[i])
+        for j in u_det:
+            if dets[j].score >= det_thresh:
+                self.id_count += 1
+                dets[j].activate(self.kf, self.frame_id, self.id_count)
+                activated.append(dets[j])
+        return activated, removed
 
     @abstractmethod
     def associate(self, fields: Fields, unconfirmed: list[Track], pool: list[Track]) -> tuple[list, list, list, list]:

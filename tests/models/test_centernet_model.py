@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import deterministic_value
+from support import deterministic_state, deterministic_value
 
 from dla_dense import DLADenseError, load_checkpoint
 from dla_dense.config import default_config
@@ -12,14 +12,6 @@ from dla_dense.models.centernet import CenterNetTupleOutputs
 from dla_dense.tasks import TASKS
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_dla34_golden.pt"
-
-
-def _deterministic_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {
-        k: deterministic_value(k, tuple(v.shape))
-        for k, v in model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
-    }
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +147,7 @@ def test_onnx_export_matches_pytorch(node, tmp_path):
     ort = pytest.importorskip("onnxruntime", minversion="1.25")
     onnx = pytest.importorskip("onnx")
     model = CenterNet("dla34", 4, node=node)
-    model.load_state_dict(_deterministic_state(model), strict=False)
+    model.load_state_dict(deterministic_state(model), strict=False)
     wrapper = CenterNetTupleOutputs(model.eval())
     x = torch.randn(1, 3, 64, 64)
     path = tmp_path / f"centernet_{node}.onnx"

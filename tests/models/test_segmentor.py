@@ -1,39 +1,14 @@
-import math
-import zlib
 from pathlib import Path
 
 import pytest
 import torch
-from support import assert_state_equal
+from support import assert_state_equal, deterministic_state
 
 from dla_dense import DLA_MODELS, DLADenseError, load_checkpoint
 from dla_dense.models import DLASeg
 from dla_dense.models.dla_up import bilinear_upsampler
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "ucb_dlaseg_dla34_golden.pt"
-
-
-def _deterministic_value(key: str, shape: tuple[int, ...]) -> torch.Tensor:
-    """A tensor that depends only on ``key`` and ``shape``, scaled so that activations stay moderate."""
-    g = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-    if key.endswith("running_var"):
-        return 0.5 + torch.rand(shape, generator=g)
-    if key.endswith("running_mean"):
-        return 0.1 * torch.randn(shape, generator=g)
-    if len(shape) == 1:
-        if key.endswith(".weight"):
-            return 0.75 + 0.5 * torch.rand(shape, generator=g)
-        return 0.1 * torch.randn(shape, generator=g)
-    gain = 24.0 if key.startswith("fc.") else 1.5
-    return torch.randn(shape, generator=g) * math.sqrt(gain / (shape[1] * shape[2] * shape[3]))
-
-
-def _deterministic_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {
-        k: _deterministic_value(k, tuple(v.shape))
-        for k, v in model.state_dict().items()
-        if not k.endswith("num_batches_tracked")
-    }
 
 
 def _ucbdrive_checkpoint(state: dict[str, torch.Tensor]) -> dict:
@@ -98,7 +73,7 @@ def test_frozen_stages_and_norm_eval_reach_the_backbone():
 
 def test_ucbdrive_dlaseg_checkpoint_loads(tmp_path):
     source = DLASeg("dla34", 19)
-    state = _deterministic_state(source)
+    state = deterministic_state(source)
     path = tmp_path / "checkpoint_latest.pth.tar"
     torch.save(_ucbdrive_checkpoint(state), path)
     model = DLASeg("dla34", 19)
@@ -112,7 +87,7 @@ def test_output_matches_the_ucbdrive_reference(tmp_path):
 
     ``tests/data/ucb_dlaseg_dla34_golden.pt`` was made with ucbdrive/dla at commit d477ceb (its dla.py,
     dla_up.py and dataset.py on the import path, unmodified): ``ref = dla_up.DLASeg('dla34', 19,
-    down_ratio=2).eval()``, every entry of ``ref.state_dict()`` set to ``_deterministic_value(key, shape)``
+    down_ratio=2).eval()``, every entry of ``ref.state_dict()`` set to ``deterministic_value(key, shape)``
     (``num_batches_tracked`` 0), ``input = torch.randn(1, 3, 64, 32, generator=torch.Generator().manual_seed(0))``
     and ``log_probs = ref(input)[0]`` (the reference returns ``(log_softmax(up(fc(x))), fc(x))``).
     Here the same values go through a file in the reference checkpoint layout and ``load_checkpoint``.
@@ -120,7 +95,7 @@ def test_output_matches_the_ucbdrive_reference(tmp_path):
     golden = torch.load(GOLDEN, weights_only=True)
     model = DLASeg("dla34", 19, down_ratio=2)
     path = tmp_path / "dla34up.pth"
-    torch.save(_ucbdrive_checkpoint(_deterministic_state(model)), path)
+    torch.save(_ucbdrive_checkpoint(deterministic_state(model)), path)
     load_checkpoint(model, path)
     with torch.no_grad():
         log_probs = torch.log_softmax(model.eval()(golden["input"]), dim=1)

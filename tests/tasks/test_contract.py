@@ -198,3 +198,15 @@ def test_an_embedding_head_on_every_box_task(name):
     torch.testing.assert_close(found["embeddings"].norm(dim=1), torch.ones(5))
     if name in ("track", "fairmot"):  # its trackers include those that associate by the embeddings
         assert task.tracker("jde").needs_embeddings and task.tracker("byte_reid").needs_embeddings
+
+
+def test_too_few_identities_for_the_data_is_one_clear_line(tmp_path):
+    from dla_dense.errors import DLADenseError
+
+    task = TASKS["fairmot"](
+        load_config(write_tiny_config(tmp_path / "fairmot.py", "fairmot", model=dict(num_identities=3)))
+    )
+    task.prepare()
+    task.train_set()
+    with pytest.raises(DLADenseError, match=r"model.num_identities=3 but the training data has \d+ identities"):
+        task.build_criterion()
