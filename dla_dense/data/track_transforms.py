@@ -18,8 +18,10 @@ class CenterTrackTrainTransform:
     """A frame and a previous frame -> ``image``, ``pre_image`` (``[3, H, W]`` normalised alike), ``pre_hm``
     (``[1, H, W]``, when ``pre_hm``) and the heads' targets at ``(H // down_ratio, W // down_ratio)``.
 
-    In CenterTrack's order of random draws: the crop (scale from ``np.arange(*scale_range, 0.1)``, centre inside
-    a 128-pixel border; ``scale_range=None``: the whole frame), a rotation draw (unused), the flip (both frames).
+    Random draws, in this order: the previous frame (:meth:`previous`, called by the dataset before the
+    transform; CenterTrack draws it after the flip, from the same distribution), the crop (scale from
+    ``np.arange(*scale_range, 0.1)``, centre inside a 128-pixel border; ``scale_range=None``: the whole frame), a
+    rotation draw (unused), the flip (both frames) — after the previous frame, CenterTrack's order.
     The previous frame takes the same affine when ``same_aug`` and it is another frame, else the affine disturbed
     by ``shift`` / ``scale`` (static images: the same image under two affines). Its objects other than crowds,
     mapped to the input, are drawn into ``pre_hm`` with the ``hm_disturb`` / ``lost_disturb`` / ``fp_disturb``

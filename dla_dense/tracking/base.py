@@ -13,15 +13,25 @@ Fields = dict[str, Any]
 
 
 def as_numpy(fields: Fields) -> Fields:
-    """``fields`` as numpy arrays (float32 geometry, float64 scores, int64 labels and ids)."""
+    """``fields`` as numpy arrays: float32 geometry, int64 labels and ids, scores in their own floating type
+    (float32 model scores stay float32; see :func:`in_precision`)."""
     out = {}
     for name, value in fields.items():
         array = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
         if name in ("labels", "track_ids"):
             out[name] = array.astype(np.int64)
-        else:  # scores keep their precision: thresholds compare them exactly, as the references do
-            out[name] = array.astype(np.float64 if name == "scores" else np.float32)
+        elif name == "scores":
+            out[name] = array if np.issubdtype(array.dtype, np.floating) else array.astype(np.float32)
+        else:
+            out[name] = array.astype(np.float32)
     return out
+
+
+def in_precision(threshold: float, scores: np.ndarray | np.floating) -> np.floating:
+    """``threshold`` in the floating type of ``scores``, to compare them with: the references compare float32
+    model scores with Python floats in float32 (NumPy's NEP 50), so ``float32(0.1) > 0.1`` is false there and
+    ``float32(0.7) >= 0.7`` true, where float64 says the opposite."""
+    return np.asarray(scores).dtype.type(threshold)
 
 
 def empty_tracks() -> Fields:

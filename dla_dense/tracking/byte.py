@@ -8,15 +8,16 @@ from typing import Any
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
-from .base import Fields
+from .base import Fields, in_precision
 from .tracks import KalmanTracker, State, Track, class_gate, iou_cost
 
 
 class ByteTracker(KalmanTracker):
     """BYTE as ByteTrack codes it, per video (ids from 1), with class-aware matching (tracks and detections of
-    different ``labels`` never match; one class is ByteTrack exactly).
+    different ``labels`` never match; one class is ByteTrack exactly, several are ByteTrack run per class).
 
-    High detections have ``score > track_thresh``, low ones ``0.1 < score < track_thresh``. (1) Activated and
+    High detections have ``score > track_thresh``, low ones ``0.1 < score < track_thresh``, every threshold
+    compared in the scores' precision (:func:`~dla_dense.tracking.base.in_precision`). (1) Activated and
     lost tracks, Kalman-predicted, vs high detections: cost ``1 - IoU`` (``1 - IoU * score`` with
     ``fuse_score``), ``lapjv`` with cost limit ``match_thresh``. (2) Still-unmatched tracked tracks vs low
     detections: ``1 - IoU``, limit 0.5; tracks left become lost. (3) Unconfirmed tracks vs the high detections
@@ -74,8 +75,9 @@ class ByteTracker(KalmanTracker):
 
     def associate(self, fields: Fields, unconfirmed: list[Track], pool: list[Track]) -> tuple[list, list, list, list]:
         scores = fields["scores"]
-        high = self.detections(fields, scores > self.track_thresh)
-        low = self.detections(fields, (scores > self.low_thresh) & (scores < self.track_thresh))
+        high_thresh, low_thresh = in_precision(self.track_thresh, scores), in_precision(self.low_thresh, scores)
+        high = self.detections(fields, scores > high_thresh)
+        low = self.detections(fields, (scores > low_thresh) & (scores < high_thresh))
         activated, refound, lost = [], [], []
 
         matches, u_track, u_det = linear_assignment(self._first_cost(pool, high), self.match_thresh)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .assignment import greedy_assignment
-from .base import Fields, Tracker, as_numpy, empty_tracks
+from .base import Fields, Tracker, as_numpy, empty_tracks, in_precision
 
 
 class CenterTrackTracker(Tracker):
@@ -45,7 +45,7 @@ class CenterTrackTracker(Tracker):
         ``tracking``, ``tracking_id``, ``age``, ``active``); ``public`` centres ``[P, 2]`` or None."""
         d = as_numpy(detections)
         results = [
-            {"bbox": b, "score": float(s), "class": int(c), "ct": ct, "tracking": t}
+            {"bbox": b, "score": s, "class": int(c), "ct": ct, "tracking": t}
             for b, s, c, ct, t in zip(d["boxes"], d["scores"], d["labels"], d["centers"], d["tracking"], strict=True)
         ]
         n, m = len(results), len(self.tracks)
@@ -91,7 +91,7 @@ class CenterTrackTracker(Tracker):
         return kept
 
     def _start(self, track: dict, kept: list[dict]) -> None:
-        if track["score"] > self.new_thresh:
+        if track["score"] > in_precision(self.new_thresh, track["score"]):
             self.id_count += 1
             track.update(tracking_id=self.id_count, age=1, active=1)
             kept.append(track)
@@ -108,7 +108,8 @@ class CenterTrackTracker(Tracker):
         }
 
     def heatmap_boxes(self) -> np.ndarray:
-        boxes = [t["bbox"] for t in self.tracks if t["score"] >= self.pre_thresh and t["active"] != 0]
+        shown = [t for t in self.tracks if t["active"] != 0]
+        boxes = [t["bbox"] for t in shown if t["score"] >= in_precision(self.pre_thresh, t["score"])]
         return np.array(boxes, np.float32).reshape(-1, 4)
 
 

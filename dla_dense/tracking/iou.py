@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
-from .base import Fields, Tracker, as_numpy, empty_tracks
+from .base import Fields, Tracker, as_numpy, empty_tracks, in_precision
 
 
 class IouTracker(Tracker):
@@ -31,7 +31,7 @@ class IouTracker(Tracker):
 
     def update(self, detections: Fields) -> Fields:
         d = as_numpy(detections)
-        keep = d["scores"] > self.thresh
+        keep = d["scores"] > in_precision(self.thresh, d["scores"])
         boxes, scores, labels = d["boxes"][keep], d["scores"][keep], d["labels"][keep]
         prev = self.previous
         cost = 1 - box_iou(prev["boxes"], boxes, plus_one=False)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DLADenseError
 from .assignment import linear_assignment
-from .base import Fields
+from .base import Fields, in_precision
 from .kalman import CHI2INV95
 from .tracks import KalmanTracker, State, Track, class_gate, iou_cost
 
@@ -20,7 +20,8 @@ APPEARANCE_WEIGHT = 0.98
 
 class JdeTracker(KalmanTracker):
     """The JDE tracker on detections with ``embeddings [N, D]`` (image pixels), per video (ids from 1), with
-    class-aware matching (a track keeps its class; one class is FairMOT exactly).
+    class-aware matching (a track keeps its class; one class is FairMOT exactly, several are FairMOT run per class).
+    Thresholds are compared in the scores' precision (:func:`~dla_dense.tracking.base.in_precision`).
 
     Detections with ``score > conf_thresh`` take part. (1) Confirmed and lost tracks, Kalman-predicted, vs the
     detections: cost = 0.98 * cosine distance of the track's smoothed embedding and the detection's + 0.02 *
@@ -84,7 +85,8 @@ class JdeTracker(KalmanTracker):
                 "(model.reid_dim > 0) or use evaluation.tracker='byte'"
             )
         scores = fields["scores"]
-        dets = self.detections(fields, scores > self.conf_thresh)
+        conf_thresh = in_precision(self.conf_thresh, scores)
+        dets = self.detections(fields, scores > conf_thresh)
         activated, refound, lost = [], [], []
 
         matches, u_track, u_det = linear_assignment(self.appearance_cost(pool, dets), self.match_thresh)
@@ -104,7 +106,7 @@ class JdeTracker(KalmanTracker):
             activated.append(remaining[i])
         remaining = [remaining[i] for i in u_remaining]
         if self.byte:
-            low = self.detections(fields, (scores > self.low_thresh) & (scores < self.conf_thresh))
+            low = self.detections(fields, (scores > in_precision(self.low_thresh, scores)) & (scores < conf_thresh))
             matches, u_remaining, _ = linear_assignment(iou_cost(remaining, low), 0.4)
             for i, j in matches:
                 remaining[i].update(self.kf, low[j], self.frame_id)

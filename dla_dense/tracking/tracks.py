@@ -9,7 +9,7 @@ from enum import IntEnum
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
-from .base import Fields, Tracker, as_numpy, empty_tracks
+from .base import Fields, Tracker, as_numpy, empty_tracks, in_precision
 from .kalman import KalmanFilter
 
 
@@ -41,7 +41,7 @@ class Track:
     def __init__(
         self,
         box: np.ndarray,
-        score: float,
+        score: np.floating,
         label: int,
         offset: np.ndarray | None = None,
         feature: np.ndarray | None = None,
@@ -109,10 +109,12 @@ def join(a: list[Track], b: list[Track]) -> list[Track]:
 
 
 def remove_duplicates(tracked: list[Track], lost: list[Track]) -> tuple[list[Track], list[Track]]:
-    """Of each tracked / lost pair with IoU > 0.85, drop the one followed for fewer frames (ties: the tracked)."""
+    """Of each tracked / lost pair of one class with IoU > 0.85, drop the one followed for fewer frames (ties: the
+    tracked); tracks of different classes are never duplicates (the references track each class apart)."""
     if not tracked or not lost:
         return tracked, lost
-    dist = 1 - box_iou(np.array([t.tlbr for t in tracked]), np.array([t.tlbr for t in lost]))
+    iou = box_iou(np.array([t.tlbr for t in tracked]), np.array([t.tlbr for t in lost]))
+    dist = class_gate(1 - iou, tracked, lost, 1.0)
     drop_a, drop_b = set(), set()
     for p, q in zip(*np.nonzero(dist < 0.15), strict=True):
         age_p = tracked[p].frame_id - tracked[p].start_frame
@@ -171,7 +173,7 @@ class KalmanTracker(Tracker):
         return [
             Track(
                 fields["boxes"][i],
-                float(fields["scores"][i]),
+                fields["scores"][i],
                 int(fields["labels"][i]),
                 None if offsets is None else offsets[i],
                 None if features is None else features[i],
@@ -206,7 +208,7 @@ class KalmanTracker(Tracker):
             unconfirmed[i].state = State.REMOVED
             removed.append(unconfirmed[i])
         for j in u_det:
-            if dets[j].score >= det_thresh:
+            if dets[j].score >= in_precision(det_thresh, dets[j].score):
                 self.id_count += 1
                 dets[j].activate(self.kf, self.frame_id, self.id_count)
                 activated.append(dets[j])
