@@ -1,14 +1,15 @@
-# FairMOT on DLA-34 (conv nodes, from scratch) on the embedded synthetic videos of the tracking demo (pedestrians and
-# cars in the MOT layout, written on first use into data/demo_mot; see demo_track_dla34.py). One network detects
-# both classes and gives a 64-d appearance embedding per object; the JDE tracker associates by embedding gated by a
-# Kalman filter, per class. Evaluation scores it beside BYTE (motion only) and the IoU-only baseline on the same
-# detections. The same recipe without the embedding head:
+# FairMOT on DLA-34 (conv nodes, from scratch) on the embedded re-identification videos, written on first use into
+# data/demo_reid: the tracking demo's pedestrians and cars (see demo_track_dla34.py), but every identity wears one of
+# nine looks shared across identities and classes, a pillar hides objects for several frames, and objects leave and
+# come back. One network detects both classes and gives a 64-d appearance embedding per object; the JDE tracker
+# associates by embedding gated by a Kalman filter, per class. Evaluation scores it beside BYTE (motion only) and the
+# IoU-only baseline on the same detections. The same recipe without the embedding head:
 #   --cfg-options model.reid_dim=0 evaluation.tracker=byte evaluation.compare_trackers=[]
 model = dict(task="fairmot", backbone="dla34", num_classes=2, node="conv", head_conv=128, reid_dim=64, pretrained=False)
 data = dict(
     dataset="mot",
-    root="data/demo_mot",
-    synthetic=dict(num_train=6, num_val=3, frames=40, size=(160, 288), seed=0),
+    root="data/demo_reid",
+    synthetic=dict(num_train=6, num_val=3, frames=40, size=(160, 288), seed=0, appearance=True),
     train_split="train",
     val_split="val",
     mot_classes=(1, 3),
@@ -37,6 +38,6 @@ evaluation = dict(
     tracker="jde",
     track_thresh=0.4,
     reid_match_thresh=0.4,
-    compare_trackers=("byte",),
+    compare_trackers=("byte", "byte_reid"),
     baseline=True,
 )

@@ -48,6 +48,12 @@ def _free_spot(rect: list[float], taken: list[list[float]], height: int) -> list
     return rect
 
 
+def _ordered(boxes: np.ndarray) -> torch.Tensor:
+    """``boxes [K, 4]`` as float32 x1y1x2y2 with ``x1 <= x2``, ``y1 <= y2`` (an early model's box may be inverted)."""
+    b = torch.as_tensor(np.asarray(boxes, np.float32).reshape(-1, 4))
+    return torch.cat([torch.minimum(b[:, :2], b[:, 2:]), torch.maximum(b[:, :2], b[:, 2:])], 1)
+
+
 def draw_labels(image: np.ndarray, boxes: np.ndarray, texts: Sequence[str], colours: Sequence[Colour]) -> np.ndarray:
     """Draw ``texts`` on filled rectangles of ``colours`` at the top-left corner of ``boxes`` [K, 4] (above the
     box where there is room), each moved down past the labels already placed so that none covers another."""
@@ -90,7 +96,7 @@ def draw_detections(
     line = max(2, round(max(height, width) / 320))
     canvas = draw_bounding_boxes(
         torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
-        torch.as_tensor(boxes, dtype=torch.float32),
+        _ordered(boxes),
         colors=colours,
         width=line,
     )
@@ -168,13 +174,13 @@ def draw_tracks(
     for track_id, points in (trails or {}).items():
         if len(points) > 1:
             draw.line([tuple(p) for p in points], fill=track_colour(track_id), width=line)
-    image = np.asarray(canvas)
+    image = np.array(canvas)  # a writable copy: torch.from_numpy warns on PIL's read-only buffer
     if not len(boxes):
-        return image.copy()
+        return image
     colours = [track_colour(i) for i in track_ids]
     drawn = draw_bounding_boxes(
-        torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1),
-        torch.as_tensor(boxes, dtype=torch.float32),
+        torch.from_numpy(image).permute(2, 0, 1),
+        _ordered(boxes),
         colors=colours,
         width=line,
     )

@@ -163,13 +163,43 @@ def _readable(sources: list[Source], run_: _Run) -> Iterator[tuple[Source, np.nd
 
 def _image_groups(images: list[Source], by_folder: bool) -> list[tuple[str, list[Source]]]:
     """The image sources as one group, or (tracking) one group per folder, each sorted by path: the frames of a
-    folder are a video. The name of a group is its folder's (``images`` when not grouped)."""
+    folder are a video. The name of a group is its folder's (the sequence's for a MOT ``img1`` folder; ``images``
+    when not grouped), made unique with ``_2``, ``_3``, ..."""
     if not by_folder:
         return [("images", images)] if images else []
     groups: dict[Path, list[Source]] = {}
     for source in images:
         groups.setdefault(Path(source.path).parent, []).append(source)
-    return [(folder.name or "images", sorted(group, key=lambda s: s.path)) for folder, group in groups.items()]
+    named, taken = [], set()
+    for folder, group in groups.items():
+        base = (folder.parent.name if folder.name == "img1" else folder.name) or "images"
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        named.append((name, sorted(group, key=lambda s: s.path)))
+    return named
+
+
+def _frame_numbers(group: list[Source]) -> dict[str, int]:
+    """The 1-based frame number of each frame of a folder: the number its file is named by when every name is a
+    number (``000001.jpg``), else its place in the folder; frames that cannot be read keep their numbers."""
+    stems = [Path(source.path).stem for source in group]
+    if all(stem.isdigit() for stem in stems):
+        return {source.path: int(stem) for source, stem in zip(group, stems, strict=True)}
+    return {source.path: k for k, source in enumerate(group, 1)}
+
+
+def _check_outputs(out: Path, names: list[str], args: argparse.Namespace) -> None:
+    """Refuse, before any work, a text or json output whose path is a folder."""
+    files = [(out / f"{name}.txt", "--save-txt") for name in names if args.save_txt]
+    files += [(out / "predictions.json", "--save-json")] if args.save_json else []
+    for path, flag in files:
+        if path.is_dir():
+            raise DLADenseError(
+                f"{flag}: '{path}' is a folder, so it cannot be written; remove it or pass another --out"
+            )
 
 
 def _frames_stated(source: Source) -> int | None:
@@ -210,20 +240,21 @@ def _main(argv: Sequence[str] | None) -> int:
     run_ = _Run(predictor, args, out)
     images = [s for s in sources if s.kind == "image"]
     streams = [s for s in sources if s.kind != "image"]
+    groups = _image_groups(images, run_.tracks)
+    _check_outputs(out, [name for name, _ in groups] + [s.stem for s in streams], args)
     counts = [_frames_stated(s) for s in streams]
     total = None if None in counts and streams else len(images) + sum(c or 0 for c in counts)
     if args.max_frames is not None and total is not None:
         total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
-        for folder, group in _image_groups(images, run_.tracks):
+        for folder, group in groups:
             predict = predictor.stream(tta=args.tta) if run_.tracks else partial(predictor, tta=args.tta)
-            frame = 0
+            numbers = _frame_numbers(group)
             for batch in _batches(_readable(group, run_), args.batch_size, None):
                 with about_input(", ".join(source.path for source, _ in batch)):
                     results = run_.refine(predict([rgb for _, rgb in batch]))
                     for (source, _), result in zip(batch, results, strict=True):
-                        frame += 1
-                        run_.text(folder, result, frame)
+                        run_.text(folder, result, numbers[source.path])
                         bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
                 bar.update(len(batch))
         for source in streams:

@@ -36,13 +36,19 @@ _ENTRY_KEYS = {
 }
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is an int or a float (not a bool)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is an int (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 #: What each field must hold, where present: (test, words for the error).
-_INT = (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
-_NUMBER = (lambda v: _is_number(v) and math.isfinite(v), "a finite number")
+_INT = (is_integer, "an integer")
+_NUMBER = (lambda v: is_number(v) and math.isfinite(v), "a finite number")
 _FIELD_TYPES = {
     "images": {
         "id": _INT,
@@ -61,7 +67,7 @@ _FIELD_TYPES = {
 }
 
 
-def _check_entries(path: Path, data: dict[str, Any]) -> None:
+def check_entries(path: Path, data: dict[str, Any]) -> None:
     """Raise for a list entry of ``data`` that lacks a required field or holds a field of the wrong type,
     and for ids that repeat within ``images`` or ``categories``."""
     for key, fields in _ENTRY_KEYS.items():
@@ -112,7 +118,7 @@ def load_coco_json(ann_file: str | os.PathLike) -> COCO:
             f"'{path}' is not a COCO detection file: missing {', '.join(repr(k) for k in missing)} "
             "(a COCO instances json needs 'images', 'annotations' and 'categories')"
         )
-    _check_entries(path, data)
+    check_entries(path, data)
     image_ids = {img["id"] for img in data["images"]}
     cat_ids = {cat["id"] for cat in data["categories"]}
     for ann in data["annotations"]:
@@ -126,7 +132,7 @@ def load_coco_json(ann_file: str | os.PathLike) -> COCO:
             )
         bbox = ann["bbox"]
         # non-finite values pass here: such boxes are dropped and counted with the other unusable ones
-        if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+        if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_number(v) for v in bbox):
             raise DLADenseError(f"'{path}': annotation {ann['id']} has bbox {bbox!r}; expected [x, y, width, height]")
         if "area" not in ann:
             ann["area"] = float(bbox[2]) * float(bbox[3])

@@ -158,14 +158,15 @@ def tracking_targets(
 ) -> dict[str, torch.Tensor]:
     """``tracking`` / ``tracking_mask [max_objs, 2]``: for a positive slot ``k`` whose ``track_ids[k]`` is among
     the previous frame's ``pre_ids`` (first match), the previous centre ``pre_centers [M', 2]`` (output pixels)
-    minus the slot's integer centre; 0 with mask 0 otherwise. ``targets`` are :func:`centertrack_box_targets`'."""
+    minus the slot's integer centre; 0 with mask 0 otherwise, and for objects without identity (track id < 0).
+    ``targets`` are :func:`centertrack_box_targets`'."""
     mask = targets["mask"]
     tracking = torch.zeros(len(mask), 2)
     tracking_mask = torch.zeros(len(mask), 2)
     ct_int = _centers(targets, output_size[1])
     pre_ids = list(pre_ids)
     for k in mask.nonzero().flatten().tolist():
-        if int(track_ids[k]) in pre_ids:
+        if int(track_ids[k]) >= 0 and int(track_ids[k]) in pre_ids:
             pre = torch.from_numpy(np.asarray(pre_centers[pre_ids.index(int(track_ids[k]))], np.float32))
             tracking[k] = pre - ct_int[k]
             tracking_mask[k] = 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 import configparser
 import fnmatch
 import json
+import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,10 @@ from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
 from ..evaluation.mot import CLASS, FLAG, FRAME, HEIGHT, LEFT, MOT_DISTRACTORS, TRACK_ID, VISIBILITY, GroundTruth
+from .coco import check_entries, is_integer, is_number
 from .images import load_image
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -85,20 +90,66 @@ def half_range(length: int, half: str | None) -> range:
     return range(0, length // 2 + 1) if half == "train" else range(length // 2 + 1, length)
 
 
-def _read_gt(path: Path) -> np.ndarray:
+def _number_rows(path: Path, *, sep: str | None, columns: tuple[int, int], layout: str) -> tuple[np.ndarray, list[int]]:
+    """The rows of numbers of a text table ``[R, C]`` (float64) and the line number of each; blank lines skipped.
+    Every row needs ``columns[0]..columns[1]`` finite numbers (shorter rows are padded with NaN to the longest)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DLADenseError(f"cannot read '{path}' ({e}); it should hold rows '{layout}'") from None
+    rows, lines = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        cells = [c.strip() for c in line.strip().split(sep)]
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            raise DLADenseError(f"'{path}' line {n}: {line.strip()!r} is not numbers; rows are '{layout}'") from None
+        if not columns[0] <= len(values) <= columns[1] or not all(math.isfinite(v) for v in values):
+            raise DLADenseError(
+                f"'{path}' line {n}: {line.strip()!r} has {len(values)} value(s); rows are '{layout}' "
+                f"({columns[0]} to {columns[1]} finite numbers)"
+            )
+        rows.append(values)
+        lines.append(n)
+    width = max((len(r) for r in rows), default=columns[1])
+    table = np.full((len(rows), width), np.nan)
+    for k, r in enumerate(rows):
+        table[k, : len(r)] = r
+    return table, lines
+
+
+def _read_gt(path: Path, length: int) -> np.ndarray:
+    """The ``[R, 9]`` rows of a MOT ``gt.txt`` (none without the file), checked: integer frames in ``1..length``
+    (seqinfo.ini's ``seqLength``, as TrackEval's reader requires), integer ids. MOT15-style rows without flag,
+    class and visibility get 1, 1, 1."""
     if not path.is_file():
         return np.zeros((0, 9))
-    try:
-        rows = np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as e:
-        raise DLADenseError(
-            f"cannot read '{path}' ({e}); expected MOT gt rows 'frame,id,x,y,w,h,flag,class,vis'"
-        ) from None
-    if rows.size and rows.shape[1] < 6:
-        raise DLADenseError(f"'{path}' has {rows.shape[1]} columns; MOT gt rows need at least 6")
-    if rows.size and rows.shape[1] < 9:  # MOT15-style: no flag/class/visibility
+    layout = "frame,id,x,y,w,h,flag,class,visibility"
+    rows, lines = _number_rows(path, sep=",", columns=(6, 10), layout=layout)
+    for r, n in zip(rows, lines, strict=True):
+        if r[FRAME] != int(r[FRAME]) or not 1 <= r[FRAME] <= length:
+            raise DLADenseError(
+                f"'{path}' line {n}: frame {r[FRAME]:g} is not a frame of the sequence (1..{length}, seqLength in "
+                "seqinfo.ini); fix the row or seqLength"
+            )
+        if r[TRACK_ID] != int(r[TRACK_ID]):
+            raise DLADenseError(f"'{path}' line {n}: track id {r[TRACK_ID]:g} is not an integer")
+    if rows.shape[1] < 9:  # MOT15-style: no flag/class/visibility
         rows = np.concatenate([rows[:, :6], np.ones((len(rows), 3))], 1)
-    return rows[:, :9].reshape(-1, 9)
+    return np.nan_to_num(rows[:, :9], nan=1.0).reshape(-1, 9)
+
+
+def _sequence_info(seq_dir: Path) -> tuple[int, Path, str]:
+    """``(seqLength, image folder, image extension)`` of a MOT sequence, checked."""
+    info = read_seqinfo(seq_dir)
+    length = info.get("seqlength", "")
+    if not length.strip().isdigit():
+        raise DLADenseError(
+            f"'{seq_dir / 'seqinfo.ini'}' has seqLength={length!r}; it must be the sequence's number of frames"
+        )
+    return int(length), seq_dir / info.get("imdir", "img1"), info.get("imext", ".jpg")
 
 
 def read_mot(
@@ -119,12 +170,10 @@ def read_mot(
     label_of = {int(c): k for k, c in enumerate(mot_classes)}
     pedestrian = label_of.get(1)
     for seq_dir in sorted(p for p in base.iterdir() if p.is_dir() and fnmatch.fnmatch(p.name, sequences)):
-        info = read_seqinfo(seq_dir)
-        length = int(info.get("seqlength", 0))
-        img_dir, ext = seq_dir / info.get("imdir", "img1"), info.get("imext", ".jpg")
+        length, img_dir, ext = _sequence_info(seq_dir)
         keep = half_range(length, half)
         offset = keep.start
-        rows = _read_gt(seq_dir / "gt" / "gt.txt")
+        rows = _read_gt(seq_dir / "gt" / "gt.txt", length)
         frame = rows[:, FRAME]
         rows = rows[(frame > keep.start) & (frame <= keep.stop)] if len(keep) else rows[:0]
         rows = rows.copy()
@@ -151,68 +200,174 @@ def read_mot(
     return frames, truth
 
 
+def _load_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise DLADenseError(f"cannot read the {what} '{path}' ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise DLADenseError(f"'{path}' is not a UTF-8 text file; pass a {what}") from None
+    except json.JSONDecodeError as e:
+        raise DLADenseError(
+            f"'{path}' is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}; fix or re-export the file"
+        ) from None
+
+
+def _video_frames(path: Path, data: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Image id -> ``(video, frame_id)`` of a video-COCO json with ``videos``, checked: every image names a listed
+    video and a 1-based frame, no frame twice in a video."""
+    videos = data["videos"]
+    if not isinstance(videos, list) or not all(isinstance(v, dict) and is_integer(v.get("id")) for v in videos):
+        raise DLADenseError(f"'{path}': 'videos' must be a list of objects with an integer 'id'")
+    known = {v["id"] for v in videos}
+    out: dict[int, tuple[str, int]] = {}
+    seen: dict[tuple[int, int], int] = {}
+    for index, image in enumerate(data["images"]):
+        where = f"'{path}': images[{index}] (id {image['id']})"
+        for key in ("video_id", "frame_id"):
+            if key not in image:
+                raise DLADenseError(
+                    f"{where} has no '{key}'; with a 'videos' list every image needs 'video_id' and 'frame_id' "
+                    "(1-based)"
+                )
+        video, frame = image["video_id"], image["frame_id"]
+        if not is_integer(video) or video not in known:
+            raise DLADenseError(f"{where} has video_id={video!r}, not an id of 'videos'")
+        if not is_integer(frame) or frame < 1:
+            raise DLADenseError(f"{where} has frame_id={frame!r}; frame ids are integers from 1")
+        if (video, frame) in seen:
+            raise DLADenseError(
+                f"{where} and image id {seen[video, frame]} are both frame {frame} of video {video}; "
+                "each frame of a video appears once"
+            )
+        seen[video, frame] = image["id"]
+        out[image["id"]] = (str(video), frame)
+    return out
+
+
+def _video_coco_categories(
+    path: Path, data: dict[str, Any], classes: Sequence[str] | None
+) -> tuple[dict[int, int], tuple[str, ...]]:
+    """Category id -> label of the trained classes (all categories, or those named in ``classes``) and their names."""
+    categories = sorted(data["categories"], key=lambda c: c["id"])
+    if not classes:
+        return {c["id"]: k for k, c in enumerate(categories)}, tuple(c["name"] for c in categories)
+    by_name = {c["name"]: c for c in categories}
+    missing = [name for name in classes if name not in by_name]
+    if missing:
+        raise DLADenseError(
+            f"data.classes names {missing[0]!r}, not a category of '{path}' (its categories: "
+            f"{', '.join(repr(c['name']) for c in categories)}); name categories of the file"
+        )
+    return {by_name[name]["id"]: k for k, name in enumerate(classes)}, tuple(classes)
+
+
 def read_video_coco(
     ann_file: Path, img_dir: Path, classes: Sequence[str] | None = None
 ) -> tuple[list[Frame], tuple[str, ...]]:
     """The frames of a CenterTrack video-COCO json (``videos``; per image ``video_id``, ``frame_id``; per
     annotation ``track_id``). Without ``videos`` every image is a one-frame video and every annotation its own
     track, as CenterTrack's ``fake_video_data``. Category id 0 is an ignore region of every class, a negative id
-    ``-c`` one of category ``c``; ``iscrowd`` boxes are crowds."""
-    try:
-        data = json.loads(Path(ann_file).read_text())
-    except (OSError, ValueError) as e:
-        raise DLADenseError(f"cannot read the video-COCO json '{ann_file}' ({e})") from None
-    categories = sorted(data.get("categories", []), key=lambda c: c["id"])
-    names = tuple(c["name"] for c in categories)
-    if classes:
-        names = tuple(classes)
-        categories = [c for name in classes for c in categories if c["name"] == name]
-    label_of = {c["id"]: k for k, c in enumerate(categories)}
+    ``-c`` one of category ``c``; ``iscrowd`` boxes are crowds. An annotation without ``track_id`` is an object
+    without identity (track id -1: no tracking target, no identity). ``classes``: train these categories only
+    (the others' annotations are skipped, with a warning that counts them).
+
+    A mistake in the file (a missing or mistyped field, an unknown image or category, a frame twice in a video)
+    ends in one line naming the file, the entry and the fix."""
+    path = Path(ann_file)
+    data = _load_json(path, "video-COCO json")
+    if not isinstance(data, dict) or any(key not in data for key in ("images", "annotations", "categories")):
+        raise DLADenseError(
+            f"'{path}' is not a video-COCO json: it needs an object with 'images', 'annotations' and 'categories' "
+            "(and 'videos'; CenterTrack's convert scripts write it)"
+        )
+    check_entries(path, data)
+    label_of, names = _video_coco_categories(path, data, classes)
+    categories = {c["id"] for c in data["categories"]}
     videos = "videos" in data
+    frame_of = _video_frames(path, data) if videos else {img["id"]: (str(img["id"]), 1) for img in data["images"]}
     anns: dict[int, list] = {}
-    for i, a in enumerate(data.get("annotations", [])):
-        cat = a["category_id"]
-        crowd = bool(a.get("iscrowd", 0))
-        if cat in label_of:
-            label, ignore = label_of[cat], crowd
-        elif cat <= 0:
-            label, ignore = (-1 if cat == 0 else label_of.get(-cat, -2)), True
-        else:
-            continue
-        if label == -2:
-            continue
+    skipped = 0
+    for i, a in enumerate(data["annotations"]):
+        where = f"'{path}': annotation {a['id']}"
+        cat, bbox = a["category_id"], a["bbox"]
+        if a["image_id"] not in frame_of:
+            raise DLADenseError(f"{where} refers to image id {a['image_id']}, not in 'images'")
+        if cat != 0 and abs(cat) not in categories:
+            raise DLADenseError(
+                f"{where} has category_id {cat}, not in 'categories' (0 marks an ignore region of every class, "
+                "-c one of category c)"
+            )
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(is_number(v) and math.isfinite(v) for v in bbox)):
+            raise DLADenseError(f"{where} has bbox {bbox!r}; expected [x, y, width, height] of finite numbers")
+        if bbox[2] < 0 or bbox[3] < 0:
+            raise DLADenseError(f"{where} has bbox {bbox!r} with a negative size; width and height are >= 0")
         track = a.get("track_id", -1) if videos else i + 1
-        anns.setdefault(a["image_id"], []).append((list(a["bbox"]), label, ignore, crowd, track))
+        if not is_integer(track):
+            raise DLADenseError(f"{where} has track_id={track!r}; track ids are integers")
+        if cat == 0:
+            label, ignore = -1, True
+        elif abs(cat) in label_of:
+            label, ignore = label_of[abs(cat)], cat < 0 or bool(a.get("iscrowd", 0))
+        else:
+            skipped += 1
+            continue
+        anns.setdefault(a["image_id"], []).append((list(bbox), label, ignore, bool(a.get("iscrowd", 0)), track))
+    if skipped:
+        logger.warning(
+            "'%s': %d annotation(s) of categories not in data.classes skipped (trained: %s)",
+            path,
+            skipped,
+            ", ".join(names),
+        )
     frames = []
-    for image in data.get("images", []):
-        video = str(image.get("video_id", image["id"])) if videos else str(image["id"])
-        frame_id = int(image.get("frame_id", 1)) if videos else 1
+    for image in data["images"]:
+        video, frame_id = frame_of[image["id"]]
         frames.append(Frame(Path(img_dir) / image["file_name"], video, frame_id, **_objects(anns.get(image["id"], []))))
     frames.sort(key=lambda f: (f.video, f.frame_id))
     return frames, names
 
 
+def _crowdhuman_box(box: Any, where: str) -> tuple[list[float], bool]:
+    """``(fbox, crowd)`` of one ``gtboxes`` entry, checked."""
+    if not isinstance(box, dict) or "fbox" not in box:
+        raise DLADenseError(f"{where} has no 'fbox'; every gtboxes entry needs its full-body box [x, y, w, h]")
+    fbox, extra = box["fbox"], box.get("extra", {})
+    if not (isinstance(fbox, list) and len(fbox) == 4 and all(is_number(v) and math.isfinite(v) for v in fbox)):
+        raise DLADenseError(f"{where} has fbox {fbox!r}; expected [x, y, width, height] of finite numbers")
+    if fbox[2] < 0 or fbox[3] < 0:
+        raise DLADenseError(f"{where} has fbox {fbox!r} with a negative size; width and height are >= 0")
+    if not isinstance(extra, dict):
+        raise DLADenseError(f'{where} has extra={extra!r}; it must be an object (e.g. {{"ignore": 1}})')
+    return list(fbox), extra.get("ignore", 0) == 1
+
+
 def read_crowdhuman(odgt_file: Path, img_dir: Path) -> list[Frame]:
     """CrowdHuman ``.odgt`` (one JSON object per line: ``ID`` and ``gtboxes`` with ``fbox``, ``extra.ignore``):
-    one-frame videos of the full-body boxes, ``extra.ignore == 1`` as crowds (CenterTrack's conversion)."""
+    one-frame videos of the full-body boxes, ``extra.ignore == 1`` as crowds (CenterTrack's conversion). A
+    mistake ends in one line naming the file, the line and the field."""
     frames = []
     try:
-        lines = Path(odgt_file).read_text().splitlines()
-    except OSError as e:
+        lines = Path(odgt_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
         raise DLADenseError(f"cannot read the CrowdHuman annotations '{odgt_file}' ({e})") from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        where = f"'{odgt_file}' line {n}"
         try:
             record = json.loads(line)
         except ValueError:
-            raise DLADenseError(
-                f"'{odgt_file}' line {n} is not JSON; a .odgt file has one JSON object per line"
-            ) from None
+            raise DLADenseError(f"{where} is not JSON; a .odgt file has one JSON object per line") from None
+        if not isinstance(record, dict) or not isinstance(record.get("ID"), str) or not record["ID"]:
+            raise DLADenseError(f"{where} has no image 'ID' (a non-empty string naming <ID>.jpg)")
+        boxes = record.get("gtboxes", [])
+        if not isinstance(boxes, list):
+            raise DLADenseError(f"{where}: 'gtboxes' must be a list of boxes")
         rows = []
-        for k, box in enumerate(record.get("gtboxes", [])):
-            crowd = box.get("extra", {}).get("ignore", 0) == 1
-            rows.append((list(box["fbox"]), 0, crowd, crowd, k + 1))
+        for k, box in enumerate(boxes):
+            fbox, crowd = _crowdhuman_box(box, f"{where} gtboxes[{k}]")
+            rows.append((fbox, 0, crowd, crowd, k + 1))
         frames.append(Frame(Path(img_dir) / f"{record['ID']}.jpg", record["ID"], 1, **_objects(rows)))
     return frames
 
@@ -288,17 +443,23 @@ def read_jde(root: Path, lists: Mapping[str, str]) -> list[Frame]:
 
 
 def _read_jde_labels(image: Path) -> np.ndarray:
-    """The ``[M, 6]`` label rows of ``image`` (none when its label file is missing or empty)."""
+    """The ``[M, 6]`` label rows of ``image`` (none when its label file is missing or empty), checked: classes are
+    integers from 0, identities integers from -1, boxes finite with a positive size."""
     path = Path(str(image).replace("images", "labels_with_ids")).with_suffix(".txt")
     if not path.is_file():
         return np.zeros((0, 6), np.float32)
-    try:
-        rows = np.loadtxt(path, dtype=np.float32, ndmin=2)
-    except ValueError as e:
-        raise DLADenseError(f"'{path}' is not a JDE label file ({e}); rows are 'class identity cx cy w h'") from None
-    if rows.size and rows.shape[1] != 6:
-        raise DLADenseError(f"'{path}' has {rows.shape[1]} columns; JDE label rows are 'class identity cx cy w h'")
-    return rows.reshape(-1, 6)
+    layout = "class identity cx cy w h"
+    rows, lines = _number_rows(path, sep=None, columns=(6, 6), layout=layout)
+    for r, n in zip(rows, lines, strict=True):
+        if r[JDE_CLASS] != int(r[JDE_CLASS]) or r[JDE_CLASS] < 0:
+            raise DLADenseError(f"'{path}' line {n}: class {r[JDE_CLASS]:g}; classes are integers from 0")
+        if r[JDE_IDENTITY] != int(r[JDE_IDENTITY]) or r[JDE_IDENTITY] < -1:
+            raise DLADenseError(
+                f"'{path}' line {n}: identity {r[JDE_IDENTITY]:g}; identities are integers from 0 (-1: none)"
+            )
+        if (r[JDE_BOX][2:] <= 0).any():
+            raise DLADenseError(f"'{path}' line {n}: the box has width or height <= 0; rows are '{layout}'")
+    return rows.astype(np.float32).reshape(-1, 6)
 
 
 def _image_size(path: Path) -> tuple[int, int]:

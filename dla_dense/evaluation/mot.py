@@ -20,7 +20,9 @@ import numpy as np
 import torch.distributed as tdist
 
 from ..engine.dist import DistInfo
+from ..errors import DLADenseError
 from .base import Evaluator
+from .undefined import UNDEFINED, is_defined
 
 #: MOT Challenge classes whose ground truth marks regions where a pedestrian track is not a false positive
 #: (person on vehicle, static person, distractor, reflection; MOT17 scoring).
@@ -31,6 +33,8 @@ SCORE = FLAG
 #: Headline metrics, in table order.
 MOT_METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
 _COUNTS = ("IDSW", "FP", "FN")
+#: The metrics that need ground-truth objects (undefined, NaN, without any).
+_RATIOS = tuple(m for m in MOT_METRICS if m not in _COUNTS)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,25 @@ class GroundTruth:
 
     rows: np.ndarray
     length: int
+
+    def check(self, sequence: str) -> None:
+        """Raise one line for what TrackEval cannot score: an object without an identity (id < 0) or an
+        identity twice in one frame."""
+        rows = self.rows[self.rows[:, FLAG] != 0]
+        unnamed = rows[rows[:, TRACK_ID] < 0]
+        if len(unnamed):
+            raise DLADenseError(
+                f"the ground truth of video '{sequence}' has an object without a track id (frame "
+                f"{int(unnamed[0, FRAME])}); tracking is scored per identity: give every object of the evaluated "
+                "split a track id (video-COCO 'track_id')"
+            )
+        keys, counts = np.unique(rows[:, [FRAME, TRACK_ID]], axis=0, return_counts=True)
+        if (counts > 1).any():
+            frame, track = keys[np.argmax(counts > 1)].astype(int)
+            raise DLADenseError(
+                f"the ground truth of video '{sequence}' has track id {track} twice in frame {frame}; "
+                "an identity can be at one place per frame"
+            )
 
 
 def mot_rows(frame: int, tracks: Mapping[str, Any]) -> np.ndarray:
@@ -97,11 +120,12 @@ def trackeval_metrics(gt_folder: Path, tracker_folder: Path, sequences: Mapping[
     return {seq: value["pedestrian"] for seq, value in found.items()}
 
 
-def summary(result: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+def summary(result: Mapping[str, Mapping[str, Any]], *, defined: bool = True) -> dict[str, float]:
     """The headline numbers of one TrackEval result (``{'HOTA': .., 'CLEAR': .., 'Identity': ..}``): HOTA, DetA
-    and AssA averaged over the 19 localisation thresholds, MOTA, IDF1 and the counts."""
+    and AssA averaged over the 19 localisation thresholds, MOTA, IDF1 and the counts; ``defined=False`` (no
+    ground-truth object): NaN instead of the ratios, which TrackEval then gives as 0 or less."""
     hota, clear, identity = result["HOTA"], result["CLEAR"], result["Identity"]
-    return {
+    values = {
         "HOTA": float(np.mean(hota["HOTA"])),
         "DetA": float(np.mean(hota["DetA"])),
         "AssA": float(np.mean(hota["AssA"])),
@@ -111,6 +135,7 @@ def summary(result: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
         "FP": float(clear["CLR_FP"]),
         "FN": float(clear["CLR_FN"]),
     }
+    return values if defined else {**values, **dict.fromkeys(_RATIOS, float("nan"))}
 
 
 class MotEvaluator(Evaluator):
@@ -122,7 +147,8 @@ class MotEvaluator(Evaluator):
     ``frame_id``) and its tracks
     (``boxes``, ``scores``, ``labels``, ``track_ids``, image pixels). Metrics: :data:`MOT_METRICS` over all
     classes and sequences (HOTA etc. as fractions, counts as numbers), and ``<metric>/<class>`` per class when
-    there are several.
+    there are several. HOTA, DetA, AssA, MOTA and IDF1 of a class (or sequence) without ground-truth objects are
+    undefined (NaN); the combined ones average the classes that have objects.
     """
 
     def __init__(
@@ -133,6 +159,8 @@ class MotEvaluator(Evaluator):
         *,
         distractors: bool = True,
     ) -> None:
+        for sequence, truth in ground_truth.items():
+            truth.check(sequence)
         self.distractors = distractors
         self.ground_truth = dict(ground_truth)
         self.class_names = tuple(class_names)
@@ -178,12 +206,16 @@ class MotEvaluator(Evaluator):
         import trackeval
 
         per_class: dict[str, dict[str, dict]] = {}
+        #: class name -> sequence (and COMBINED_SEQ) -> whether it has ground-truth objects.
+        has_truth: dict[str, dict[str, bool]] = {}
         lengths = {seq: gt.length for seq, gt in self.ground_truth.items()}
         with tempfile.TemporaryDirectory(prefix="dla_dense_mot_") as tmp:
             for label, (name, mot_class) in enumerate(zip(self.class_names, self.class_ids, strict=True)):
                 root = Path(tmp) / f"class{label}"
+                found = has_truth[name] = {}
                 for seq, gt in self.ground_truth.items():
                     rows = gt.rows[gt.rows[:, CLASS] == mot_class].copy()
+                    found[seq] = bool((rows[:, FLAG] != 0).any())
                     rows[:, CLASS] = 1
                     if mot_class == 1 and self.distractors:
                         rows = np.concatenate([rows, gt.rows[np.isin(gt.rows[:, CLASS], MOT_DISTRACTORS)]])
@@ -192,23 +224,29 @@ class MotEvaluator(Evaluator):
                     tracked[:, CLASS] = -1  # one class per evaluation: TrackEval's MOT reader takes no class column
                     write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", tracked)
                 per_class[name] = trackeval_metrics(root / "gt", root / "trackers" / "dla_dense", lengths)
+                found["COMBINED_SEQ"] = any(found.values())
         self.per_sequence = {
-            name: {seq: summary(result) for seq, result in results.items()} for name, results in per_class.items()
+            name: {seq: summary(result, defined=has_truth[name][seq]) for seq, result in results.items()}
+            for name, results in per_class.items()
         }
         if len(per_class) == 1:
             combined = next(iter(self.per_sequence.values()))["COMBINED_SEQ"]
         else:
             classes = {name: results["COMBINED_SEQ"] for name, results in per_class.items()}
+            scored = {name: c for name, c in classes.items() if has_truth[name]["COMBINED_SEQ"]} or classes
             combined = summary(
                 {
-                    key: metric.combine_classes_class_averaged({n: c[key] for n, c in classes.items()})
+                    key: metric.combine_classes_class_averaged({n: c[key] for n, c in scored.items()})
                     for key, metric in (
                         ("HOTA", trackeval.metrics.HOTA()),
                         ("CLEAR", trackeval.metrics.CLEAR({"PRINT_CONFIG": False})),
                         ("Identity", trackeval.metrics.Identity({"PRINT_CONFIG": False})),
                     )
-                }
+                },
+                defined=any(found["COMBINED_SEQ"] for found in has_truth.values()),
             )
+            for count in _COUNTS:  # every class's false positives and switches count, with or without objects
+                combined[count] = sum(self.per_sequence[name]["COMBINED_SEQ"][count] for name in classes)
         metrics = dict(combined)
         if len(per_class) > 1:
             for name, results in self.per_sequence.items():
@@ -218,12 +256,17 @@ class MotEvaluator(Evaluator):
 
     def table(self) -> str:
         """Per class and sequence, then the combined row: HOTA, DetA, AssA, MOTA, IDF1 (%) and the counts."""
-        head = f"{'class':<14}{'sequence':<22}" + "".join(f"{m:>8}" for m in MOT_METRICS)
+        width = 10
+        head = f"{'class':<14}{'sequence':<22}" + "".join(f"{m:>{width}}" for m in MOT_METRICS)
         lines = [head, "-" * len(head)]
 
+        def cell(metric: str, value: float) -> str:
+            if not is_defined(value):
+                return f"{UNDEFINED:>{width}}"
+            return f"{value:>{width}.0f}" if metric in _COUNTS else f"{100 * value:>{width}.1f}"
+
         def row(cls: str, seq: str, values: Mapping[str, float]) -> str:
-            cells = [f"{values[m]:>8.0f}" if m in _COUNTS else f"{100 * values[m]:>8.1f}" for m in MOT_METRICS]
-            return f"{cls:<14}{seq:<22}" + "".join(cells)
+            return f"{cls:<14}{seq:<22}" + "".join(cell(m, values[m]) for m in MOT_METRICS)
 
         for name, results in self.per_sequence.items():
             for seq, values in results.items():

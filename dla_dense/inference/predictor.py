@@ -29,19 +29,27 @@ ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 def as_rgb(image: ImageLike) -> np.ndarray:
     """An RGB uint8 array ``[H, W, 3]`` of a path, a PIL image or an ``H x W x 3`` uint8 RGB array; files and PIL
-    images are turned as their EXIF orientation says, so results are in the orientation people see."""
+    images are turned as their EXIF orientation says, so results are in the orientation people see. An image
+    without pixels is refused."""
     if isinstance(image, (str, os.PathLike)):
-        return np.array(load_image(image, exif_transpose=True))
-    if isinstance(image, Image.Image):
-        return np.array(upright(image).convert("RGB"))
-    if isinstance(image, np.ndarray):
+        rgb = np.array(load_image(image, exif_transpose=True))
+    elif isinstance(image, Image.Image):
+        rgb = np.array(upright(image).convert("RGB"))
+    elif isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise DLADenseError(
                 f"an image array must be H x W x 3 uint8 RGB, got {image.dtype} {list(image.shape)}; "
                 "convert it first (e.g. cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) for OpenCV frames)"
             )
-        return np.ascontiguousarray(image)
-    raise DLADenseError(f"cannot read an image from a {type(image).__name__}; pass a path, a PIL image or an array")
+        rgb = np.ascontiguousarray(image)
+    else:
+        raise DLADenseError(f"cannot read an image from a {type(image).__name__}; pass a path, a PIL image or an array")
+    if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+        raise DLADenseError(
+            f"the image is empty ({rgb.shape[0]} x {rgb.shape[1]} pixels); pass a frame with pixels (a video "
+            "reader gives an empty frame at its end or on a decoding error)"
+        )
+    return rgb
 
 
 class Predictor:

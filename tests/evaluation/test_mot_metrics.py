@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,49 @@ def test_table_lists_classes_and_sequences(evaluated):
     evaluator, _ = evaluated
     table = evaluator.table()
     assert "SEQ-01" in table and "car" in table and "all classes" in table and "IDF1" in table
+
+
+def _evaluate(ground_truth: dict, classes=("pedestrian",), class_ids=(1,), tracks=None) -> MotEvaluator:
+    evaluator = MotEvaluator(ground_truth, classes, class_ids)
+    for seq, truth in ground_truth.items():
+        for frame in range(1, truth.length + 1):
+            evaluator.process({"video": seq, "frame_id": frame}, (tracks or _tracks)(frame))
+    evaluator.gather(DistInfo())
+    evaluator.compute()
+    return evaluator
+
+
+def test_a_split_without_ground_truth_objects_is_undefined_not_zero():
+    """Tracks but no object: HOTA, MOTA, IDF1 ... cannot be defined (TrackEval says 0); the FPs still count."""
+
+    def pedestrians(frame: int) -> dict:
+        tracks = _tracks(frame)
+        return {k: v[tracks["labels"] == 0] for k, v in tracks.items()}
+
+    evaluator = _evaluate({"SEQ-01": GroundTruth(np.zeros((0, 9)), 6)}, tracks=pedestrians)
+    metrics = evaluator.metrics
+    assert all(np.isnan(metrics[k]) for k in ("HOTA", "DetA", "AssA", "MOTA", "IDF1"))
+    assert metrics["FP"] > 0 and metrics["FN"] == 0
+    assert "undefined" in evaluator.table() and "nan" not in evaluator.table().lower()
+
+
+def test_a_class_without_objects_is_undefined_and_left_out_of_the_average():
+    gt = _gt()
+    evaluator = _evaluate({"SEQ-01": GroundTruth(gt[gt[:, 7] != 3], 6)}, ("pedestrian", "car"), (1, 3))
+    metrics = evaluator.metrics
+    assert np.isnan(metrics["MOTA/car"]) and metrics["FP/car"] == 6
+    assert metrics["MOTA"] == metrics["MOTA/pedestrian"] and metrics["FP"] == metrics["FP/pedestrian"] + 6
+
+
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ([[1, -1, 0, 0, 5, 5, 1, 1, 1]], "without a track id (frame 1)"),
+        ([[2, 4, 0, 0, 5, 5, 1, 1, 1], [2, 4, 9, 9, 5, 5, 1, 1, 1]], "track id 4 twice in frame 2"),
+    ],
+)
+def test_ground_truth_trackeval_cannot_score_is_refused_before_any_work(rows, needle):
+    from dla_dense.errors import DLADenseError
+
+    with pytest.raises(DLADenseError, match=re.escape(needle)):
+        MotEvaluator({"SEQ-01": GroundTruth(np.array(rows, np.float64), 3)}, ("pedestrian",), (1,))

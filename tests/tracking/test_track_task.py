@@ -214,3 +214,21 @@ def test_predictor_streams_the_same_tracks_through_onnxruntime_and_fused(tmp_pat
         for got, want in zip(results, reference, strict=True):
             np.testing.assert_array_equal(got.track_ids, want.track_ids)
             np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)
+
+
+def test_a_validation_split_without_objects_leaves_the_metrics_undefined(tmp_path):
+    """No ground-truth object: HOTA, MOTA, IDF1 are NaN (``undefined``, ``null``, never ``best.pth``), not 0."""
+    from dla_dense.engine.dist import DistInfo
+
+    root = make_synthetic_mot(tmp_path / "mot", num_train=1, num_val=1, frames=3, size=(64, 96))
+    for gt in (root / "val").glob("*/gt/gt.txt"):
+        gt.write_text("")
+    cfg = default_config("track", backbone="dla46_c", num_classes=2, node="conv", head_conv=16)
+    d = cfg.data
+    d.root, d.mot_classes, d.val_split, d.crop_size = str(root), (1, 3), "val", (64, 96)
+    d.classes = ("pedestrian", "car")
+    cfg.evaluation.input_size = (64, 96)
+    task = TASKS["track"](cfg)
+    metrics = task.evaluate(task.build_model(), task.val_set(), DistInfo())
+    assert all(np.isnan(metrics[k]) for k in ("HOTA", "MOTA", "IDF1", "baseline_HOTA"))
+    assert "undefined" in task.test_summary(metrics)
