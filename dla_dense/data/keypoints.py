@@ -8,6 +8,7 @@ categories with different schemas in one file are refused. Left/right flip pairs
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DLADenseError
-from .coco import CocoDetDataset
+from .coco import CocoDetDataset, is_number
 
 #: COCO's per-joint OKS sigmas of its 17-joint person schema (``pycocotools`` COCOeval).
 COCO_PERSON_SIGMAS: tuple[float, ...] = (
@@ -58,9 +59,24 @@ def flip_pairs_from_names(names: Sequence[str]) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(pairs))
 
 
+def _skeleton(category: dict[str, Any], source: str | os.PathLike) -> tuple[tuple[int, ...], ...]:
+    """The 0-based joint pairs of a category's 1-based ``skeleton`` (none when absent)."""
+    edges = category.get("skeleton", [])
+    valid = isinstance(edges, list) and all(
+        isinstance(e, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in e) for e in edges
+    )
+    if not valid:
+        raise DLADenseError(
+            f"category '{category.get('name')}' of '{source}' has skeleton {edges!r}; it must be a list of "
+            "[joint, joint] pairs of 1-based joint numbers"
+        )
+    return tuple(tuple(v - 1 for v in edge) for edge in edges)
+
+
 def schema_of(categories: Sequence[dict[str, Any]], source: str | os.PathLike, flip_pairs=None) -> KeypointSchema:
     """The shared :class:`KeypointSchema` of COCO ``categories`` (one-line errors for missing or differing ones)."""
-    lacking = [str(cat.get("name")) for cat in categories if not cat.get("keypoints")]
+    lacking = [str(cat.get("name")) for cat in categories if not isinstance(cat.get("keypoints"), list)]
+    lacking += [str(cat.get("name")) for cat in categories if not cat.get("keypoints")]
     if lacking:
         raise DLADenseError(
             f"category '{lacking[0]}' of '{source}' has no 'keypoints' list; a keypoint dataset needs the joint "
@@ -68,12 +84,9 @@ def schema_of(categories: Sequence[dict[str, Any]], source: str | os.PathLike, f
         )
     first = categories[0]
     names = tuple(str(n) for n in first["keypoints"])
-    skeleton = tuple(tuple(int(v) - 1 for v in edge) for edge in first.get("skeleton", []))
+    skeleton = _skeleton(first, source)
     for cat in categories[1:]:
-        if (
-            tuple(cat["keypoints"]) != names
-            or tuple(tuple(int(v) - 1 for v in e) for e in cat.get("skeleton", [])) != skeleton
-        ):
+        if tuple(str(n) for n in cat["keypoints"]) != names or _skeleton(cat, source) != skeleton:
             raise DLADenseError(
                 f"categories '{first['name']}' and '{cat['name']}' of '{source}' have different keypoint schemas; "
                 "train them in separate configs (data.classes) or give them one schema"
@@ -98,11 +111,13 @@ class CocoKeypointDataset(CocoDetDataset):
         self._keypoints: list[np.ndarray] = []
         for name, anns in zip(self.file_names, self._anns, strict=True):
             rows = [ann.get("keypoints") or [0.0] * 3 * joints for ann in anns]
-            if any(len(row) != 3 * joints for row in rows):
-                raise DLADenseError(
-                    f"an annotation of image '{name}' in '{self.ann_file}' does not have {joints} keypoints "
-                    "(x, y, v triples); fix its 'keypoints' list"
-                )
+            for ann, row in zip(anns, rows, strict=True):
+                valid = isinstance(row, list) and all(is_number(v) and math.isfinite(v) for v in row)
+                if not valid or len(row) != 3 * joints:
+                    raise DLADenseError(
+                        f"annotation {ann.get('id')} of image '{name}' in '{self.ann_file}' does not have {joints} "
+                        "keypoints as (x, y, v) triples of finite numbers; fix its 'keypoints' list"
+                    )
             self._keypoints.append(np.asarray(rows, np.float32).reshape(-1, joints, 3))
 
     def raw_item(self, index: int) -> dict[str, Any]:

@@ -22,7 +22,18 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from ..evaluation.mot import CLASS, FLAG, FRAME, HEIGHT, LEFT, MOT_DISTRACTORS, TRACK_ID, VISIBILITY, GroundTruth
+from ..evaluation.mot import (
+    CLASS,
+    FLAG,
+    FRAME,
+    HEIGHT,
+    LEFT,
+    MOT_DISTRACTORS,
+    TRACK_ID,
+    VISIBILITY,
+    WIDTH,
+    GroundTruth,
+)
 from .coco import check_entries, is_integer, is_number
 from .images import load_image
 
@@ -136,6 +147,8 @@ def _read_gt(path: Path, length: int) -> np.ndarray:
             )
         if r[TRACK_ID] != int(r[TRACK_ID]):
             raise DLADenseError(f"'{path}' line {n}: track id {r[TRACK_ID]:g} is not an integer")
+        if r[WIDTH] < 0 or r[HEIGHT] < 0:
+            raise DLADenseError(f"'{path}' line {n}: the box has a negative width or height; rows are '{layout}'")
     if rows.shape[1] < 9:  # MOT15-style: no flag/class/visibility
         rows = np.concatenate([rows[:, :6], np.ones((len(rows), 3))], 1)
     return np.nan_to_num(rows[:, :9], nan=1.0).reshape(-1, 9)
