@@ -28,9 +28,9 @@ data = dict(
 )
 optim = dict(name="adam", lr=1e-3, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
 train = dict(
-    max_iters=600,
-    val_interval=300,
-    checkpoint_interval=300,
+    max_iters=500,
+    val_interval=250,
+    checkpoint_interval=250,
     log_interval=25,
     seed=0,
     amp="auto",

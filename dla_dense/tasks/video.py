@@ -194,10 +194,7 @@ class VideoTask(DetTask):
             prefix = "baseline" if name == "iou" else name
             metrics.update({f"{prefix}_{k}": v for k, v in found.items() if "/" not in k})
             what = "IoU-only association" if name == "iou" else f"tracker '{name}'"
-            self.logger.info(
-                f"{prefix} ({what} of the same detections): HOTA {format_metric(found['HOTA'])}  "
-                f"MOTA {format_metric(found['MOTA'])}  IDF1 {format_metric(found['IDF1'])}  IDSW {found['IDSW']:.0f}"
-            )
+            self.logger.info(f"{prefix} ({what} of the same detections): {_headline(found)}")
         if out_dir is not None:
             paths = main.write_results(Path(out_dir))
             self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
@@ -215,12 +212,10 @@ class VideoTask(DetTask):
         return {"out_dir": Path(args.out) if args.out else None}
 
     def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """``HOTA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
-        line = "  ".join(f"{k} {format_metric(metrics[k])}" for k in ("HOTA", "MOTA", "IDF1"))
-        line += f"  IDSW {metrics['IDSW']:.0f}"
+        """``HOTA .. DetA .. AssA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
+        line = _headline(metrics)
         if "baseline_HOTA" in metrics:
-            base = "  ".join(f"{k} {format_metric(metrics['baseline_' + k])}" for k in ("HOTA", "MOTA", "IDF1"))
-            line += f"  |  IoU baseline: {base}  IDSW {metrics['baseline_IDSW']:.0f}"
+            line += f"  |  IoU baseline: {_headline(metrics, 'baseline_')}"
         return line
 
     def predict(
@@ -279,3 +274,10 @@ class VideoTask(DetTask):
         from ..data.synthetic.mot import synthetic_video
 
         return synthetic_video(seed, frames, *size)[0]
+
+
+def _headline(metrics: Mapping[str, float], prefix: str = "") -> str:
+    """``HOTA .. DetA .. AssA .. MOTA .. IDF1 .. IDSW ..`` of ``metrics`` (keys ``<prefix><name>``): detection and
+    association beside HOTA, since each tracker's score floor changes the detections it keeps."""
+    line = "  ".join(f"{k} {format_metric(metrics[prefix + k])}" for k in ("HOTA", "DetA", "AssA", "MOTA", "IDF1"))
+    return f"{line}  IDSW {metrics[prefix + 'IDSW']:.0f}"
