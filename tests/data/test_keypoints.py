@@ -70,7 +70,8 @@ def test_dataset_items_carry_keypoints_and_wrong_lengths_are_refused(tmp_path):
     item = CocoKeypointDataset(ann, img)[0]
     assert item["keypoints"].shape == (1, 3, 3) and item["keypoints"][0, 1].tolist() == [28, 10, 1]
     ann, img = _tiny_set(tmp_path / "bad", [12, 10, 2])
-    with pytest.raises(DLADenseError, match=r"does not have 3 keypoints \(x, y, v triples\)"):
+    message = r"annotation 1 of image .a.png. .* does not have 3 keypoints as \(x, y, v\) triples"
+    with pytest.raises(DLADenseError, match=message):
         CocoKeypointDataset(ann, img)
 
 
