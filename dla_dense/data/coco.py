@@ -90,6 +90,24 @@ def check_entries(path: Path, data: dict[str, Any]) -> None:
                 raise DLADenseError(f"'{path}': id {repeated} appears more than once in '{key}'; ids must be unique")
 
 
+def chosen_categories(
+    categories: Sequence[dict[str, Any]], classes: Sequence[str] | None, source: str | os.PathLike
+) -> list[dict[str, Any]]:
+    """The categories trained as labels 0, 1, ...: all of them by id, or those ``classes`` names, in that order
+    (one line for a name that is not a category of ``source`` or a name given twice)."""
+    ordered = sorted(categories, key=lambda cat: cat["id"])
+    if classes is None:
+        return ordered
+    by_name = {cat["name"]: cat for cat in ordered}
+    unknown = [name for name in classes if name not in by_name]
+    if unknown:
+        names = ", ".join(map(str, by_name)) or "none"
+        raise DLADenseError(f"class {unknown[0]!r} is not a category of '{source}'; categories: {names}")
+    if len(set(classes)) != len(classes):
+        raise DLADenseError(f"classes must be distinct, got {list(classes)}")
+    return [by_name[name] for name in classes]
+
+
 def load_coco_json(ann_file: str | os.PathLike) -> COCO:
     """Read a COCO instances json into a pycocotools ``COCO`` object, with one-line errors for bad files.
 
@@ -178,20 +196,7 @@ class CocoDetDataset(Dataset):
             raise DLADenseError(
                 f"image folder not found: '{self.img_dir}'; pass the folder holding the images of '{self.ann_file}'"
             )
-        categories = sorted(self.coco.dataset["categories"], key=lambda cat: cat["id"])
-        if classes is None:
-            chosen = categories
-        else:
-            by_name = {cat["name"]: cat for cat in categories}
-            unknown = [name for name in classes if name not in by_name]
-            if unknown:
-                raise DLADenseError(
-                    f"class {unknown[0]!r} is not a category of '{self.ann_file}'; "
-                    f"categories: {', '.join(by_name) or 'none'}"
-                )
-            if len(set(classes)) != len(classes):
-                raise DLADenseError(f"classes must be distinct, got {list(classes)}")
-            chosen = [by_name[name] for name in classes]
+        chosen = chosen_categories(self.coco.dataset["categories"], classes, self.ann_file)
         if not chosen:
             raise DLADenseError(f"'{self.ann_file}' has no categories; add them to its 'categories' list")
         #: Class names, indexed by label.

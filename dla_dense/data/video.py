@@ -34,7 +34,7 @@ from ..evaluation.mot import (
     WIDTH,
     GroundTruth,
 )
-from .coco import check_entries, is_integer, is_number
+from .coco import check_entries, chosen_categories, is_integer, is_number
 from .images import load_image
 
 logger = logging.getLogger(__name__)
@@ -258,23 +258,6 @@ def _video_frames(path: Path, data: dict[str, Any]) -> dict[int, tuple[str, int]
     return out
 
 
-def _video_coco_categories(
-    path: Path, data: dict[str, Any], classes: Sequence[str] | None
-) -> tuple[dict[int, int], tuple[str, ...]]:
-    """Category id -> label of the trained classes (all categories, or those named in ``classes``) and their names."""
-    categories = sorted(data["categories"], key=lambda c: c["id"])
-    if not classes:
-        return {c["id"]: k for k, c in enumerate(categories)}, tuple(c["name"] for c in categories)
-    by_name = {c["name"]: c for c in categories}
-    missing = [name for name in classes if name not in by_name]
-    if missing:
-        raise DLADenseError(
-            f"data.classes names {missing[0]!r}, not a category of '{path}' (its categories: "
-            f"{', '.join(repr(c['name']) for c in categories)}); name categories of the file"
-        )
-    return {by_name[name]["id"]: k for k, name in enumerate(classes)}, tuple(classes)
-
-
 def read_video_coco(
     ann_file: Path, img_dir: Path, classes: Sequence[str] | None = None
 ) -> tuple[list[Frame], tuple[str, ...]]:
@@ -295,7 +278,8 @@ def read_video_coco(
             "(and 'videos'; CenterTrack's convert scripts write it)"
         )
     check_entries(path, data)
-    label_of, names = _video_coco_categories(path, data, classes)
+    chosen = chosen_categories(data["categories"], classes or None, path)
+    label_of, names = {c["id"]: k for k, c in enumerate(chosen)}, tuple(str(c["name"]) for c in chosen)
     categories = {c["id"] for c in data["categories"]}
     videos = "videos" in data
     frame_of = _video_frames(path, data) if videos else {img["id"]: (str(img["id"]), 1) for img in data["images"]}

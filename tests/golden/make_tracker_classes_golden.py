@@ -20,35 +20,14 @@ import importlib.util
 import json
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
-import torch
 
 np.float = float  # reference code predates NumPy 1.24
 SRC, OUT = sys.argv[1], sys.argv[2]
-sys.path[:0] = [f"{SRC}/src/lib", SRC]
-
-
-def stub(name, **attrs):
-    module = types.ModuleType(name)
-    module.__dict__.update(attrs)
-    sys.modules[name] = module
-    return module
-
-
-def bbox_overlaps(a, b):  # samson-wang/cython_bbox semantics (+1 pixel)
-    out = np.zeros((len(a), len(b)))
-    for k in range(len(b)):
-        area = (b[k, 2] - b[k, 0] + 1) * (b[k, 3] - b[k, 1] + 1)
-        for n in range(len(a)):
-            iw = min(a[n, 2], b[k, 2]) - max(a[n, 0], b[k, 0]) + 1
-            if iw > 0:
-                ih = min(a[n, 3], b[k, 3]) - max(a[n, 1], b[k, 1]) + 1
-                if ih > 0:
-                    ua = (a[n, 2] - a[n, 0] + 1) * (a[n, 3] - a[n, 1] + 1) + area - iw * ih
-                    out[n, k] = iw * ih / ua
-    return out
-
+sys.path[:0] = [f"{SRC}/src/lib", SRC, str(Path(__file__).parent)]
+from reference_harness import bbox_overlaps, run_jde_tracker, stub
 
 stub("cython_bbox", bbox_overlaps=bbox_overlaps)
 stub("dcn_v2", DCN=None)
@@ -140,32 +119,11 @@ def run_byte(frames, track_thresh=0.6, match_thresh=0.8, track_buffer=30):
 
 
 def run_reid(module, frames, conf, match_thres=0.4, track_buffer=30):
-    """FairMOT's ``JDETracker.update`` (or the re-ID tracker's) with the network and decoding replaced by the
-    injected detections and embeddings."""
-    BaseTrack._count = 0
-    opt = types.SimpleNamespace(conf_thres=conf, match_thres=match_thres, K=500, down_ratio=4, ltrb=True,
-                                reg_offset=True, num_classes=1)  # fmt: skip
-    tracker = module.JDETracker.__new__(module.JDETracker)
-    tracker.opt = opt
-    tracker.tracked_stracks, tracker.lost_stracks, tracker.removed_stracks = [], [], []
-    tracker.frame_id = 0
-    tracker.det_thresh = conf if module is mt else conf + 0.1
-    tracker.buffer_size = tracker.max_time_lost = int(30 / 30.0 * track_buffer)
-    tracker.max_per_image = opt.K
-    tracker.kalman_filter = module.KalmanFilter()
-    out = []
-    for dets, _, feats in frames:
-        fake = {"hm": torch.zeros(1, 1, 2, 2), "wh": torch.zeros(1, 4, 2, 2), "reg": torch.zeros(1, 2, 2, 2),
-                "id": torch.zeros(1, DIM, 2, 2)}  # fmt: skip
-        tracker.model = lambda x, fake=fake: [dict(fake)]
-        module.mot_decode = lambda *a, **k: (torch.zeros(1, 1, 6), None)
-        module._tranpose_and_gather_feat = lambda feat, inds, feats=feats: torch.from_numpy(feats.copy())[None]
-        tracker.post_process = lambda d, meta: None
-        tracker.merge_outputs = lambda d, dets=dets: {1: dets.copy()}
-        tracks = tracker.update(torch.zeros(1, 3, 8, 8), np.zeros((8, 8, 3), np.uint8))
-        out.append({"ids": [int(t.track_id) for t in tracks], "tlbr": [t.tlbr.tolist() for t in tracks],
-                    "scores": [float(t.score) for t in tracks]})  # fmt: skip
-    return out
+    """FairMOT's ``JDETracker.update`` (or the re-ID tracker's, whose new tracks need ``conf + 0.1``)."""
+    det_thresh = conf if module is mt else conf + 0.1
+    pairs = [(dets, feats) for dets, _, feats in frames]
+    return run_jde_tracker(module, BaseTrack, pairs, conf=conf, det_thresh=det_thresh, match_thres=match_thres,
+                           track_buffer=track_buffer)  # fmt: skip
 
 
 def per_class(run, frames, **options):
