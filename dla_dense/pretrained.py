@@ -74,12 +74,6 @@ def _card(cfg: Any, describe: str, meta: dict[str, Any], metrics: dict[str, Any]
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def save_pretrained(
     source: str | os.PathLike | Predictor, out_dir: str | os.PathLike, *, checkpoint: str = "best.pth"
 ) -> Path:

@@ -4,7 +4,6 @@ channels-last, bf16 autocast, compile."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -86,19 +85,3 @@ def bf16_autocast(device: torch.device | str, enabled: bool = True) -> contextli
     if device_type not in ("cpu", "cuda"):
         raise DLADenseError(f"bf16 autocast runs on cpu or cuda, not '{device_type}'")
     return torch.autocast(device_type, dtype=torch.bfloat16)
-
-
-@contextlib.contextmanager
-def fast_inference(
-    model: nn.Module, device: torch.device | str, *, fast: bool = False, bf16: bool = False, compile: bool = False
-) -> Iterator[nn.Module]:
-    """Context for the tools' ``--fast``/``--bf16``/``--compile`` flags: yields the model to run.
-
-    ``fast`` folds BatchNorm and uses channels-last weights, ``compile`` adds ``torch.compile``, ``bf16`` keeps
-    the stem in float32 (all via :func:`prepare_for_inference`, which changes ``model`` in place) and runs the
-    body under :func:`bf16_autocast`. With no flag set the model is yielded unchanged.
-    """
-    if fast or compile or bf16:
-        model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
-    with bf16_autocast(device, bf16):
-        yield model

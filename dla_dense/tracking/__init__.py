@@ -5,9 +5,6 @@ frame's named detection fields and returns its tracks with ids (:mod:`.base`).""
 
 from __future__ import annotations
 
-from typing import Any
-
-from ..errors import DLADenseError
 from .base import Fields, Tracker
 from .byte import ByteTracker
 from .centertrack import CenterTrackTracker
@@ -24,16 +21,6 @@ TRACKERS: dict[str, type[Tracker]] = {
 }
 
 
-def build_tracker(name: str, **options: Any) -> Tracker:
-    """The tracker ``name`` of :data:`TRACKERS` with its keyword ``options``."""
-    if name not in TRACKERS:
-        raise DLADenseError(f"unknown tracker '{name}'; use one of {', '.join(TRACKERS)}")
-    try:
-        return TRACKERS[name](**options)
-    except TypeError as e:
-        raise DLADenseError(f"tracker '{name}': {e}; see the tracker's options in docs/tasks/tracking.md") from None
-
-
 __all__ = [
     "TRACKERS",
     "ByteReidTracker",
@@ -43,5 +30,4 @@ __all__ = [
     "IouTracker",
     "JdeTracker",
     "Tracker",
-    "build_tracker",
 ]

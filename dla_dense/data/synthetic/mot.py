@@ -33,11 +33,6 @@ _PALETTE = {"pedestrian": ((60, 60, 200), (70, 50, 190)), "car": ((40, 160, 220)
 _LOOKS = [(c, p) for c in ((40, 40, 210), (210, 120, 30), (40, 190, 60)) for p in ("plain", "band", "half")]
 
 
-def synthetic_mot_split(root: str | os.PathLike, split: str) -> Path:
-    """The folder of ``split`` ('train' or 'val') of a synthetic MOT set: ``root/<split>``."""
-    return Path(root) / split
-
-
 def _spawn(rng: np.random.Generator, width: int, height: int, inside: bool, appearance: bool = False) -> dict:
     name = "pedestrian" if rng.random() < 0.6 else "car"
     _, (w0, w1), (h0, h1) = _CLASSES[name]
