@@ -20,7 +20,7 @@ def build_model(cfg: Config) -> nn.Module:
 
 #: Names imported on first use (they pull in every task): ``from dla_dense import Predictor``.
 _LAZY = {
-    "Predictor": ".inference.predictor",
+    "Predictor": ".predictor",
     "SegResult": ".inference.results",
     "DetResult": ".inference.results",
     "PoseResult": ".inference.results",

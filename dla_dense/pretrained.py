@@ -20,7 +20,7 @@ from .outputs import output_dir
 from .weights import META_KEY, _first_line, _reachable, read_checkpoint
 
 if TYPE_CHECKING:
-    from .inference.predictor import Predictor
+    from .predictor import Predictor
 
 CONFIG_FILE = "config.json"
 #: A config written as Python: runs as code when read, so it is loaded only with ``trust_remote_code=True``.

@@ -134,3 +134,40 @@ def test_no_module_reads_detections_by_column():
         if re.search(r"dets?\[:, *-?\d|shape\[1\] *> *6|rows?\[:, *-?\d", line)
     ]
     assert not found, found
+
+
+#: The layers of the package, lowest first: a folder (or top-level module) imports only from lower layers, lazy
+#: imports included. Folders in one layer (heads, models, data, tracking) import none of each other: data
+#: imports no head or model, heads and models import no data.
+LAYERS = (
+    {"errors"},
+    {"runtime", "dist", "fields", "images", "outputs", "weights", "visualize", "drawing"},
+    {"ops", "backbones", "config"},
+    {"heads", "models", "data", "tracking", "adapters"},
+    {"evaluation", "export", "analysis"},
+    {"engine"},
+    {"inference"},
+    {"tasks"},
+    {"pretrained"},
+    {"predictor"},
+    {"benchmark"},
+    {"cli"},
+)
+
+
+def test_folders_import_only_lower_layers():
+    rank = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    unplaced = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in _sources()} - set(rank) - {"__init__"}
+    assert not unplaced, f"put {sorted(unplaced)} in a layer of LAYERS"
+    found = []
+    for path in _sources():
+        own = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if own == "__init__":
+            continue
+        for target in _imports(path):
+            parts = target.split(".")
+            if len(parts) < 2 or parts[1] == own or parts[1] not in rank:
+                continue
+            if rank[parts[1]] >= rank[own]:
+                found.append(f"{path.relative_to(PACKAGE)} imports {target}")
+    assert not found, found

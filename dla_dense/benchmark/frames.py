@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ..config import Config
-from ..inference.predictor import Predictor
 from ..inference.timing import STAGES, StageTimer
+from ..predictor import Predictor
 from ..tasks import Task
 from .measure import _stats
 from .variants import Variant, _arch_config, variant_label

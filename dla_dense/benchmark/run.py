@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..analysis import count_macs, count_params
-from ..engine.dist import resolve_device
+from ..dist import resolve_device
 from ..errors import DLADenseError
 from ..runtime import tune_malloc
 from ..tasks import build_task

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import load_config
-from ..engine.dist import cleanup_distributed, init_distributed
+from ..dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
-from ..inference.predictor import Predictor
+from ..predictor import Predictor
 from ..tasks import TASKS, Task
 from ._common import add_engine_args, check_task
 

@@ -10,7 +10,7 @@ from ..config import load_config
 from ..engine.logging import get_logger
 from ..engine.trainer import train
 from ..evaluation.undefined import format_metric, format_metrics
-from ..tasks import TASKS
+from ..tasks import TASKS, build_task
 from ._common import check_task
 
 
@@ -59,7 +59,7 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
         overrides.append(f"train.amp={args.amp!r}")
     cfg = load_config(args.config, overrides)
     check_task(cfg.model.task, task, args.config, "train")
-    result = train(cfg, work_dir=args.work_dir, resume=args.resume, device=args.device)
+    result = train(cfg, build_task, work_dir=args.work_dir, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:
         logger = get_logger()
         if not result.interrupted:

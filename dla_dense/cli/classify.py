@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import torch
 
 from ..backbones import DLA_MODELS, check_model_name
-from ..data.images import load_image, sample_image_path
 from ..errors import about_input
+from ..images import load_image, sample_image_path
 from ..models.classifier import classify, create_classifier
 from ._common import run
 

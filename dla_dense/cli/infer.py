@@ -18,7 +18,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..errors import DLADenseError, about_input
-from ..inference.predictor import Predictor, as_rgb
 from ..inference.results import DrawOptions, Result
 from ..inference.sources import (
     Source,
@@ -30,6 +29,7 @@ from ..inference.sources import (
     video_frames,
 )
 from ..outputs import output_dir
+from ..predictor import Predictor, as_rgb
 from ..tasks import TASKS
 from ._common import add_engine_args, run
 

@@ -1,11 +1,9 @@
 """Datasets, image reading and transforms."""
 
-from .centernet_targets import centernet_targets
+from ..images import load_image, sample_image_path
 from .cityscapes import CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, ID_TO_TRAIN_ID, CityscapesSegDataset
 from .coco import CocoDetDataset
 from .folder import SegFolderDataset, default_palette
-from .images import load_image, sample_image_path
-from .pose_targets import multi_pose_targets
 from .synthetic.cityscapes import SYNTHETIC_CLASSES, make_synthetic_cityscapes, synthetic_cityscapes_exists
 from .transforms import build_seg_eval_transform, build_seg_train_transform
 
@@ -19,10 +17,8 @@ __all__ = [
     "SegFolderDataset",
     "build_seg_eval_transform",
     "build_seg_train_transform",
-    "centernet_targets",
     "default_palette",
     "load_image",
-    "multi_pose_targets",
     "make_synthetic_cityscapes",
     "sample_image_path",
     "synthetic_cityscapes_exists",

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from .images import load_image
+from ..images import load_image
 
 logger = logging.getLogger(__name__)
 

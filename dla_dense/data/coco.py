@@ -23,7 +23,7 @@ from pycocotools.coco import COCO
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from .images import load_image
+from ..images import load_image
 
 logger = logging.getLogger(__name__)
 

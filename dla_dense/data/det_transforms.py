@@ -14,18 +14,15 @@ stats in BGR order, ``mean=CENTERNET_COCO_MEAN, std=CENTERNET_COCO_STD, bgr=True
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ..heads.base import Warp
-from ..ops.affine import affine_boxes, affine_points, get_affine_transform
-
-if TYPE_CHECKING:
-    from ..heads import CenterNetHeads
+from ..fields import Fields
+from ..ops.affine import Warp, affine_boxes, affine_points, get_affine_transform
 
 __all__ = [
     "CENTERNET_COCO_MEAN",
@@ -53,6 +50,22 @@ _EIG_VEC_BGR = np.array(
 )
 _COLOR_VAR = 0.4
 _LIGHTING_STD = 0.1
+
+
+class TargetEncoder(Protocol):
+    """What a training transform needs from the heads it trains (:class:`~dla_dense.heads.CenterNetHeads`): the
+    item's fields moved by the augmentation's warp, and the targets of those fields."""
+
+    #: Whether some head's fields follow a rotation of the image (then rotation may be drawn).
+    rotates: bool
+
+    def warp(self, item: Fields, warp: Warp) -> Fields:
+        """The heads' fields of ``item`` moved by ``warp`` into output-map pixels."""
+        ...
+
+    def encode(self, fields: Fields, *, output_size: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """The heads' training targets of one item's output-map ``fields``."""
+        ...
 
 
 def _get_border(border: int, size: int) -> int:
@@ -129,29 +142,27 @@ def network_input(
 
 
 class CenterNetTrainTransform:
-    """CenterNet ctdet training input: random scale/shift crop, flip, colour augmentation, targets.
+    """CenterNet's training input: random scale/shift crop, flip, colour augmentation, and the targets of
+    ``heads`` (the heads own them; :class:`TargetEncoder`).
 
     ``input_size`` is (H, W); targets are at (H // down_ratio, W // down_ratio). The crop side is
     ``max(h, w) * scale`` with scale drawn from ``np.arange(*scale_range, scale_step)`` (default 0.6 … 1.3), its
     centre uniform inside a ``border`` margin (halved until it fits, CenterNet's ``_get_border``);
     ``scale_range=None`` keeps the whole image centred. Horizontal flip with probability ``flip``. The image is
-    warped with ``cv2.warpAffine`` (bilinear, black outside), the boxes through the same map at output scale,
-    then :func:`~dla_dense.data.centernet_targets.centernet_targets` builds ``hm, wh, reg, ind, reg_mask``. An item
-    with ``keypoints [M, J, 3]`` (CenterNet's multi_pose) has them mirrored too, with the joints of each of
-    ``flip_pairs`` swapped, mapped to the output map, and gets
-    :func:`~dla_dense.data.pose_targets.multi_pose_targets` instead. Keypoint items may also be rotated
-    (CenterNet's ``aug_rot``, off by default): with probability ``rotate_prob`` the image and the joints turn by
-    ``clip(N(0, rotate), -2 rotate, 2 rotate)`` degrees, the boxes do not, and the item trains the joint
-    heatmaps only (``multi_pose_targets(..., rotated=True)``).
+    warped with ``cv2.warpAffine`` (bilinear, black outside); each head moves its fields of the item (boxes,
+    joints with their flip pairs swapped, ...) through the same :class:`~dla_dense.ops.affine.Warp` to the output
+    map and encodes its targets there. When some head's fields follow a rotation (``heads.rotates``: joints), the
+    image may also be rotated (CenterNet's ``aug_rot``, off by default): with probability ``rotate_prob`` it turns
+    by ``clip(N(0, rotate), -2 rotate, 2 rotate)`` degrees, and the item is marked ``rotated`` for the heads.
 
-    Returns ``{"image": float32 [3, H, W] normalised, "hm": [C, H/r, W/r], "wh": [max_objs, 2], "reg":
-    [max_objs, 2], "ind": [max_objs], "reg_mask": [max_objs], "image_id": int}``. The randomness comes from one
+    Returns ``{"image": float32 [3, H, W] normalised, "image_id": int, **targets}`` (the box head's: ``hm [C,
+    H/r, W/r]``, ``wh``/``reg [max_objs, 2]``, ``ind``/``reg_mask [max_objs]``). The randomness comes from one
     numpy Generator, reseeded by :meth:`set_random_seed`.
     """
 
     def __init__(
         self,
-        heads: CenterNetHeads,
+        heads: TargetEncoder,
         *,
         input_size: tuple[int, int] = (512, 512),
         down_ratio: int = 4,

@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
 
 from ..errors import DLADenseError
-from .images import load_image
+from ..images import load_image
 
 
 class ImageFolderDataset(Dataset):

@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..heads import CenterNetHeads, Warp
-from ..ops.affine import affine_boxes, get_affine_transform
-from .det_transforms import network_input, random_crop
-from .track_targets import pre_heatmap
+from ..ops.affine import Warp, affine_boxes, get_affine_transform
+from ..ops.pre_heatmap import pre_heatmap
+from .det_transforms import TargetEncoder, network_input, random_crop
 
 
 class CenterTrackTrainTransform:
@@ -25,12 +24,12 @@ class CenterTrackTrainTransform:
     The previous frame takes the same affine when ``same_aug`` and it is another frame, else the affine disturbed
     by ``shift`` / ``scale`` (static images: the same image under two affines). Its objects other than crowds,
     mapped to the input, are drawn into ``pre_hm`` with the ``hm_disturb`` / ``lost_disturb`` / ``fp_disturb``
-    noise (:func:`~dla_dense.data.track_targets.pre_heatmap`); their centres and ids feed the tracking target.
+    noise (:func:`~dla_dense.ops.pre_heatmap.pre_heatmap`); their centres and ids feed the tracking target.
     """
 
     def __init__(
         self,
-        heads: CenterNetHeads,
+        heads: TargetEncoder,
         *,
         input_size: tuple[int, int],
         down_ratio: int = 4,

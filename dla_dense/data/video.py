@@ -22,7 +22,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
-from ..evaluation.mot import (
+from ..images import load_image
+from .coco import check_entries, chosen_categories, is_integer, is_number
+from .mot_format import (
     CLASS,
     FLAG,
     FRAME,
@@ -34,8 +36,6 @@ from ..evaluation.mot import (
     WIDTH,
     GroundTruth,
 )
-from .coco import check_entries, chosen_categories, is_integer, is_number
-from .images import load_image
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DLADenseError
-from ..evaluation.mot import GroundTruth
+from .mot_format import GroundTruth
 from .video import Frame, read_crowdhuman, read_jde, read_mot, read_video_coco
 
 #: Names of the MOT Challenge classes (``gt.txt`` column 8).

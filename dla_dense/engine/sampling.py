@@ -18,8 +18,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate
 from tqdm import tqdm
 
+from ..dist import DistInfo
 from ..errors import DLADenseError
-from .dist import DistInfo
 
 
 class DrawSampler(Sampler[int]):

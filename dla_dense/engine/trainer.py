@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,11 +14,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..config import Config
+from ..dist import DistInfo, average_gradients, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from ..errors import DLADenseError
 from ..outputs import output_dir
 from ..weights import mismatch_listing, shape_mismatches
 from .checkpoint import last_checkpoint, load_training_state, remove_stale_temp_files
-from .dist import DistInfo, average_gradients, barrier, broadcast_flag, cleanup_distributed, init_distributed
 from .hooks import Hook, default_hooks
 from .lock import WorkDirLock
 from .logging import MetricsWriter, get_logger, setup_logger
@@ -102,18 +103,18 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 def train(
     cfg: Config,
+    make_task: Callable[[Config], Task],
     *,
     work_dir: str | Path | None = None,
     resume: str | None = None,
     device: str | None = None,
 ) -> TrainResult:
-    """Train the task of ``cfg`` for ``cfg.train.max_iters`` iterations in ``work_dir``.
+    """Train the task ``make_task(cfg)`` (e.g. :func:`dla_dense.tasks.build_task`) for ``cfg.train.max_iters``
+    iterations in ``work_dir``; the task is made after the seed is set.
 
     ``resume``: None (fresh run), ``"auto"`` (the work dir's last checkpoint, if any) or a checkpoint
     path. Works alone or under ``torchrun`` (one process per device).
     """
-    from ..tasks import build_task
-
     dist = init_distributed(device)
     try:
         work_dir = Path(work_dir or Path("work_dirs") / cfg.name)
@@ -128,7 +129,7 @@ def train(
             torch.manual_seed(cfg.train.seed)
             if cfg.train.deterministic:
                 torch.use_deterministic_algorithms(True, warn_only=True)
-            task = build_task(cfg)
+            task = make_task(cfg)
             if dist.is_main:
                 task.prepare()
             barrier()

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 
 
 class Evaluator(ABC):

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
-import torch.distributed as tdist
 
-from ..engine.dist import DistInfo
+from ..dist import DistInfo, sum_tensor
 from .base import Evaluator
 from .undefined import format_metric
 
@@ -32,8 +31,7 @@ class TopKEvaluator(Evaluator):
         self.counts += torch.tensor([hit[:, 0].sum().item(), hit.any(1).sum().item(), len(hit)], dtype=torch.float64)
 
     def gather(self, dist: DistInfo) -> None:
-        if tdist.is_available() and tdist.is_initialized():
-            tdist.all_reduce(self.counts)
+        self.counts = sum_tensor(self.counts)
 
     def compute(self) -> dict[str, float]:
         hits1, hitsk, total = self.counts.tolist()

@@ -13,12 +13,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as tdist
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from ..data.coco import CocoDetDataset, load_coco_json
-from ..engine.dist import DistInfo
+from ..dist import DistInfo, gather_objects
 from .base import Evaluator
 
 #: Names of the COCOeval summary numbers, in ``COCOeval.stats`` order (fractions in [0, 1], NaN = undefined).
@@ -164,10 +163,7 @@ class CocoEvaluator(Evaluator):
         self.detections[int(batch["image_id"])] = predictions
 
     def gather(self, dist: DistInfo) -> None:
-        if dist.distributed:
-            gathered: list[dict[int, Mapping[str, Any]]] = [{} for _ in range(dist.world_size)]
-            tdist.all_gather_object(gathered, self.detections)
-            self.detections = {k: v for part in gathered for k, v in part.items()}
+        self.detections = {k: v for part in gather_objects(self.detections) for k, v in part.items()}
 
     def results(self) -> list[dict[str, Any]]:
         """COCO results json entries of every detection (``loadRes`` reads them)."""

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
+from ..dist import sum_tensor
 from ..errors import DLADenseError
 from .base import Evaluator
 
@@ -75,14 +75,7 @@ class ConfusionMatrix:
 
         A no-op when ``torch.distributed`` is not initialised. Every rank must call it.
         """
-        if not (dist.is_available() and dist.is_initialized()):
-            return
-        device = self.mat.device if self.mat is not None else torch.device("cpu")
-        if dist.get_backend() == dist.Backend.NCCL:
-            device = torch.device("cuda", torch.cuda.current_device())
-        mat = self.matrix().to(device)
-        dist.all_reduce(mat)
-        self.mat = mat
+        self.mat = sum_tensor(self.matrix())
 
     def matrix(self) -> torch.Tensor:
         """The accumulated ``[C, C]`` int64 matrix (zeros before any update)."""

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
-#: Named fields of one item or of decoded detections (``boxes``, ``labels``, ``keypoints``, ...).
-Fields = dict[str, Any]
+from ..fields import Fields
+from ..ops.affine import Warp
 
 
 @dataclass(frozen=True)
@@ -33,19 +32,6 @@ class Peaks:
     classes: torch.Tensor
     xs: torch.Tensor
     ys: torch.Tensor
-
-
-@dataclass(frozen=True)
-class Warp:
-    """How a training image was warped, for heads to move their fields the same way: mirrored first (when
-    ``flipped``, about an image of ``width`` pixels), then mapped by ``matrix`` ``[2, 3]`` to output-map pixels.
-    ``rotated`` is the same map with the image's rotation (None when it was not rotated): fields that follow
-    the rotation (joints) use it, boxes do not (CenterNet's ``aug_rot``)."""
-
-    width: int
-    flipped: bool
-    matrix: np.ndarray
-    rotated: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -137,3 +123,9 @@ class Head(ABC):
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
         """This head's decoded fields of one image mapped back to image pixels (default: unchanged)."""
         return {}
+
+
+def slot_centers(targets: Mapping[str, torch.Tensor], width: int) -> torch.Tensor:
+    """The integer centre ``[max_objs, 2]`` (x, y) of every target slot, from ``ind`` of a map ``width`` wide."""
+    ind = targets["ind"]
+    return torch.stack([ind % width, torch.div(ind, width, rounding_mode="floor")], 1).float()

@@ -3,23 +3,47 @@ previous frame."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..data.track_targets import tracking_targets
 from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
-from .base import Fields, Head, Peaks, ToImage, Warp
+from .base import Fields, Head, Peaks, ToImage, Warp, slot_centers
+
+
+def tracking_targets(
+    targets: dict[str, torch.Tensor],
+    track_ids: Sequence[int],
+    pre_centers: np.ndarray,
+    pre_ids: Sequence[int],
+    *,
+    output_size: tuple[int, int],
+) -> dict[str, torch.Tensor]:
+    """``tracking`` / ``tracking_mask [max_objs, 2]``: for a positive slot ``k`` whose ``track_ids[k]`` is among
+    the previous frame's ``pre_ids`` (first match), the previous centre ``pre_centers [M', 2]`` (output pixels)
+    minus the slot's integer centre; 0 with mask 0 otherwise, and for objects without identity (track id < 0).
+    ``targets`` are :func:`centertrack_box_targets`'."""
+    mask = targets["mask"]
+    tracking = torch.zeros(len(mask), 2)
+    tracking_mask = torch.zeros(len(mask), 2)
+    ct_int = slot_centers(targets, output_size[1])
+    pre_ids = list(pre_ids)
+    for k in mask.nonzero().flatten().tolist():
+        if int(track_ids[k]) >= 0 and int(track_ids[k]) in pre_ids:
+            pre = torch.from_numpy(np.asarray(pre_centers[pre_ids.index(int(track_ids[k]))], np.float32))
+            tracking[k] = pre - ct_int[k]
+            tracking_mask[k] = 1
+    return {"tracking": tracking, "tracking_mask": tracking_mask}
 
 
 class TrackingHead(Head):
     """``tracking [N, 2, H/4, W/4]``: previous centre minus the current integer centre, output pixels.
 
     Item field ``track_ids [M]``; the frame pair adds ``pre_centers [M', 2]`` / ``pre_ids [M']`` (the previous
-    frame's objects, :func:`~dla_dense.data.track_targets.pre_heatmap`). Targets
-    :func:`~dla_dense.data.track_targets.tracking_targets`, loss ``tracking_loss`` (weighted L1, weight 1).
+    frame's objects, :func:`~dla_dense.ops.pre_heatmap.pre_heatmap`). Targets
+    :func:`tracking_targets`, loss ``tracking_loss`` (weighted L1, weight 1).
     Decoding gives ``centers [K, 2]`` (the integer peaks) and ``tracking [K, 2]``; in image pixels the offset is
     ``back(center + tracking) - back(center)`` (``generic_post_process``).
     """

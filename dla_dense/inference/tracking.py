@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from ..data.det_transforms import CenterNetEvalTransform
-from ..data.track_targets import pre_heatmap
 from ..heads import CenterNetHeads, Fields
 from ..models.inputs import model_inputs
 from ..ops.affine import affine_boxes, get_affine_transform
+from ..ops.pre_heatmap import pre_heatmap
 from ..tracking import Tracker
 from .detection import to_image_mapping
 from .timing import NULL_TIMER, StageTimer

@@ -12,7 +12,7 @@ from timm.data import ImageNetInfo, create_transform, resolve_data_config
 from torch import nn
 
 from ..backbones import create_imagenet_model
-from ..data.images import load_image, upright
+from ..images import load_image, upright
 from ..weights import WeightsSource
 
 

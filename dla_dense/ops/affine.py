@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,3 +45,16 @@ def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def affine_boxes(boxes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Map x1y1x2y2 boxes [M, 4] through an axis-aligned affine ``matrix`` (both corners)."""
     return affine_points(boxes.reshape(-1, 2, 2), matrix).reshape(-1, 4)
+
+
+@dataclass(frozen=True)
+class Warp:
+    """How a training image was warped, for heads to move their fields the same way: mirrored first (when
+    ``flipped``, about an image of ``width`` pixels), then mapped by ``matrix`` ``[2, 3]`` to output-map pixels.
+    ``rotated`` is the same map with the image's rotation (None when it was not rotated): fields that follow
+    the rotation (joints) use it, boxes do not (CenterNet's ``aug_rot``)."""
+
+    width: int
+    flipped: bool
+    matrix: np.ndarray
+    rotated: np.ndarray | None = None

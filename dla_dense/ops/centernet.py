@@ -68,6 +68,12 @@ def gaussian_radius(det_size: tuple[float, float], min_overlap: float = 0.7, *, 
     return min(r1, r2, r3)
 
 
+def object_radius(h: float, w: float, *, mode: str = "centernet") -> int:
+    """The gaussian radius of an object of ``h x w`` map pixels as the references draw it:
+    ``max(0, int(gaussian_radius((ceil(h), ceil(w)), 0.7)))``."""
+    return max(0, int(gaussian_radius((math.ceil(h), math.ceil(w)), mode=mode)))
+
+
 def gaussian_2d(radius: int, *, device: torch.device | str | None = None) -> torch.Tensor:
     """``[2r+1, 2r+1]`` float64 gaussian with peak 1 and sigma ``(2r+1) / 6``; values below eps * peak are 0."""
     diameter = 2 * radius + 1

@@ -148,7 +148,7 @@ def multi_pose_loss(outputs: dict[str, torch.Tensor], batch: dict[str, torch.Ten
     """The unweighted terms of CenterNet's ``MultiPoseLoss``, in its order (weights: :data:`MULTI_POSE_WEIGHTS`).
 
     ``outputs``: the network's ``hm``, ``wh``, ``reg``, ``hps``, ``hm_hp``, ``hp_offset`` maps (heatmaps as
-    logits); ``batch``: :func:`~dla_dense.data.multi_pose_targets` stacked over the batch. Focal losses on
+    logits); ``batch``: :func:`~dla_dense.heads.multi_pose_targets` stacked over the batch. Focal losses on
     ``hm`` and ``hm_hp``; L1 at the centres for ``wh`` and ``reg``; weighted L1 for the joint offsets ``hps``
     (``hps_mask``); L1 at the joint pixels for ``hp_offset`` (``hp_mask``, ``hp_ind``).
     """

@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ..config import Config, DataConfig, EvalConfig, ModelConfig
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 from ..engine.logging import get_logger
 from ..errors import DLADenseError
 from ..evaluation.undefined import format_metrics
@@ -170,7 +170,7 @@ class Task(ABC):
 
     def new_state(self) -> Any:
         """What a stream of this task keeps between the frames of one video (see
-        :class:`~dla_dense.inference.stream.Stream`); None: nothing, every frame is predicted alone."""
+        :class:`~dla_dense.predictor.Stream`); None: nothing, every frame is predicted alone."""
         return None
 
     def image_paths(self, split: str) -> list[Path]:

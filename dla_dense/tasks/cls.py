@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from ..config import Config
 from ..config.schemas import TASK_SCHEMAS
 from ..data.imagefolder import ImageFolderDataset
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..evaluation import TopKEvaluator, run_evaluation
 from ..inference.results import ClsResult

@@ -24,7 +24,7 @@ from ..data.det_transforms import (
     CenterNetEvalTransform,
     CenterNetTrainTransform,
 )
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..errors import DLADenseError
 from ..evaluation import CocoEvaluator, run_evaluation

@@ -2,9 +2,9 @@
 
 The network is the detector's with three more heads: ``hps`` (2J joint offsets from the centre), ``hm_hp``
 (J joint heatmaps) and ``hp_offset`` (2, sub-pixel joint offsets). Targets, losses, decoding and the flip test
-are CenterNet's (``dla_dense.data.multi_pose_targets``, ``dla_dense.ops.multi_pose_loss`` /
-``multi_pose_decode``); evaluation is COCOeval ``keypoints`` (OKS) and ``bbox``. J, joint names, skeleton and
-flip pairs come from the COCO categories' ``keypoints``/``skeleton`` (:mod:`dla_dense.data.keypoints`).
+are CenterNet's, owned by the box and keypoint heads (:class:`~dla_dense.heads.BoxHead`,
+:class:`~dla_dense.heads.KeypointHead`); evaluation is COCOeval ``keypoints`` (OKS) and ``bbox``. J, joint names,
+skeleton and flip pairs come from the COCO categories' ``keypoints``/``skeleton`` (:mod:`dla_dense.data.keypoints`).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from ..config.schemas import TASK_SCHEMAS
 from ..data.seg_sources import SEG_SOURCES, SegSource
 from ..data.transforms import build_seg_eval_transform, build_seg_train_transform
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..errors import DLADenseError
 from ..evaluation import SegEvaluator, run_evaluation

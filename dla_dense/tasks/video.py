@@ -15,7 +15,7 @@ from torch import nn
 
 from ..data.video import VideoDataset
 from ..data.video_sources import VIDEO_SOURCES
-from ..engine.dist import DistInfo
+from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..errors import DLADenseError
 from ..evaluation.mot import MotEvaluator

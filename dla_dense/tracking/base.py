@@ -1,4 +1,6 @@
-"""What every tracker takes and gives: the named fields of one frame's detections (image pixels)."""
+"""What every tracker takes and gives: the named fields of one frame's detections (image pixels): ``boxes [N, 4]``
+(x1y1x2y2), ``scores [N]``, ``labels [N]``; a detector with a tracking head adds ``centers [N, 2]`` and
+``tracking [N, 2]``; tracks add ``track_ids [N]``."""
 
 from __future__ import annotations
 
@@ -7,9 +9,7 @@ from typing import Any
 
 import numpy as np
 
-#: One frame's detections or tracks by name: ``boxes [N, 4]`` (x1y1x2y2), ``scores [N]``, ``labels [N]``; a
-#: detector with a tracking head adds ``centers [N, 2]`` and ``tracking [N, 2]``; tracks add ``track_ids [N]``.
-Fields = dict[str, Any]
+from ..fields import Fields
 
 
 def as_numpy(fields: Fields) -> Fields:

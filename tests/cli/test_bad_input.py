@@ -1022,7 +1022,7 @@ def test_infer_skips_an_unreadable_video_and_camera_and_writes_the_others(base, 
 
 def test_predictor_and_classify_see_photos_upright(base, tmp_path):
     from dla_dense import Predictor
-    from dla_dense.data.images import load_image
+    from dla_dense.images import load_image
     from dla_dense.models.classifier import classify, create_classifier
 
     photo = tmp_path / "phone.jpg"

@@ -14,7 +14,7 @@ from PIL import Image
 from dla_dense import DLADenseError, build_model, load_config
 from dla_dense.cli import infer
 from dla_dense.drawing import draw_tracks
-from dla_dense.inference.predictor import Predictor
+from dla_dense.predictor import Predictor
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from dla_dense.data.track_targets import centertrack_box_targets, tracking_targets
 from dla_dense.data.video import read_crowdhuman, read_jde, read_mot, read_video_coco
 from dla_dense.errors import DLADenseError
+from dla_dense.heads import centertrack_box_targets, tracking_targets
 
 
 def _video_coco(tmp_path, **changes):

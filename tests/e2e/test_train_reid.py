@@ -11,6 +11,7 @@ from support import write_tiny_config
 from dla_dense.config import load_config
 from dla_dense.engine.checkpoint import load_training_state
 from dla_dense.engine.trainer import train
+from dla_dense.tasks import build_task
 from dla_dense.tasks.track import TrackTask
 
 #: training runs: the slow tier.
@@ -34,7 +35,7 @@ def test_a_resumed_run_ends_with_the_uninterrupted_runs_weights_classifier_and_u
         train=dict(max_iters=4, val_interval=100, checkpoint_interval=2, log_interval=1, seed=0),
     )
     cfg = load_config(config)
-    train(cfg, work_dir=tmp_path / "full", device="cpu")
+    train(cfg, build_task, work_dir=tmp_path / "full", device="cpu")
 
     loss, calls = TrackTask.loss, []
 
@@ -46,10 +47,10 @@ def test_a_resumed_run_ends_with_the_uninterrupted_runs_weights_classifier_and_u
 
     monkeypatch.setattr(TrackTask, "loss", dying_loss)
     with pytest.raises(Stop):
-        train(load_config(config), work_dir=tmp_path / "killed", device="cpu")
+        train(load_config(config), build_task, work_dir=tmp_path / "killed", device="cpu")
     monkeypatch.setattr(TrackTask, "loss", loss)
     assert not (tmp_path / "killed" / "iter_0000004.pth").exists()
-    train(load_config(config), work_dir=tmp_path / "killed", resume="auto", device="cpu")
+    train(load_config(config), build_task, work_dir=tmp_path / "killed", resume="auto", device="cpu")
 
     full = load_training_state(tmp_path / "full" / "iter_0000004.pth")
     resumed = load_training_state(tmp_path / "killed" / "iter_0000004.pth")

@@ -146,7 +146,7 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
 _FORK_AFTER_OPENCV = """
 import cv2, numpy as np, torch
 from torch.utils.data import Dataset
-from dla_dense.engine.dist import DistInfo
+from dla_dense.dist import DistInfo
 from dla_dense.engine.sampling import eval_loader, iter_batches, keep_sample
 
 class Warped(Dataset):

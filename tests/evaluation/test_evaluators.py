@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from dla_dense.engine.dist import DistInfo
+from dla_dense.dist import DistInfo
 from dla_dense.engine.sampling import ShardSampler
 from dla_dense.evaluation import ConfusionMatrix, Evaluator, SegEvaluator, TopKEvaluator, run_evaluation
 

@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from dla_dense.engine.dist import DistInfo
-from dla_dense.evaluation.mot import GroundTruth, MotEvaluator, summary, trackeval_metrics, write_mot
+from dla_dense.data.mot_format import GroundTruth, write_mot
+from dla_dense.dist import DistInfo
+from dla_dense.evaluation.mot import MotEvaluator, summary, trackeval_metrics
 
 
 def _gt() -> np.ndarray:

@@ -6,9 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dla_dense.data.pose_targets import multi_pose_targets
 from dla_dense.errors import DLADenseError
-from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead
+from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead, multi_pose_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_pose_golden.pt"
 

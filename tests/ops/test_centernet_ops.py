@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 
-from dla_dense.data.centernet_targets import centernet_targets
+from dla_dense.heads import centernet_targets
 from dla_dense.ops import ctdet_decode, draw_gaussian, focal_loss, gaussian_radius, reg_l1_loss
 from dla_dense.ops.centernet import transpose_and_gather_feat
 

@@ -134,8 +134,8 @@ def test_random_batch_predict_evaluate_and_checkpoint_round_trip(name, tmp_path)
     ``predict`` gives one typed result per image; ``evaluate`` gives the task's metric; a checkpoint saved with
     the task's meta predicts the same through :class:`~dla_dense.Predictor`."""
     from dla_dense import Predictor
+    from dla_dense.dist import DistInfo
     from dla_dense.engine.checkpoint import save_checkpoint
-    from dla_dense.engine.dist import DistInfo
     from dla_dense.inference.results import ResultBase
 
     cfg = load_config(write_tiny_config(tmp_path / f"{name}.py", name))

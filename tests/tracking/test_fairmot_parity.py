@@ -8,8 +8,7 @@ import pytest
 import torch
 from support import deterministic_value
 
-from dla_dense.data.jde_targets import fairmot_box_targets
-from dla_dense.heads import BoxHead, CenterNetHeads, EmbeddingHead
+from dla_dense.heads import BoxHead, CenterNetHeads, EmbeddingHead, fairmot_box_targets
 
 GOLD = torch.load(Path(__file__).parents[1] / "golden" / "fairmot_golden.pt", weights_only=True)
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from dla_dense.data.track_targets import amodal_targets, centertrack_box_targets, pre_heatmap, tracking_targets
+from dla_dense.heads import amodal_targets, centertrack_box_targets, tracking_targets
 from dla_dense.ops.affine import affine_boxes, get_affine_transform
+from dla_dense.ops.pre_heatmap import pre_heatmap
 from dla_dense.tracking import ByteTracker, CenterTrackTracker
 from dla_dense.tracking.assignment import box_iou, linear_assignment
 

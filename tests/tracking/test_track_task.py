@@ -218,7 +218,7 @@ def test_predictor_streams_the_same_tracks_through_onnxruntime_and_fused(tmp_pat
 
 def test_a_validation_split_without_objects_leaves_the_metrics_undefined(tmp_path):
     """No ground-truth object: HOTA, MOTA, IDF1 are NaN (``undefined``, ``null``, never ``best.pth``), not 0."""
-    from dla_dense.engine.dist import DistInfo
+    from dla_dense.dist import DistInfo
 
     root = make_synthetic_mot(tmp_path / "mot", num_train=1, num_val=1, frames=3, size=(64, 96))
     for gt in (root / "val").glob("*/gt/gt.txt"):

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..inference.results import Result
     from .predictor import ImageLike, Predictor
-    from .results import Result
 
 
 class Stream:

@@ -13,16 +13,16 @@ from PIL import Image
 from torch import nn
 
 from ..config import Config, load_config
-from ..data.images import load_image, upright
-from ..engine.dist import DistInfo, resolve_device
+from ..dist import DistInfo, resolve_device
 from ..errors import DLADenseError
+from ..images import load_image, upright
+from ..inference.engines import EngineModel
+from ..inference.fast import bf16_autocast, prepare_for_inference
+from ..inference.results import Result
+from ..inference.timing import StageTimer
 from ..tasks import build_task
 from ..weights import load_checkpoint
-from .engines import EngineModel
-from .fast import bf16_autocast, prepare_for_inference
-from .results import Result
 from .stream import Stream
-from .timing import StageTimer
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
@@ -158,7 +158,7 @@ class Predictor:
         return results
 
     def stream(self, **options: Any) -> Stream:
-        """A :class:`~dla_dense.inference.stream.Stream` for the consecutive frames of one video or camera:
+        """A :class:`~dla_dense.predictor.Stream` for the consecutive frames of one video or camera:
         ``stream(frame)`` gives the frame's result with what the task carries between frames (nothing for
         single-image tasks, tracks for trackers); ``stream.reset()`` starts another video. ``options`` are
         passed on each call (``tta=True``, ...)."""

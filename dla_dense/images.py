@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import DLADenseError
+from .errors import DLADenseError
 
 
 def sample_image_path() -> Path:

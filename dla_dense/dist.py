@@ -1,15 +1,17 @@
-"""Process-group set-up for ``torchrun`` (DDP over NCCL on GPUs, gloo on CPU)."""
+"""Process-group set-up for ``torchrun`` (DDP over NCCL on GPUs, gloo on CPU) and the one way results of several
+processes are combined (:func:`gather_objects`, :func:`sum_tensor`), for the engine and every evaluator."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as tdist
 from torch import nn
 
-from ..errors import DLADenseError
+from .errors import DLADenseError
 
 
 @dataclass(frozen=True)
@@ -62,19 +64,19 @@ def init_distributed(device: str | None = None) -> DistInfo:
 
 def cleanup_distributed() -> None:
     """Leave the process group, if one was joined."""
-    if tdist.is_available() and tdist.is_initialized():
+    if _joined():
         tdist.destroy_process_group()
 
 
 def barrier() -> None:
     """Wait for every process (no-op in a single process)."""
-    if tdist.is_available() and tdist.is_initialized():
+    if _joined():
         tdist.barrier()
 
 
 def broadcast_flag(flag: bool) -> bool:
     """True on every rank when ``flag`` is True on any rank."""
-    if not (tdist.is_available() and tdist.is_initialized()):
+    if not _joined():
         return flag
     value = torch.tensor([1.0 if flag else 0.0])
     tdist.all_reduce(value)
@@ -89,3 +91,27 @@ def average_gradients(module: nn.Module) -> None:
         if param.grad is not None:
             tdist.all_reduce(param.grad)
             param.grad /= world
+
+
+def _joined() -> bool:
+    return tdist.is_available() and tdist.is_initialized()
+
+
+def gather_objects(obj: Any) -> list[Any]:
+    """``obj`` of every process, in rank order (``[obj]`` in a single process); every process must call it."""
+    if not _joined() or tdist.get_world_size() == 1:
+        return [obj]
+    parts: list[Any] = [None] * tdist.get_world_size()
+    tdist.all_gather_object(parts, obj)
+    return parts
+
+
+def sum_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` summed over the processes (itself in a single process; on the current CUDA device under NCCL,
+    then back on ``tensor``'s device); every process must call it."""
+    if not _joined():
+        return tensor
+    device = torch.device("cuda", torch.cuda.current_device()) if tdist.get_backend() == "nccl" else tensor.device
+    total = tensor.to(device).clone()
+    tdist.all_reduce(total)
+    return total.to(tensor.device)

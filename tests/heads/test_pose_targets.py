@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from dla_dense.data import multi_pose_targets
 from dla_dense.data.det_transforms import (
     CENTERNET_COCO_MEAN,
     CENTERNET_COCO_STD,
@@ -18,7 +17,7 @@ from dla_dense.data.det_transforms import (
     get_affine_transform,
 )
 from dla_dense.data.keypoints import COCO_PERSON_KEYPOINTS, flip_pairs_from_names
-from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead
+from dla_dense.heads import BoxHead, CenterNetHeads, KeypointHead, multi_pose_targets
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "centernet_pose_golden.pt"
 
