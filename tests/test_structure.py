@@ -108,7 +108,7 @@ def test_registry_schemas_tools_and_entry_points_agree():
     assert list(TASK_SCHEMAS) == list(TASKS)
     for name, task_cls in TASKS.items():
         assert all(task_cls.schemas[section] is schema for section, schema in TASK_SCHEMAS[name].items())
-        assert task_cls.title and task_cls.reports, name
+        assert task_cls.info.title and task_cls.info.reports, name
         for kind, module in (("train", train), ("test", test)):
             assert (PACKAGE.parent / "tools" / f"{kind}_{name}.py").is_file(), f"tools/{kind}_{name}.py"
             assert getattr(module, f"{name}_main").keywords == {"task": name}

@@ -74,8 +74,8 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Benchmark ``target`` (config file or model spec, see :func:`resolve_target`); returns a JSON-able dict.
 
-    ``modes`` (None: the task's ``benchmark_modes``): ``"infer"`` (eval forward of the network's inputs
-    ``[infer_batch, C, *infer_size]``, default the task's ``benchmark_input_size``), ``"train"`` (one optimizer
+    ``modes`` (None: the task's ``bench.modes``): ``"infer"`` (eval forward of the network's inputs
+    ``[infer_batch, C, *infer_size]``, default the task's ``bench.input_size``), ``"train"`` (one optimizer
     step of the config's optimizer on the task's loss, batch ``[train_batch, 3, *train_size]`` of random inputs
     and targets) and, for trackers, ``"frame"`` (a video at ``infer_size`` through a Predictor stream per variant,
     pre-processing, network, decoding and tracker timed per frame; see :func:`~dla_dense.benchmark.frames.
@@ -94,15 +94,15 @@ def run_benchmark(
     malloc_tuned = tune_malloc()
     cfg = resolve_target(target, overrides)
     task = build_task(cfg)
-    modes = list(task.benchmark_modes if modes is None else modes)
+    modes = list(task.bench.modes if modes is None else modes)
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise DLADenseError(f"modes must be a non-empty subset of {', '.join(MODES)}, got {modes}")
-    if "frame" in modes and "frame" not in task.benchmark_modes:
+    if "frame" in modes and "frame" not in task.bench.modes:
         raise DLADenseError(f"the frame mode is for tracking models; {task.name} models have infer and train")
     dev = resolve_device(device)
     variants = select_variants(task.name, compare)
-    infer_size = tuple(infer_size or task.benchmark_input_size)
+    infer_size = tuple(infer_size or task.bench.input_size)
     for size in (infer_size, tuple(train_size)):
         if len(size) != 2 or size[0] % 32 or size[1] % 32 or min(size) < 32:
             raise DLADenseError(f"input size {size} must be (H, W), both positive multiples of 32")

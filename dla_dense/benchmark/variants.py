@@ -24,7 +24,7 @@ class Variant:
 
     ``arch`` is ``"dla"`` (the config's model), ``"node"`` (the detector with the other node type),
     ``"smp-unet"`` or ``"smp-fpn"`` (segmentation_models_pytorch on timm's DLA encoder); a variant of another
-    ``arch`` applies to the tasks that list it in ``benchmark_archs``. ``fuse`` (BatchNorm
+    ``arch`` applies to the tasks that list it in ``bench.archs``. ``fuse`` (BatchNorm
     folding) applies to inference only; ``channels_last``, ``bf16`` (autocast) and ``compile`` to both modes.
     ``engine`` "onnxruntime" or "openvino" runs an export of the network instead of PyTorch (inference only:
     these variants have no training row; OpenVINO at f32, or bf16 with ``bf16``); ``int8`` quantizes the
@@ -65,7 +65,7 @@ def resolve_target(target: str, overrides: Sequence[str] = ()) -> Config:
     ``det:dla34:conv``), with the task's default config otherwise (19 classes for seg, 80 for det). Weights
     are random (``pretrained=False``) either way: they do not change the speed, and the benchmark runs offline.
     """
-    covered = [name for name, task_cls in TASKS.items() if task_cls.benchmark_input_size]
+    covered = [name for name, task_cls in TASKS.items() if task_cls.bench.input_size]
     if target.endswith(".py") or Path(target).is_file():
         cfg = load_config(target, overrides)
     else:
@@ -101,15 +101,15 @@ def _node_types(task: type[Task]) -> tuple[str, ...]:
 
 def select_variants(task: str, compare: Sequence[str] | None) -> list[Variant]:
     """``eager`` followed by the ``compare`` variants (None: eager alone, empty: the task's
-    ``benchmark_compare``)."""
-    names = [] if compare is None else list(compare) or list(TASKS[task].benchmark_compare)
+    ``bench.compare``)."""
+    names = [] if compare is None else list(compare) or list(TASKS[task].bench.compare)
     chosen = [VARIANTS["eager"]]
     for name in names:
         if name not in VARIANTS:
             raise DLADenseError(f"unknown variant '{name}'; choose from {', '.join(VARIANTS)}")
         arch = VARIANTS[name].arch
-        if arch != "dla" and arch not in TASKS[task].benchmark_archs:
-            only = [other for other, task_cls in TASKS.items() if arch in task_cls.benchmark_archs]
+        if arch != "dla" and arch not in TASKS[task].bench.archs:
+            only = [other for other, task_cls in TASKS.items() if arch in task_cls.bench.archs]
             raise DLADenseError(f"variant '{name}' is for {' and '.join(only)} models, not {task}")
         if VARIANTS[name] not in chosen:
             chosen.append(VARIANTS[name])

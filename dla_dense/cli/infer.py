@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="infer.py",
         description="Run a trained model on images, folders, globs, videos or a webcam and draw its predictions: "
-        + "; ".join(f"{name}: {task_cls.infer_output}" for name, task_cls in TASKS.items() if task_cls.infer_output)
+        + "; ".join(f"{name}: {cls.info.infer_output}" for name, cls in TASKS.items() if cls.info.infer_output)
         + ". Videos and webcams give an annotated .mp4 at the input's frame rate.",
     )
     p.add_argument("config", help="the config the model was trained with")
@@ -74,7 +74,7 @@ class _Run:
     def __init__(self, predictor: Predictor, args: argparse.Namespace, out: Path) -> None:
         self.predictor, self.args, self.out = predictor, args, out
         self.options = DrawOptions(opacity=args.opacity, score_thr=args.score_thr, nms=args.nms)
-        self.suffix = predictor.task.infer_suffix
+        self.suffix = predictor.task.info.infer_suffix
         self.json: list[dict[str, Any]] = []
         self.recorded = 0  # images (and frames) in the json so far: the next one's COCO image_id is this + 1
         self.unreadable: list[str] = []
@@ -231,7 +231,7 @@ def _main(argv: Sequence[str] | None) -> int:
         int8=args.int8,
         cfg_options=args.cfg_options,
     )
-    if not predictor.task.infer_output:
+    if not predictor.task.info.infer_output:
         raise predictor.task.no_inference()
     if args.int8:
         count = predictor.calibrate_on_training_images(args.calib_images)

@@ -20,7 +20,7 @@ def command(task: str | None) -> tuple[str, str]:
             "Evaluate a checkpoint on the config's validation split, whatever its task: per-class table and "
             "headline metrics (mIoU, COCO AP, top-1).",
         )
-    return f"test_{task}.py", f"Evaluate a checkpoint of {TASKS[task].title}: {TASKS[task].reports}."
+    return f"test_{task}.py", f"Evaluate a checkpoint of {TASKS[task].info.title}: {TASKS[task].info.reports}."
 
 
 def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:

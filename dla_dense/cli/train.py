@@ -16,7 +16,7 @@ def command(task: str | None) -> tuple[str, str]:
     """``(prog, description)`` of the command for ``task`` (None: any task)."""
     if task is None:
         return "train.py", "Train the model of a config, whatever its task (model.task); torchrun for several processes"
-    return f"train_{task}.py", f"Train {TASKS[task].title} from a config (torchrun for several processes)."
+    return f"train_{task}.py", f"Train {TASKS[task].info.title} from a config (torchrun for several processes)."
 
 
 def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:

@@ -40,6 +40,7 @@ from ..errors import DLADenseError
 from ..evaluation.undefined import format_metrics
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..ops.losses import weighted_sum
+from .parts import BenchmarkSpec, TaskInfo
 
 
 class Task(ABC):
@@ -47,20 +48,14 @@ class Task(ABC):
 
     #: The key of :data:`~dla_dense.tasks.TASKS` (``cfg.model.task``).
     name: ClassVar[str]
-    #: What the task trains, in words (the task-restricted tools' help: ``train_<name>.py``).
-    title: ClassVar[str] = ""
-    #: What its evaluation reports, in words (``test_<name>.py``'s help).
-    reports: ClassVar[str] = ""
+    #: What the tools say about the task (titles, what ``infer.py`` writes).
+    info: ClassVar[TaskInfo]
+    #: What the benchmark measures for it.
+    bench: ClassVar[BenchmarkSpec] = BenchmarkSpec()
     #: The validation metric whose best value is kept as ``best.pth`` (higher is better).
     metric: ClassVar[str]
     #: Dataclasses validating the ``model``, ``data`` and ``evaluation`` sections of this task's configs.
     schemas: ClassVar[dict[str, type]] = {"model": ModelConfig, "data": DataConfig, "evaluation": EvalConfig}
-    #: What ``tools/infer.py`` writes per image, in words (its help text); empty: the task draws nothing.
-    infer_output: ClassVar[str] = ""
-    #: The suffix of the picture ``tools/infer.py`` writes per image (``<stem>_<suffix>.jpg``).
-    infer_suffix: ClassVar[str] = "pred"
-    #: Where to go instead when the task draws nothing.
-    infer_elsewhere: ClassVar[str] = "use tools/test.py"
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -178,22 +173,13 @@ class Task(ABC):
         raise DLADenseError(f"the {self.name} task lists no image files")
 
     def no_inference(self) -> DLADenseError:
-        """The error for a task without pictures (:attr:`infer_output` empty)."""
+        """The error for a task without pictures (no ``info.infer_output``)."""
         return DLADenseError(
-            f"'{self.cfg.path}' is a {self.name} config, which tools/infer.py does not draw; {self.infer_elsewhere}"
+            f"'{self.cfg.path}' is a {self.name} config, which tools/infer.py does not draw; "
+            f"{self.info.infer_elsewhere}"
         )
 
     # Benchmark and export ------------------------------------------------------------------------------
-
-    #: Input ``(H, W)`` of the benchmark's inference timing; None: the benchmark does not cover the task.
-    benchmark_input_size: ClassVar[tuple[int, int] | None] = None
-    #: The variants a bare ``--compare`` runs against eager.
-    benchmark_compare: ClassVar[tuple[str, ...]] = ("fast", "bf16")
-    #: Other networks the benchmark may compare this task's with (``benchmark.variants.Variant.arch``).
-    benchmark_archs: ClassVar[tuple[str, ...]] = ()
-    #: What the benchmark measures by default: ``infer`` (the network), ``train`` (a step) and, for tasks that
-    #: carry state from frame to frame, ``frame`` (a video through a Predictor stream, every stage included).
-    benchmark_modes: ClassVar[tuple[str, ...]] = ("infer", "train")
 
     def random_inputs(
         self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None

@@ -25,18 +25,21 @@ from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
 from ..models.inputs import batch_inputs
 from .base import Task
+from .parts import TaskInfo
 
 
 class ClsTask(Task):
     """Fine-tune timm's DLA classifier (new ``fc`` of ``model.num_classes``) on ``data.root/<split>/<class>``."""
 
     name = "cls"
-    title = "a DLA ImageNet classifier on an ImageFolder (root/<split>/<class>/*)"
-    reports = "top-1 and top-5 accuracy"
+    info = TaskInfo(
+        title="a DLA ImageNet classifier on an ImageFolder (root/<split>/<class>/*)",
+        reports="top-1 and top-5 accuracy",
+        infer_output="the image with its top-5 classes (<stem>_top5.jpg)",
+        infer_suffix="top5",
+    )
     metric = "top1"
     schemas = {**Task.schemas, **TASK_SCHEMAS["cls"]}
-    infer_output = "the image with its top-5 classes (<stem>_top5.jpg)"
-    infer_suffix = "top5"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)

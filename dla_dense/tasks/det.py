@@ -37,6 +37,7 @@ from ..models.centernet import CenterNet, CenterNetTupleOutputs
 from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task
+from .parts import BenchmarkSpec, TaskInfo
 
 #: The input of CenterNet's (and CenterTrack's) training checkpoints: BGR with CenterNet's COCO statistics.
 CENTERNET_INPUT: dict[str, Any] = {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
@@ -61,21 +62,21 @@ class DetTask(Task):
     """CenterNet ctdet on a COCO-format dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
     name = "det"
-    title = "a CenterNet detector"
-    reports = "COCOeval AP table with per-class AP"
+    info = TaskInfo(
+        title="a CenterNet detector",
+        reports="COCOeval AP table with per-class AP",
+        infer_output="the image with labelled boxes (<stem>_boxes.jpg)",
+        infer_suffix="boxes",
+    )
+    bench = BenchmarkSpec(input_size=(512, 512), compare=("fast", "bf16", "node"), archs=("node",))
     metric = "AP"
     schemas = TASK_SCHEMAS["det"]
-    benchmark_input_size = (512, 512)
-    benchmark_compare = ("fast", "bf16", "node")
-    benchmark_archs = ("node",)
     dict_outputs = True
     #: The input normalisation of the reference's own checkpoints (``{'epoch', 'state_dict'}``).
     reference_input: ClassVar[Mapping[str, Any]] = CENTERNET_INPUT
     #: Whether the test input fits the whole frame into ``evaluation.input_size`` (FairMOT's letterbox) rather
     #: than its longer side (CenterNet's ``fix_res``).
     letterbox: ClassVar[bool] = False
-    infer_output = "the image with labelled boxes (<stem>_boxes.jpg)"
-    infer_suffix = "boxes"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)

@@ -3,13 +3,15 @@ frames, tracked by the JDE tracker on appearance embeddings (``ifzhang/FairMOT``
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..config.schemas import TASK_SCHEMAS
 from ..data.video import VideoDataset
 from ..heads import CenterNetHeads, JdeBoxHead
 from ..models.centernet import CenterNet
-from .video import VideoTask
+from .parts import BenchmarkSpec
+from .video import VIDEO_INFO, VideoTask
 
 #: FairMOT's input, which its checkpoints expect: RGB / 255, no mean or std.
 FAIRMOT_INPUT = {"mean": (0.0, 0.0, 0.0), "std": (1.0, 1.0, 1.0), "bgr": False}
@@ -21,10 +23,9 @@ class FairMotTask(VideoTask):
     JDE label files among them), tracked with ``evaluation.tracker`` (the JDE tracker by default)."""
 
     name = "fairmot"
-    title = "a FairMOT tracker (detection and re-identification in one network)"
+    info = replace(VIDEO_INFO, title="a FairMOT tracker (detection and re-identification in one network)")
     schemas = TASK_SCHEMAS["fairmot"]
-    benchmark_input_size = (608, 1088)
-    benchmark_compare = ("bf16", "openvino-int8")
+    bench = BenchmarkSpec(input_size=(608, 1088), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame"))
     reference_input = FAIRMOT_INPUT
     letterbox = True
 

@@ -24,18 +24,21 @@ from ..evaluation.undefined import format_metric
 from ..heads import CenterNetHeads, Fields, KeypointHead
 from ..inference.results import PoseResult
 from .det import DetTask
+from .parts import TaskInfo
 
 
 class PoseTask(DetTask):
     """CenterNet multi_pose on a COCO keypoints dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
     name = "pose"
-    title = "a CenterNet keypoint model"
-    reports = "COCOeval keypoint (OKS) and box AP tables"
+    info = TaskInfo(
+        title="a CenterNet keypoint model",
+        reports="COCOeval keypoint (OKS) and box AP tables",
+        infer_output="the image with labelled boxes and skeletons (<stem>_pose.jpg)",
+        infer_suffix="pose",
+    )
     metric = "kp_AP"
     schemas = TASK_SCHEMAS["pose"]
-    infer_output = "the image with labelled boxes and skeletons (<stem>_pose.jpg)"
-    infer_suffix = "pose"
 
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)

@@ -30,6 +30,7 @@ from ..models.segmentor import DLASeg
 from ..outputs import output_dir
 from ..visualize import overlay
 from .base import Task
+from .parts import BenchmarkSpec, TaskInfo
 
 
 def safe_output_path(out_dir: Path, relative: str) -> Path:
@@ -44,15 +45,17 @@ class SegTask(Task):
     """Semantic segmentation: Cityscapes or folder pairs, cross-entropy, confusion-matrix mIoU."""
 
     name = "seg"
-    title = "a DLA-up segmentation model"
-    reports = "per-class IoU table, mIoU and pixel accuracy"
+    info = TaskInfo(
+        title="a DLA-up segmentation model",
+        reports="per-class IoU table, mIoU and pixel accuracy",
+        infer_output="a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)",
+        infer_suffix="overlay",
+    )
+    bench = BenchmarkSpec(
+        input_size=(512, 1024), compare=("fast", "bf16", "smp-unet", "smp-fpn"), archs=("smp-unet", "smp-fpn")
+    )
     metric = "mIoU"
     schemas = TASK_SCHEMAS["seg"]
-    benchmark_archs = ("smp-unet", "smp-fpn")
-    benchmark_input_size = (512, 1024)
-    benchmark_compare = ("fast", "bf16", "smp-unet", "smp-fpn")
-    infer_output = "a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)"
-    infer_suffix = "overlay"
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """Synthetic street scenes in the Cityscapes layout."""

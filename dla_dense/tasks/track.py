@@ -3,6 +3,7 @@ CenterTrack's video-COCO json or CrowdHuman, with a configurable tracker and Tra
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -12,7 +13,8 @@ from ..data.track_transforms import CenterTrackTrainTransform
 from ..data.video import VideoDataset
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..models.centertrack import CenterTrack
-from .video import VideoTask
+from .parts import BenchmarkSpec
+from .video import VIDEO_INFO, VideoTask
 
 
 class TrackTask(VideoTask):
@@ -20,10 +22,9 @@ class TrackTask(VideoTask):
     frame pairs to train on."""
 
     name = "track"
-    title = "a CenterTrack tracker"
+    info = replace(VIDEO_INFO, title="a CenterTrack tracker")
     schemas = TASK_SCHEMAS["track"]
-    benchmark_input_size = (544, 960)
-    benchmark_compare = ("bf16", "openvino-int8")
+    bench = BenchmarkSpec(input_size=(544, 960), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame"))
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,

@@ -26,6 +26,15 @@ from ..inference.tracking import TrackState, track_frame
 from ..tracking import TRACKERS, Tracker
 from ..weights import load_checkpoint
 from .det import DetTask
+from .parts import TaskInfo
+
+#: What the tools say about every video task (each gives its title).
+VIDEO_INFO = TaskInfo(
+    title="",
+    reports="HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline",
+    infer_output="the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt",
+    infer_suffix="tracks",
+)
 
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
 TRAIL_LENGTH = 20
@@ -39,11 +48,6 @@ class VideoTask(DetTask):
     :class:`~dla_dense.tasks.fairmot.FairMotTask`)."""
 
     metric = "HOTA"
-    reports = "HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline"
-    benchmark_archs = ()
-    benchmark_modes = ("infer", "train", "frame")
-    infer_output = "the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt"
-    infer_suffix = "tracks"
 
     def write_synthetic(self, root: str, **options: Any) -> None:
         """Synthetic videos of pedestrians and cars in the MOT layout."""
