@@ -7,6 +7,7 @@ from .composed import CenterNetHeads
 from .embedding import EmbeddingHead
 from .jde_box import JdeBoxHead, fairmot_box_targets
 from .keypoints import KeypointHead, multi_pose_targets
+from .regression import RegressionHead
 from .track_box import TRACK_HM_BIAS, TrackBoxHead, centertrack_box_targets
 from .tracking import TrackingHead, tracking_targets
 
@@ -23,6 +24,7 @@ __all__ = [
     "JdeBoxHead",
     "KeypointHead",
     "Peaks",
+    "RegressionHead",
     "ToImage",
     "Warp",
     "amodal_targets",

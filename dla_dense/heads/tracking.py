@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
-from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
-from .base import Fields, Head, Peaks, ToImage, Warp, slot_centers
+from .base import Fields, Peaks, ToImage, Warp, slot_centers
+from .regression import RegressionHead
 
 
 def tracking_targets(
@@ -38,7 +37,7 @@ def tracking_targets(
     return {"tracking": tracking, "tracking_mask": tracking_mask}
 
 
-class TrackingHead(Head):
+class TrackingHead(RegressionHead):
     """``tracking [N, 2, H/4, W/4]``: previous centre minus the current integer centre, output pixels.
 
     Item field ``track_ids [M]``; the frame pair adds ``pre_centers [M', 2]`` / ``pre_ids [M']`` (the previous
@@ -50,13 +49,8 @@ class TrackingHead(Head):
 
     item_fields = ("track_ids",)
     fields = ("centers", "tracking")
-
-    def __init__(self, *, weight: float = 1.0) -> None:
-        self.weight = weight
-
-    @property
-    def outputs(self) -> dict[str, int]:
-        return {"tracking": 2}
+    output = "tracking"
+    channels = 2
 
     def warp(self, item: Fields, warp: Warp) -> Fields:
         return {"track_ids": np.asarray(item["track_ids"], np.int64).reshape(-1)}
@@ -77,28 +71,10 @@ class TrackingHead(Head):
         keep = torch.arange(0, count, 2)
         return {"track_ids": torch.arange(count), "pre_centers": centers[keep].numpy(), "pre_ids": keep.tolist()}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
-        return {
-            "tracking_loss": weighted_l1_loss(
-                outputs["tracking"], batch["tracking_mask"], batch["ind"], batch["tracking"]
-            )
-        }
-
-    def loss_weights(self) -> dict[str, float]:
-        return {"tracking_loss": self.weight}
-
-    def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {"tracking": outputs["tracking"][:1]}
-
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
         return {
             "centers": torch.stack([peaks.xs, peaks.ys], 2),
-            "tracking": transpose_and_gather_feat(outputs["tracking"], peaks.inds),
+            "tracking": self.gather(outputs, peaks),
         }
 
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
