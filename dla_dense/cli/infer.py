@@ -31,6 +31,7 @@ from ..inference.sources import (
 from ..outputs import output_dir
 from ..predictor import Predictor, as_rgb
 from ..tasks import TASKS
+from ..tasks.base import no_inference
 from ._common import add_engine_args, run
 
 
@@ -232,7 +233,7 @@ def _main(argv: Sequence[str] | None) -> int:
         cfg_options=args.cfg_options,
     )
     if not predictor.task.info.infer_output:
-        raise predictor.task.no_inference()
+        raise no_inference(predictor.task)
     if args.int8:
         count = predictor.calibrate_on_training_images(args.calib_images)
         print(f"int8: calibrating on {count} training image(s)", file=sys.stderr)

@@ -79,11 +79,6 @@ class Task(ABC):
     def build_model(self) -> nn.Module:
         """The network of ``cfg.model`` (random or ``pretrained`` backbone weights)."""
 
-    def backbone_options(self) -> dict[str, Any]:
-        """The backbone keywords of ``cfg.model``: ``pretrained``, ``frozen_stages``, ``norm_eval``."""
-        m = self.cfg.model
-        return {"pretrained": m.pretrained, "frozen_stages": m.frozen_stages, "norm_eval": m.norm_eval}
-
     @abstractmethod
     def train_set(self) -> Dataset:
         """The training split with its augmentation."""
@@ -124,14 +119,6 @@ class Task(ABC):
         """Adjust the config to a loaded checkpoint (``load_checkpoint``'s return value); default: nothing."""
         return None
 
-    def check_num_classes(self, found: int, where: str, what: str = "classes") -> None:
-        """Raise when the dataset at ``where`` has ``found`` classes but ``model.num_classes`` differs."""
-        expected = self.cfg.model.num_classes
-        if found != expected:
-            raise DLADenseError(
-                f"model.num_classes={expected} but {where} has {found} {what}; set model.num_classes={found}"
-            )
-
     # Tools ---------------------------------------------------------------------------------------------
 
     @classmethod
@@ -161,7 +148,7 @@ class Task(ABC):
         ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage. ``state`` is a stream's
         (:meth:`new_state`) when ``images`` are the next frames of one video, else None; a task that keeps
         nothing between frames ignores it."""
-        raise self.no_inference()
+        raise no_inference(self)
 
     def new_state(self) -> Any:
         """What a stream of this task keeps between the frames of one video (see
@@ -171,13 +158,6 @@ class Task(ABC):
     def image_paths(self, split: str) -> list[Path]:
         """The image files of ``split`` (int8 calibration reads the training split's)."""
         raise DLADenseError(f"the {self.name} task lists no image files")
-
-    def no_inference(self) -> DLADenseError:
-        """The error for a task without pictures (no ``info.infer_output``)."""
-        return DLADenseError(
-            f"'{self.cfg.path}' is a {self.name} config, which tools/infer.py does not draw; "
-            f"{self.info.infer_elsewhere}"
-        )
 
     # Benchmark and export ------------------------------------------------------------------------------
 
@@ -217,3 +197,23 @@ class Task(ABC):
     def describe(self) -> str:
         """A short name of the configured network, e.g. ``DLASeg dla34``."""
         return f"{self.name} {self.cfg.model.backbone}"
+
+
+def backbone_options(model: ModelConfig) -> dict[str, Any]:
+    """The backbone keywords of a ``model`` config section: ``pretrained``, ``frozen_stages``, ``norm_eval``."""
+    return {"pretrained": model.pretrained, "frozen_stages": model.frozen_stages, "norm_eval": model.norm_eval}
+
+
+def check_num_classes(model: ModelConfig, found: int, where: str, what: str = "classes") -> None:
+    """Raise when the dataset at ``where`` has ``found`` classes but ``model.num_classes`` differs."""
+    if found != model.num_classes:
+        raise DLADenseError(
+            f"model.num_classes={model.num_classes} but {where} has {found} {what}; set model.num_classes={found}"
+        )
+
+
+def no_inference(task: Task) -> DLADenseError:
+    """The error for a task without pictures (no ``info.infer_output``)."""
+    return DLADenseError(
+        f"'{task.cfg.path}' is a {task.name} config, which tools/infer.py does not draw; {task.info.infer_elsewhere}"
+    )

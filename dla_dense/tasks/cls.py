@@ -24,7 +24,7 @@ from ..inference.results import ClsResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
 from ..models.inputs import batch_inputs
-from .base import Task
+from .base import Task, check_num_classes
 from .parts import TaskInfo
 
 
@@ -78,7 +78,7 @@ class ClsTask(Task):
                 crop_pct=1.0,
             )
         dataset = ImageFolderDataset(d.root, split, transform)
-        self.check_num_classes(len(dataset.classes), f"'{dataset.root}'", "class folders")
+        check_num_classes(self.cfg.model, len(dataset.classes), f"'{dataset.root}'", "class folders")
         self._classes = dataset.classes
         return dataset
 

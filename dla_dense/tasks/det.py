@@ -36,7 +36,7 @@ from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet, CenterNetTupleOutputs
 from ..models.inputs import batch_inputs
 from ..outputs import output_file
-from .base import Task
+from .base import Task, backbone_options, check_num_classes
 from .parts import BenchmarkSpec, TaskInfo
 
 #: The input of CenterNet's (and CenterTrack's) training checkpoints: BGR with CenterNet's COCO statistics.
@@ -100,7 +100,7 @@ class DetTask(Task):
             transform=transform,
             classes=d.classes,
         )
-        self.check_num_classes(len(dataset.classes), f"'{dataset.ann_file}'", "categories")
+        check_num_classes(self.cfg.model, len(dataset.classes), f"'{dataset.ann_file}'", "categories")
         self._classes = tuple(dataset.classes)
         self.category_ids = dataset.cat_ids
         return dataset
@@ -210,7 +210,7 @@ class DetTask(Task):
             heads=heads.outputs,
             initial_bias=heads.initial_bias(),
             **self.network_options(),
-            **self.backbone_options(),
+            **backbone_options(self.cfg.model),
         )
 
     def describe(self) -> str:

@@ -29,7 +29,7 @@ from ..models.inputs import batch_inputs
 from ..models.segmentor import DLASeg
 from ..outputs import output_dir
 from ..visualize import overlay
-from .base import Task
+from .base import Task, backbone_options, check_num_classes
 from .parts import BenchmarkSpec, TaskInfo
 
 
@@ -71,7 +71,7 @@ class SegTask(Task):
     def _dataset(self, split: str, transform) -> Dataset:
         d = self.cfg.data
         dataset = self.source.open(d, split, transform)
-        self.check_num_classes(len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
+        check_num_classes(self.cfg.model, len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
         return dataset
 
     def image_paths(self, split: str) -> list[Path]:
@@ -91,7 +91,7 @@ class SegTask(Task):
     def build_model(self) -> DLASeg:
         """``DLASeg`` of ``cfg.model``: images ``[N, 3, H, W]`` -> logits ``[N, num_classes, H, W]``."""
         m = self.cfg.model
-        return DLASeg(m.backbone, m.num_classes, down_ratio=m.down_ratio, **self.backbone_options())
+        return DLASeg(m.backbone, m.num_classes, down_ratio=m.down_ratio, **backbone_options(self.cfg.model))
 
     def describe(self) -> str:
         """``DLASeg <backbone>``."""
