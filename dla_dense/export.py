@@ -27,6 +27,14 @@ from .models.inputs import example_inputs
 FORMATS: dict[str, str] = {"onnx": ".onnx", "openvino": ".xml", "torchscript": ".pt"}
 
 
+def export_outputs(model: nn.Module) -> tuple[nn.Module, list[str], bool]:
+    """``model`` as a module returning a tensor or a tuple of tensors for export, the output names, and whether
+    ``model`` itself returns ``{name: tensor}`` (engines that run the export then return the same). A network with
+    several outputs says so by its ``export_outputs()``; any other is one ``logits`` tensor."""
+    own = getattr(model, "export_outputs", None)
+    return own() if own is not None else (model, ["logits"], False)
+
+
 @contextlib.contextmanager
 def _quiet_tracing() -> Iterator[None]:
     """Silence the tracer's warnings about shape checks turned into constants (the exports are fixed-shape by

@@ -17,6 +17,8 @@ from .config import load_config
 from .engine.checkpoint import atomic_write
 from .errors import DLADenseError
 from .outputs import output_dir
+from .tasks import build_task
+from .tasks.parts import describe
 from .weights import META_KEY, _first_line, _reachable, read_checkpoint
 
 if TYPE_CHECKING:
@@ -48,11 +50,11 @@ def _best_metrics(work_dir: Path, metric: str) -> dict[str, Any] | None:
     return best
 
 
-def _card(cfg: Any, describe: str, meta: dict[str, Any], metrics: dict[str, Any] | None, command: str) -> str:
+def _card(cfg: Any, network: str, meta: dict[str, Any], metrics: dict[str, Any] | None, command: str) -> str:
     lines = [
         f"# {cfg.name}",
         "",
-        f"A dla_dense {cfg.model.task} model: {describe}, trained on `{cfg.data.root}`.",
+        f"A dla_dense {cfg.model.task} model: {network}, trained on `{cfg.data.root}`.",
         "",
         "```python",
         "from dla_dense import Predictor",
@@ -93,7 +95,7 @@ def save_pretrained(
                 "save_pretrained needs a Predictor built without fast=True, compile=True or another backend"
             )
         cfg, state, meta = source.cfg, source.model.state_dict(), source.task.meta()
-        metrics, describe = None, source.task.describe()
+        metrics, network = None, describe(source.task)
         command = f"python tools/test.py {out / CONFIG_FILE} {out / WEIGHTS_FILE}"
     else:
         work_dir = Path(source)
@@ -105,11 +107,9 @@ def save_pretrained(
             )
         cfg = load_config(config_path)
         state, extras = read_checkpoint(weights)
-        from .tasks import build_task
-
         task = build_task(cfg)
         meta = extras.get("meta") if isinstance(extras.get("meta"), dict) else {}
-        metrics, describe = _best_metrics(work_dir, task.metric), task.describe()
+        metrics, network = _best_metrics(work_dir, task.metric), describe(task)
         command = f"python tools/test.py {config_path} {weights}"
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     output_dir(out, "save_pretrained out_dir")
@@ -117,7 +117,7 @@ def save_pretrained(
     atomic_write(out / CONFIG_FILE, lambda f: f.write(config_text))
     weights = save(state, metadata={META_KEY: json.dumps(meta)})
     atomic_write(out / WEIGHTS_FILE, lambda f: f.write(weights))
-    card = _card(cfg, describe, meta, metrics, command)
+    card = _card(cfg, network, meta, metrics, command)
     atomic_write(out / CARD_FILE, lambda f: f.write(card.encode("utf-8")))
     return out
 

@@ -22,7 +22,7 @@ def test_synthetic_sets_of_different_kinds_have_their_own_folders():
     for path in CONFIGS:
         cfg = load_config(path)
         if cfg.data.synthetic:
-            writer = TASKS[cfg.model.task].write_synthetic.__qualname__  # track and fairmot share the video writer
+            writer = TASKS[cfg.model.task].info.synthetic.__qualname__  # track and fairmot share the video writer
             kind = (writer, cfg.data.dataset, sorted(cfg.data.synthetic.items()))
             other = writers.setdefault(cfg.data.root, (kind, path.name))
             assert other[0] == kind, f"{path.name} and {other[1]} both generate into {cfg.data.root}"

@@ -8,10 +8,11 @@ import torch
 from support import TINY, write_tiny_config
 
 from dla_dense.config import load_config
-from dla_dense.export import export_model
+from dla_dense.export import export_model, export_outputs
 from dla_dense.inference.engines import EngineModel
 from dla_dense.models.inputs import example_inputs, model_inputs
 from dla_dense.tasks import build_task
+from dla_dense.tasks.parts import probe
 
 CASES = [
     ("seg", {}),
@@ -30,7 +31,8 @@ def _module(task, model_changes, tmp_path):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
-    return job.export_outputs(model)
+    module, names, _ = export_outputs(model)
+    return module, names
 
 
 @pytest.mark.parametrize("fmt", ["openvino", "torchscript"])
@@ -97,7 +99,7 @@ def test_int8_predictor_is_calibrated_on_training_images_and_stays_close(trained
     fp32 = Predictor.from_work_dir(work, device="cpu")
     int8 = Predictor.from_work_dir(work, device="cpu", int8=True)
     assert int8.backend == "openvino" and int8.model.int8
-    image = fp32.task.image_paths("val")[0]
+    image = probe(fp32.task).image_paths("val")[0]
     with pytest.raises(DLADenseError, match="no calibration images of input shape 1x3x64x128"):
         int8(image)
     assert int8.calibrate_on_training_images(8) == 8

@@ -16,6 +16,7 @@ from ..config import Config
 from ..inference.timing import STAGES, StageTimer
 from ..predictor import Predictor
 from ..tasks import Task
+from ..tasks.parts import probe
 from .measure import _stats
 from .variants import Variant, _arch_config, variant_label
 
@@ -55,7 +56,7 @@ def measure_frames(
     log: Callable[[str], None],
 ) -> dict[str, Any]:
     """Per-frame time of each variant on one video of ``warmup + iters`` frames at ``size`` (the task's
-    :meth:`~dla_dense.tasks.base.Task.benchmark_video`; the network input is ``size`` too).
+    :meth:`~dla_dense.tasks.parts.Probe.video`; the network input is ``size`` too).
 
     Frame i runs every variant once, starting with variant ``i % len(variants)``; the first ``warmup`` frames are
     not timed (exports are made and the tracks start there). Rows hold the per-frame time, the mean of each stage
@@ -63,7 +64,7 @@ def measure_frames(
     frame, and the tracks output per frame.
     """
     chosen = [v for v in variants if v.arch in bases and v.arch in ("dla", "node")]
-    video = task.benchmark_video(CALIBRATION_FRAMES + warmup + iters, size, seed)
+    video = probe(task).video(CALIBRATION_FRAMES + warmup + iters, size, seed)
     calibration, video = video[:CALIBRATION_FRAMES], video[CALIBRATION_FRAMES:]
     streams, predictors = {}, {}
     for v in chosen:

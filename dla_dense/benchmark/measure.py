@@ -31,10 +31,12 @@ from ..config import Config
 from ..engine.optim import build_optimizer
 from ..engine.sampling import before_workers, default_num_workers, worker_init
 from ..errors import DLADenseError
+from ..export import export_outputs
 from ..inference.engines import EngineModel
 from ..inference.fast import bf16_autocast, prepare_for_inference
 from ..runtime import MALLOC_ENV
 from ..tasks import Task, build_task
+from ..tasks.parts import probe
 from .variants import Variant, _arch_config, variant_label
 
 #: Peak memory is the median of this many measured calls per variant.
@@ -162,7 +164,7 @@ def _agreement(task: Task, runner: _Runner, reference: _Runner, images: Sequence
         else [(runner.predict((x,)), reference.predict((x,))) for x in images]
     )
     on = "benchmark input" if images is None else f"{len(images)} validation image(s)"
-    return {**task.agreement(pairs), "on": on}
+    return {**probe(task).agreement(pairs), "on": on}
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -218,9 +220,8 @@ def _infer_runner(
 def _engine_runner(base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], cfg: Config) -> _Runner:
     """The network exported once for the inputs' shape and run by onnxruntime or OpenVINO (int8: calibrated on
     eight perturbed copies of ``inputs``)."""
-    task = build_task(_arch_config(cfg, variant.arch))
-    module, names = task.export_outputs(copy.deepcopy(base).eval())
-    engine = EngineModel(module, names, variant.engine, as_dict=task.dict_outputs, bf16=variant.bf16, int8=variant.int8)
+    module, names, as_dict = export_outputs(copy.deepcopy(base).eval())
+    engine = EngineModel(module, names, variant.engine, as_dict=as_dict, bf16=variant.bf16, int8=variant.int8)
     if variant.int8:
         generator = torch.Generator().manual_seed(0)
         engine.calibration[tuple(inputs[0].shape)] = [

@@ -17,6 +17,7 @@ from ..dist import resolve_device
 from ..errors import DLADenseError
 from ..runtime import tune_malloc
 from ..tasks import build_task
+from ..tasks.parts import describe
 from ..weights import load_checkpoint
 from .frames import measure_frames
 from .measure import (
@@ -94,22 +95,22 @@ def run_benchmark(
     malloc_tuned = tune_malloc()
     cfg = resolve_target(target, overrides)
     task = build_task(cfg)
-    modes = list(task.bench.modes if modes is None else modes)
+    modes = list(task.info.bench.modes if modes is None else modes)
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
         raise DLADenseError(f"modes must be a non-empty subset of {', '.join(MODES)}, got {modes}")
-    if "frame" in modes and "frame" not in task.bench.modes:
+    if "frame" in modes and "frame" not in task.info.bench.modes:
         raise DLADenseError(f"the frame mode is for tracking models; {task.name} models have infer and train")
     dev = resolve_device(device)
     variants = select_variants(task.name, compare)
-    infer_size = tuple(infer_size or task.bench.input_size)
+    infer_size = tuple(infer_size or task.info.bench.input_size)
     for size in (infer_size, tuple(train_size)):
         if len(size) != 2 or size[0] % 32 or size[1] % 32 or min(size) < 32:
             raise DLADenseError(f"input size {size} must be (H, W), both positive multiples of 32")
     result: dict[str, Any] = {
         "target": target,
         "task": task.name,
-        "model": f"{task.describe()}, {cfg.model.num_classes} classes",
+        "model": f"{describe(task)}, {cfg.model.num_classes} classes",
         "weights": checkpoint or "random",
         "device": str(dev),
         "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name(),
@@ -123,7 +124,7 @@ def run_benchmark(
     conv_peak = ConvPeak(dev, bf16=any(v.bf16 for v in variants))
 
     generator = torch.Generator().manual_seed(seed)
-    inputs = [x.to(dev) for x in task.random_inputs(infer_batch, infer_size, generator).values()]
+    inputs = [x.to(dev) for x in probe(task).random_inputs(infer_batch, infer_size, generator).values()]
     bases: dict[str, nn.Module] = {}
     archs: dict[str, dict[str, Any]] = {}
     for arch in dict.fromkeys(v.arch for v in variants):
@@ -156,13 +157,13 @@ def run_benchmark(
     if "infer" in modes:
         runners = [_infer_runner(bases[v.arch], v, inputs, dev, cfg) for v in variants]
         gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
-        real = task.agreement_inputs(agreement_images, dev) if checkpoint else None
+        real = probe(task).agreement_inputs(agreement_images, dev) if checkpoint else None
         rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
         result["infer"] = {"input": [infer_batch, 3, *infer_size], "iters": iters, "warmup": warmup, "variants": rows}
         del runners
     if "train" in modes:
         torch.manual_seed(seed)
-        batch = task.random_batch(train_batch, tuple(train_size), dev)
+        batch = probe(task).random_batch(train_batch, tuple(train_size), dev)
         runners = [_train_runner(bases[v.arch], v, batch, dev, cfg) for v in variants if v.engine == "torch"]
         gflops = {a: info["gflops"]["train"] for a, info in archs.items()}
         rows = _measure_mode("train", runners, batch=train_batch, gflops=gflops, **common)

@@ -16,6 +16,7 @@ from ..backbones import check_model_name
 from ..config import Config, default_config, load_config
 from ..errors import DLADenseError
 from ..tasks import TASKS, Task, build_model, build_task
+from ..tasks.parts import describe
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def resolve_target(target: str, overrides: Sequence[str] = ()) -> Config:
     ``det:dla34:conv``), with the task's default config otherwise (19 classes for seg, 80 for det). Weights
     are random (``pretrained=False``) either way: they do not change the speed, and the benchmark runs offline.
     """
-    covered = [name for name, task_cls in TASKS.items() if task_cls.bench.input_size]
+    covered = [name for name, task_cls in TASKS.items() if task_cls.info.bench.input_size]
     if target.endswith(".py") or Path(target).is_file():
         cfg = load_config(target, overrides)
     else:
@@ -102,14 +103,14 @@ def _node_types(task: type[Task]) -> tuple[str, ...]:
 def select_variants(task: str, compare: Sequence[str] | None) -> list[Variant]:
     """``eager`` followed by the ``compare`` variants (None: eager alone, empty: the task's
     ``bench.compare``)."""
-    names = [] if compare is None else list(compare) or list(TASKS[task].bench.compare)
+    names = [] if compare is None else list(compare) or list(TASKS[task].info.bench.compare)
     chosen = [VARIANTS["eager"]]
     for name in names:
         if name not in VARIANTS:
             raise DLADenseError(f"unknown variant '{name}'; choose from {', '.join(VARIANTS)}")
         arch = VARIANTS[name].arch
-        if arch != "dla" and arch not in TASKS[task].bench.archs:
-            only = [other for other, task_cls in TASKS.items() if arch in task_cls.bench.archs]
+        if arch != "dla" and arch not in TASKS[task].info.bench.archs:
+            only = [other for other, task_cls in TASKS.items() if arch in task_cls.info.bench.archs]
             raise DLADenseError(f"variant '{name}' is for {' and '.join(only)} models, not {task}")
         if VARIANTS[name] not in chosen:
             chosen.append(VARIANTS[name])
@@ -128,7 +129,7 @@ def variant_label(variant: Variant, cfg: Config) -> str:
 def arch_name(cfg: Config, arch: str) -> str:
     """A short description of the network of ``arch``, e.g. ``DLASeg dla34`` or ``CenterNet dla34 node=conv``."""
     if arch in ("dla", "node"):
-        return build_task(_arch_config(cfg, arch)).describe()
+        return describe(build_task(_arch_config(cfg, arch)))
     return f"{arch} tu-{cfg.model.backbone}"
 
 

@@ -31,7 +31,7 @@ def build_parser(prog: str, description: str, task: type[Task] | None) -> argpar
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     add_engine_args(p)
     if task is not None:
-        task.add_test_args(p.add_argument_group(f"{task.name} options"))
+        task.info.test.add_args(p.add_argument_group(f"{task.name} options"))
     return p
 
 
@@ -70,14 +70,14 @@ def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: 
         job = predictor.task
         if args.int8:
             logger.info(f"int8: calibrating on {predictor.calibrate_on_training_images(args.calib_images)} input(s)")
-        options = job.test_options(args)
+        options = job.info.test.options(job, args)
         if dist.is_main:
             job.prepare()
         dataset = job.val_set()
         logger.info(f"evaluating {args.checkpoint} on {len(dataset)} images of '{cfg.data.val_split}'")
         metrics = predictor.evaluate(dataset, dist, **options)
         if dist.is_main:
-            logger.info(job.test_summary(metrics))
+            logger.info(job.info.test.summary(job, metrics))
     finally:
         cleanup_distributed()
     return 0

@@ -36,7 +36,7 @@ def _main(argv: Sequence[str] | None) -> int:
         metavar="VARIANT",
         help=f"variants to run against eager: {', '.join(v for v in VARIANTS if v != 'eager')}; bare --compare "
         "runs "
-        + " or ".join(f"{' '.join(t.bench.compare)} ({n})" for n, t in TASKS.items() if t.bench.input_size),
+        + " or ".join(f"{' '.join(t.info.bench.compare)} ({n})" for n, t in TASKS.items() if t.info.bench.input_size),
     )
     p.add_argument(
         "--input-size",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import about_input
-from ..export import FORMATS, export_model
+from ..export import FORMATS, export_model, export_outputs
 from ..outputs import output_file
 from ..tasks import build_task
 from ..weights import load_checkpoint
@@ -53,7 +53,7 @@ def _main(argv: Sequence[str] | None) -> int:
     task = build_task(cfg)
     model = task.build_model()
     load_checkpoint(model, args.checkpoint)
-    module, names = task.export_outputs(model.eval())
+    module, names, _ = export_outputs(model.eval())
     with about_input(f"{args.checkpoint} -> {out}"):
         diff = export_model(
             module,

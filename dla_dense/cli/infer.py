@@ -81,7 +81,7 @@ class _Run:
         self.unreadable: list[str] = []
         self.txt: dict[str, list[str]] = {}
         #: Whether the task follows objects through a video: a folder of frames is then one stream, in order.
-        self.tracks = predictor.task.new_state() is not None
+        self.tracks = predictor.task.info.stream_state is not None
 
     def refine(self, results: list[Result]) -> list[Result]:
         return [result.refined(self.options) for result in results]

@@ -206,6 +206,12 @@ class CenterNet(nn.Module):
         for name, out_channels in self.heads.items():
             self.add_module(name, head_branch(channels[0], out_channels, head_conv, prior=initial_bias.get(name)))
 
+    def export_outputs(self) -> tuple[nn.Module, list[str], bool]:
+        """This network for export (:class:`CenterNetTupleOutputs`: a tuple of the head maps), their names, and
+        True: the network itself returns ``{name: map}``."""
+        wrapper = CenterNetTupleOutputs(self)
+        return wrapper, list(wrapper.output_names), True
+
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``x [N, 3, H, W]`` (H, W multiples of 32) -> ``{head: [N, heads[head], H/4, W/4]}``."""
         features = self.ida_up(self.dla_up(self.base(x))[:-1])[-1]

@@ -15,12 +15,14 @@ from torch import nn
 from ..config import Config, load_config
 from ..dist import DistInfo, resolve_device
 from ..errors import DLADenseError
+from ..export import export_outputs
 from ..images import load_image, upright
 from ..inference.engines import EngineModel
 from ..inference.fast import bf16_autocast, prepare_for_inference
 from ..inference.results import Result
 from ..inference.timing import StageTimer
 from ..tasks import build_task
+from ..tasks.parts import probe
 from ..weights import load_checkpoint
 from .stream import Stream
 
@@ -92,8 +94,8 @@ class Predictor:
         if backend != "torch":
             if self.device.type != "cpu":
                 raise DLADenseError(f"the {backend} backend runs on the CPU; pass device='cpu' (--device cpu)")
-            module, names = self.task.export_outputs(model)
-            model = EngineModel(module, names, backend, as_dict=self.task.dict_outputs, bf16=bf16, int8=int8)
+            module, names, as_dict = export_outputs(model)
+            model = EngineModel(module, names, backend, as_dict=as_dict, bf16=bf16, int8=int8)
         elif fast or bf16 or compile:
             model = prepare_for_inference(model, fuse=fast, channels_last=fast, compile=compile, bf16=bf16)
         self.model = model
@@ -182,7 +184,7 @@ class Predictor:
 
     def calibrate_on_training_images(self, count: int = 300) -> int:
         """:meth:`calibrate` on ``count`` images spread evenly over the config's training split."""
-        paths = self.task.image_paths(self.cfg.data.train_split)
+        paths = probe(self.task).image_paths(self.cfg.data.train_split)
         step = max(1, len(paths) // count)
         return self.calibrate(paths[::step][:count])
 

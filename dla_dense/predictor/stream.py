@@ -1,8 +1,8 @@
 """Streams: the consecutive frames of one video or camera through a :class:`~dla_dense.Predictor`.
 
-A stream keeps what its task carries from frame to frame (:meth:`Task.new_state
-<dla_dense.tasks.base.Task.new_state>`: nothing for single-image tasks, the previous frame and the tracks for
-trackers) and starts afresh on :meth:`Stream.reset`. Use one stream per video.
+A stream keeps what its task carries from frame to frame (``task.info.stream_state``: nothing for single-image
+tasks, the previous frame and the tracks for trackers) and starts afresh on :meth:`Stream.reset`. Use one stream
+per video.
 """
 
 from __future__ import annotations
@@ -22,14 +22,18 @@ class Stream:
     def __init__(self, predictor: Predictor, **options: Any) -> None:
         self.predictor = predictor
         self.options = options
-        self.state = predictor.task.new_state()
+        self.state = self._new_state()
         #: Frames seen since the stream started or was reset.
         self.frames = 0
 
     def reset(self) -> None:
         """Forget every frame seen so far: the next frame is a video's first."""
-        self.state = self.predictor.task.new_state()
+        self.state = self._new_state()
         self.frames = 0
+
+    def _new_state(self) -> Any:
+        make = self.predictor.task.info.stream_state
+        return None if make is None else make(self.predictor.task)
 
     def __call__(self, frames: ImageLike | Sequence[ImageLike]) -> Result | list[Result]:
         single = not isinstance(frames, (list, tuple))

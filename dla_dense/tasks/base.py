@@ -1,31 +1,27 @@
-"""The task contract: what the trainer, the tools and the benchmark need from a task.
+"""The task contract: what the trainer, the tools, the Predictor and the benchmark call.
 
 A task is one class (one file under ``dla_dense/tasks/``) registered in :data:`dla_dense.tasks.TASKS`. It
-declares its config schemas and implements:
+declares its name, its validation ``metric``, its config ``schemas`` and its :class:`~dla_dense.tasks.parts.TaskInfo`
+(texts, network description, synthetic data, test flags, benchmark coverage and probe, stream state), and
+implements:
 
 - ``build_model()`` -> ``nn.Module``;
 - ``train_set()`` / ``val_set()`` -> datasets (``prepare()`` writes synthetic data first);
 - ``loss(model, batch, device)`` -> ``{term: scalar tensor}``, unweighted; the trainer logs every term and
-  minimises ``sum(loss_weights()[term] * value)``;
-- ``evaluate(model, dataset, dist, **options)`` -> ``{metric: float}``, logging a table; ``metric`` names
-  the one that selects ``best.pth``; ``add_test_args`` adds a test tool's flags and ``test_options`` turns
-  them into ``options``;
-- ``predict(model, images, tta=..., timer=..., state=...)`` -> typed results (:mod:`dla_dense.inference.results`) that
-  draw themselves, for :class:`~dla_dense.Predictor` and ``tools/infer.py``;
-- ``meta()``, stored with checkpoints, and ``adopt_checkpoint(extras)`` when one is loaded;
-- ``random_batch`` (random images and targets, for the benchmark and the contract tests), ``agreement``
-  (benchmark variants against eager) and ``export_outputs`` (ONNX).
+  minimises ``total_loss(terms)``, with ``build_criterion()``'s learned part (if any) trained beside the model;
+- ``evaluate(model, dataset, dist, **options)`` -> ``{metric: float}``, logging a table;
+- ``predict(model, images, tta=..., timer=..., state=...)`` -> typed results (:mod:`dla_dense.inference.results`)
+  that draw themselves, for :class:`~dla_dense.Predictor` and ``tools/infer.py``;
+- ``meta()``, stored with checkpoints, and ``adopt_checkpoint(extras)`` when one is loaded.
 
 Everything but the abstract methods has a default, so a task overrides only what it has.
 """
 
 from __future__ import annotations
 
-import argparse
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,10 +33,9 @@ from ..config import Config, DataConfig, EvalConfig, ModelConfig
 from ..dist import DistInfo
 from ..engine.logging import get_logger
 from ..errors import DLADenseError
-from ..evaluation.undefined import format_metrics
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..ops.losses import weighted_sum
-from .parts import BenchmarkSpec, TaskInfo
+from .parts import TaskInfo
 
 
 class Task(ABC):
@@ -48,10 +43,8 @@ class Task(ABC):
 
     #: The key of :data:`~dla_dense.tasks.TASKS` (``cfg.model.task``).
     name: ClassVar[str]
-    #: What the tools say about the task (titles, what ``infer.py`` writes).
+    #: What the task declares beside its behaviour (tool texts, test flags, benchmark, stream state).
     info: ClassVar[TaskInfo]
-    #: What the benchmark measures for it.
-    bench: ClassVar[BenchmarkSpec] = BenchmarkSpec()
     #: The validation metric whose best value is kept as ``best.pth`` (higher is better).
     metric: ClassVar[str]
     #: Dataclasses validating the ``model``, ``data`` and ``evaluation`` sections of this task's configs.
@@ -68,12 +61,12 @@ class Task(ABC):
 
     def prepare(self) -> None:
         """Write the synthetic dataset first when ``data.synthetic`` asks for one (main process only)."""
-        if self.cfg.data.synthetic is not None:
-            self.write_synthetic(self.cfg.data.root, **self.cfg.data.synthetic)
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """Write this task's synthetic dataset under ``root``; tasks without one refuse ``data.synthetic``."""
-        raise DLADenseError(f"data.synthetic is not available for {self.name} configs; remove it")
+        d = self.cfg.data
+        if d.synthetic is None:
+            return
+        if self.info.synthetic is None:
+            raise DLADenseError(f"data.synthetic is not available for {self.name} configs; remove it")
+        self.info.synthetic(d.root, **d.synthetic)
 
     @abstractmethod
     def build_model(self) -> nn.Module:
@@ -91,13 +84,9 @@ class Task(ABC):
     def loss(self, model: nn.Module, batch: dict[str, Any], device: torch.device) -> dict[str, torch.Tensor]:
         """Unweighted loss terms ``{name: scalar}`` of ``model`` on one training ``batch``."""
 
-    def loss_weights(self) -> dict[str, float]:
-        """Weight of each term of :meth:`loss` in the total that is minimised (default: 1 each)."""
-        return {}
-
     def total_loss(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """``sum(loss_weights()[name] * term)`` over ``terms`` in their order (weight 1 where none is set)."""
-        return weighted_sum(terms, self.loss_weights())
+        """What is minimised: the sum of ``terms`` in their order (a task with weights overrides it)."""
+        return weighted_sum(terms, {})
 
     def build_criterion(self, identities: int | None = None) -> nn.Module | None:
         """The learned part of the loss (e.g. an identity classifier), built after :meth:`train_set` (``identities``:
@@ -119,21 +108,6 @@ class Task(ABC):
         """Adjust the config to a loaded checkpoint (``load_checkpoint``'s return value); default: nothing."""
         return None
 
-    # Tools ---------------------------------------------------------------------------------------------
-
-    @classmethod
-    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
-        """Add the test tool's task-specific flags (e.g. ``--flip``) to ``parser``; default: none."""
-        return None
-
-    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
-        """The ``evaluate`` options of the test tool's parsed ``args``."""
-        return {}
-
-    def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """The last line the test tool prints: the headline metrics."""
-        return format_metrics(metrics)
-
     def predict(
         self,
         model: nn.Module,
@@ -146,57 +120,9 @@ class Task(ABC):
     ) -> list[Any]:
         """The typed results (:mod:`dla_dense.inference.results`) of ``model`` (eval mode) for RGB ``images``
         ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage. ``state`` is a stream's
-        (:meth:`new_state`) when ``images`` are the next frames of one video, else None; a task that keeps
+        (``info.stream_state``) when ``images`` are the next frames of one video, else None; a task that keeps
         nothing between frames ignores it."""
         raise no_inference(self)
-
-    def new_state(self) -> Any:
-        """What a stream of this task keeps between the frames of one video (see
-        :class:`~dla_dense.predictor.Stream`); None: nothing, every frame is predicted alone."""
-        return None
-
-    def image_paths(self, split: str) -> list[Path]:
-        """The image files of ``split`` (int8 calibration reads the training split's)."""
-        raise DLADenseError(f"the {self.name} task lists no image files")
-
-    # Benchmark and export ------------------------------------------------------------------------------
-
-    def random_inputs(
-        self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Random model inputs ``{name: [batch, channels, *size]}`` in the network's argument order (the
-        benchmark's): normalised images ~ N(0, 1)."""
-        return {"image": torch.randn(batch, 3, *size, generator=generator)}
-
-    def benchmark_video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
-        """``frames`` consecutive RGB uint8 frames ``[*size, 3]`` of one video for the benchmark's ``frame``
-        mode."""
-        raise DLADenseError(f"the benchmark has no per-frame mode for {self.name} models")
-
-    def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor] | None:
-        """Up to ``count`` validation inputs ``[1, 3, H, W]`` to measure agreement on (None: the benchmark's
-        random input)."""
-        return None
-
-    @abstractmethod
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """A training batch of random images ``[batch, 3, *size]`` with random targets (benchmark, tests)."""
-
-    def agreement(self, pairs: list[tuple[Any, Any]]) -> dict[str, float]:
-        """How closely outputs match their references, over ``(output, reference)`` pairs of model outputs."""
-        raise DLADenseError(f"the benchmark does not cover {self.name} models")
-
-    #: Whether the model returns ``{output name: tensor}`` (else one tensor); engines that run an export return
-    #: the same.
-    dict_outputs: ClassVar[bool] = False
-
-    def export_outputs(self, model: nn.Module) -> tuple[nn.Module, list[str]]:
-        """``model`` as a module returning a tensor or a tuple of tensors for export, and the output names."""
-        return model, ["logits"]
-
-    def describe(self) -> str:
-        """A short name of the configured network, e.g. ``DLASeg dla34``."""
-        return f"{self.name} {self.cfg.model.backbone}"
 
 
 def backbone_options(model: ModelConfig) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from ..config import Config
 from ..config.schemas import TASK_SCHEMAS
 from ..data.imagefolder import ImageFolderDataset
+from ..data.synthetic.imagefolder import make_synthetic_imagefolder
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..evaluation import TopKEvaluator, run_evaluation
@@ -25,7 +26,20 @@ from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
 from ..models.inputs import batch_inputs
 from .base import Task, check_num_classes
-from .parts import TaskInfo
+from .parts import Probe, TaskInfo
+
+
+class ClsProbe(Probe):
+    """Random images and labels and the image files of a classification task."""
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` and labels ``[batch]``."""
+        labels = torch.randint(0, self.task.cfg.model.num_classes, (batch,))
+        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``."""
+        return [Path(path) for path, _ in self.task._dataset(split, training=False).samples]
 
 
 class ClsTask(Task):
@@ -37,6 +51,8 @@ class ClsTask(Task):
         reports="top-1 and top-5 accuracy",
         infer_output="the image with its top-5 classes (<stem>_top5.jpg)",
         infer_suffix="top5",
+        synthetic=make_synthetic_imagefolder,
+        probe=ClsProbe,
     )
     metric = "top1"
     schemas = {**Task.schemas, **TASK_SCHEMAS["cls"]}
@@ -51,12 +67,6 @@ class ClsTask(Task):
         if self._classes is None:
             self._dataset(self.cfg.data.val_split, training=False)
         return self._classes
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """One shape per image as an ImageFolder."""
-        from ..data.synthetic.imagefolder import make_synthetic_imagefolder
-
-        make_synthetic_imagefolder(root, **options)
 
     def build_model(self) -> nn.Module:
         """timm's DLA with a ``model.num_classes`` classifier."""
@@ -111,10 +121,6 @@ class ClsTask(Task):
         evaluator = TopKEvaluator(min(5, self.cfg.model.num_classes))
         return run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger)
 
-    def image_paths(self, split: str) -> list[Path]:
-        """The images of ``split``."""
-        return [Path(path) for path, _ in self._dataset(split, training=False).samples]
-
     def meta(self) -> dict[str, Any]:
         """Task, normalisation and class names."""
         return {**super().meta(), "classes": list(self.classes)}
@@ -145,8 +151,3 @@ class ClsTask(Task):
         with timer.stage("postprocess"):
             probs = logits.float().softmax(1).cpu().numpy()
             return [ClsResult(image, p, self.classes) for image, p in zip(images, probs, strict=True)]
-
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Random images ``[batch, 3, *size]`` and labels ``[batch]``."""
-        labels = torch.randint(0, self.cfg.model.num_classes, (batch,))
-        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}

@@ -24,6 +24,7 @@ from ..data.det_transforms import (
     CenterNetEvalTransform,
     CenterNetTrainTransform,
 )
+from ..data.synthetic.shapes import make_synthetic_shapes
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..errors import DLADenseError
@@ -33,11 +34,11 @@ from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
 from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
 from ..inference.timing import NULL_TIMER, StageTimer
-from ..models.centernet import CenterNet, CenterNetTupleOutputs
+from ..models.centernet import CenterNet
 from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task, backbone_options, check_num_classes
-from .parts import BenchmarkSpec, TaskInfo
+from .parts import BenchmarkSpec, Probe, TaskInfo, TestOptions
 
 #: The input of CenterNet's (and CenterTrack's) training checkpoints: BGR with CenterNet's COCO statistics.
 CENTERNET_INPUT: dict[str, Any] = {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
@@ -58,6 +59,63 @@ def checkpoint_input(extras: dict[str, Any], reference: Mapping[str, Any] = CENT
     return None
 
 
+#: What the benchmark measures for CenterNet detection and keypoints.
+DET_BENCH = BenchmarkSpec(input_size=(512, 512), compare=("fast", "bf16", "node"), archs=("node",))
+
+
+class DetTest(TestOptions):
+    """The detection test tool: ``--flip``, ``--scales``, ``--out FILE``."""
+
+    @classmethod
+    def add_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--flip``, ``--scales``, ``--out FILE``."""
+        parser.add_argument("--flip", action="store_true", help="flip test (heatmap and size averaged, as CenterNet)")
+        parser.add_argument(
+            "--scales", type=float, nargs="+", help="test scales, merged with NMS (e.g. 0.5 0.75 1 1.25 1.5)"
+        )
+        parser.add_argument("--out", metavar="FILE", help="write the detections as a COCO results json")
+
+    @classmethod
+    def options(cls, task: Task, args: argparse.Namespace) -> dict[str, Any]:
+        """``flip``, ``scales`` and ``out_file`` from the flags."""
+        return {
+            "flip": args.flip or None,
+            "scales": tuple(args.scales) if args.scales else None,
+            "out_file": output_file(args.out, ".json") if args.out else None,
+        }
+
+    @classmethod
+    def summary(cls, task: Task, metrics: Mapping[str, float]) -> str:
+        """``AP .. AP50 .. AP75 ..``."""
+        return format_metrics({k: metrics[k] for k in ("AP", "AP50", "AP75")})
+
+
+class DetProbe(Probe):
+    """Random images with the heads' targets, the heatmap agreement and the image files of a CenterNet-family task."""
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` with the heads' targets of :attr:`random_objects` random objects
+        per image."""
+        stride = CenterNet.output_stride
+        heads = self.task.heads()
+        samples = [
+            heads.random_targets(self.task.random_objects, (size[0] // stride, size[1] // stride), None)
+            for _ in range(batch)
+        ]
+        targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
+        return {"image": torch.randn(batch, 3, *size).to(device), **targets}
+
+    def agreement(self, pairs: list[tuple[dict, dict]]) -> dict[str, float]:
+        """The largest difference between the sigmoid heatmaps and their references'."""
+        diff = max(float((o["hm"].float().sigmoid() - r["hm"].float().sigmoid()).abs().max()) for o, r in pairs)
+        return {"hm_max_abs_diff": diff}
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``, in the annotation file's order."""
+        dataset = self.task.dataset(split)
+        return [dataset.img_dir / info["file_name"] for info in dataset.coco.loadImgs(dataset.coco.getImgIds())]
+
+
 class DetTask(Task):
     """CenterNet ctdet on a COCO-format dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
@@ -67,11 +125,14 @@ class DetTask(Task):
         reports="COCOeval AP table with per-class AP",
         infer_output="the image with labelled boxes (<stem>_boxes.jpg)",
         infer_suffix="boxes",
+        network="CenterNet {backbone} node={node}",
+        synthetic=make_synthetic_shapes,
+        test=DetTest,
+        bench=DET_BENCH,
+        probe=DetProbe,
     )
-    bench = BenchmarkSpec(input_size=(512, 512), compare=("fast", "bf16", "node"), archs=("node",))
     metric = "AP"
     schemas = TASK_SCHEMAS["det"]
-    dict_outputs = True
     #: The input normalisation of the reference's own checkpoints (``{'epoch', 'state_dict'}``).
     reference_input: ClassVar[Mapping[str, Any]] = CENTERNET_INPUT
     #: Whether the test input fits the whole frame into ``evaluation.input_size`` (FairMOT's letterbox) rather
@@ -83,12 +144,6 @@ class DetTask(Task):
         self._classes: tuple[str, ...] | None = None
         self.category_ids: tuple[int, ...] | None = None
         self._num_identities: int | None = None
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """Synthetic shapes with boxes as a COCO json."""
-        from ..data.synthetic.shapes import make_synthetic_shapes
-
-        make_synthetic_shapes(root, **options)
 
     def dataset(self, split: str, transform=None) -> CocoDetDataset:
         """The COCO-format dataset of ``split`` (paths from the ``data.coco_*`` templates)."""
@@ -104,11 +159,6 @@ class DetTask(Task):
         self._classes = tuple(dataset.classes)
         self.category_ids = dataset.cat_ids
         return dataset
-
-    def image_paths(self, split: str) -> list[Path]:
-        """The images of ``split``, in the annotation file's order."""
-        dataset = self.dataset(split)
-        return [dataset.img_dir / info["file_name"] for info in dataset.coco.loadImgs(dataset.coco.getImgIds())]
 
     def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoDetDataset:
         return CocoDetDataset(ann_file, img_dir, **kwargs)
@@ -212,10 +262,6 @@ class DetTask(Task):
             **self.network_options(),
             **backbone_options(self.cfg.model),
         )
-
-    def describe(self) -> str:
-        """``CenterNet <backbone> node=<node>``."""
-        return f"CenterNet {self.cfg.model.backbone} node={self.cfg.model.node}"
 
     def train_set(self) -> Dataset:
         """Training split with CenterNet's augmentation and targets at the model's output stride."""
@@ -332,27 +378,6 @@ class DetTask(Task):
         """COCO box AP with its per-class table."""
         return CocoEvaluator(dataset)
 
-    @classmethod
-    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
-        """``--flip``, ``--scales``, ``--out FILE``."""
-        parser.add_argument("--flip", action="store_true", help="flip test (heatmap and size averaged, as CenterNet)")
-        parser.add_argument(
-            "--scales", type=float, nargs="+", help="test scales, merged with NMS (e.g. 0.5 0.75 1 1.25 1.5)"
-        )
-        parser.add_argument("--out", metavar="FILE", help="write the detections as a COCO results json")
-
-    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
-        """``flip``, ``scales`` and ``out_file`` from the flags."""
-        return {
-            "flip": args.flip or None,
-            "scales": tuple(args.scales) if args.scales else None,
-            "out_file": output_file(args.out, ".json") if args.out else None,
-        }
-
-    def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """``AP .. AP50 .. AP75 ..``."""
-        return format_metrics({k: metrics[k] for k in ("AP", "AP50", "AP75")})
-
     def predict(
         self,
         model: nn.Module,
@@ -389,25 +414,3 @@ class DetTask(Task):
             class_names=tuple(self.classes),
             category_ids=self.category_ids,
         )
-
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Random images ``[batch, 3, *size]`` with the heads' targets of :attr:`random_objects` random objects
-        per image."""
-        stride = CenterNet.output_stride
-        heads = self.heads()
-        samples = [
-            heads.random_targets(self.random_objects, (size[0] // stride, size[1] // stride), None)
-            for _ in range(batch)
-        ]
-        targets = {k: torch.stack([s[k] for s in samples]).to(device) for k in samples[0]}
-        return {"image": torch.randn(batch, 3, *size).to(device), **targets}
-
-    def agreement(self, pairs: list[tuple[dict, dict]]) -> dict[str, float]:
-        """The largest difference between the sigmoid heatmaps and their references'."""
-        diff = max(float((o["hm"].float().sigmoid() - r["hm"].float().sigmoid()).abs().max()) for o, r in pairs)
-        return {"hm_max_abs_diff": diff}
-
-    def export_outputs(self, model: nn.Module) -> tuple[nn.Module, list[str]]:
-        """The tuple of head maps ``(hm, wh, reg)``."""
-        wrapper = CenterNetTupleOutputs(model)
-        return wrapper, list(wrapper.output_names)

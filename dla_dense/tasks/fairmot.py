@@ -23,9 +23,15 @@ class FairMotTask(VideoTask):
     JDE label files among them), tracked with ``evaluation.tracker`` (the JDE tracker by default)."""
 
     name = "fairmot"
-    info = replace(VIDEO_INFO, title="a FairMOT tracker (detection and re-identification in one network)")
+    info = replace(
+        VIDEO_INFO,
+        title="a FairMOT tracker (detection and re-identification in one network)",
+        network="FairMOT {backbone} node={node}",
+        bench=BenchmarkSpec(
+            input_size=(608, 1088), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
+        ),
+    )
     schemas = TASK_SCHEMAS["fairmot"]
-    bench = BenchmarkSpec(input_size=(608, 1088), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame"))
     reference_input = FAIRMOT_INPUT
     letterbox = True
 
@@ -35,10 +41,6 @@ class FairMotTask(VideoTask):
         return CenterNetHeads([box, *self.embedding_heads()])
 
     network = CenterNet
-
-    def describe(self) -> str:
-        """``FairMOT <backbone> node=<node>``."""
-        return f"FairMOT {self.cfg.model.backbone} node={self.cfg.model.node}"
 
     def item_options(self) -> dict[str, Any]:
         """Single frames (FairMOT trains without the previous frame)."""

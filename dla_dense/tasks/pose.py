@@ -18,13 +18,28 @@ import numpy as np
 from ..config import Config
 from ..config.schemas import TASK_SCHEMAS
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
+from ..data.synthetic.people import make_synthetic_people
 from ..errors import DLADenseError
 from ..evaluation import CocoKeypointEvaluator
 from ..evaluation.undefined import format_metric
 from ..heads import CenterNetHeads, Fields, KeypointHead
 from ..inference.results import PoseResult
-from .det import DetTask
+from .base import Task
+from .det import DET_BENCH, DetProbe, DetTask, DetTest
 from .parts import TaskInfo
+
+
+class PoseTest(DetTest):
+    """The keypoint test tool: the detector's flags, keypoint AP first in its last line."""
+
+    @classmethod
+    def summary(cls, task: Task, metrics: Mapping[str, float]) -> str:
+        """``kp_AP .. (sigmas xS) [kp_AP at standard OKS ..]  AP50 ..`` (boxes)."""
+        scale = task.cfg.evaluation.sigma_scale
+        line = f"kp_AP {format_metric(metrics['kp_AP'])} (sigmas x{scale:g})"
+        if "kp_std_AP" in metrics:
+            line += f"  kp_AP {format_metric(metrics['kp_std_AP'])} (standard sigmas)"
+        return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
 
 class PoseTask(DetTask):
@@ -36,6 +51,11 @@ class PoseTask(DetTask):
         reports="COCOeval keypoint (OKS) and box AP tables",
         infer_output="the image with labelled boxes and skeletons (<stem>_pose.jpg)",
         infer_suffix="pose",
+        network="CenterNet multi_pose {backbone} node={node}",
+        synthetic=make_synthetic_people,
+        test=PoseTest,
+        bench=DET_BENCH,
+        probe=DetProbe,
     )
     metric = "kp_AP"
     schemas = TASK_SCHEMAS["pose"]
@@ -43,12 +63,6 @@ class PoseTask(DetTask):
     def __init__(self, cfg: Config) -> None:
         super().__init__(cfg)
         self._schema: KeypointSchema | None = None
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """Synthetic stick-figure people in COCO's person schema."""
-        from ..data.synthetic.people import make_synthetic_people
-
-        make_synthetic_people(root, **options)
 
     def _open_dataset(self, ann_file: Path, img_dir: Path, **kwargs: Any) -> CocoKeypointDataset:
         dataset = CocoKeypointDataset(ann_file, img_dir, flip_pairs=self.cfg.data.flip_pairs, **kwargs)
@@ -96,10 +110,6 @@ class PoseTask(DetTask):
         )
         return CenterNetHeads([self.box_head(), keypoints, *self.embedding_heads()])
 
-    def describe(self) -> str:
-        """``CenterNet multi_pose <backbone> node=<node>``."""
-        return f"CenterNet multi_pose {self.cfg.model.backbone} node={self.cfg.model.node}"
-
     def meta(self) -> dict[str, Any]:
         """The detector's meta plus the keypoint schema."""
         s = self.schema
@@ -123,14 +133,6 @@ class PoseTask(DetTask):
     def evaluator(self, dataset: CocoKeypointDataset) -> CocoKeypointEvaluator:
         """Keypoint AP at the declared tolerance (``kp_*``), at standard OKS when scaled (``kp_std_*``) and box AP."""
         return CocoKeypointEvaluator(dataset, self._sigmas(), self.cfg.evaluation.sigma_scale)
-
-    def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """``kp_AP .. (sigmas xS) [kp_AP at standard OKS ..]  AP50 ..`` (boxes)."""
-        scale = self.cfg.evaluation.sigma_scale
-        line = f"kp_AP {format_metric(metrics['kp_AP'])} (sigmas x{scale:g})"
-        if "kp_std_AP" in metrics:
-            line += f"  kp_AP {format_metric(metrics['kp_std_AP'])} (standard sigmas)"
-        return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
     def result_of(self, image: np.ndarray, fields: Fields) -> PoseResult:
         """The :class:`PoseResult` of one image's decoded fields (joints with visibility 1)."""

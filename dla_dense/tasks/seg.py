@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ..config.schemas import TASK_SCHEMAS
 from ..data.seg_sources import SEG_SOURCES, SegSource
+from ..data.synthetic.cityscapes import make_synthetic_cityscapes
 from ..data.transforms import build_seg_eval_transform, build_seg_train_transform
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches
@@ -30,7 +31,7 @@ from ..models.segmentor import DLASeg
 from ..outputs import output_dir
 from ..visualize import overlay
 from .base import Task, backbone_options, check_num_classes
-from .parts import BenchmarkSpec, TaskInfo
+from .parts import BenchmarkSpec, Probe, TaskInfo, TestOptions
 
 
 def safe_output_path(out_dir: Path, relative: str) -> Path:
@@ -39,6 +40,63 @@ def safe_output_path(out_dir: Path, relative: str) -> Path:
     if not path.is_relative_to(out_dir.resolve()):
         raise DLADenseError(f"output name '{relative}' would be written outside '{out_dir}'; rename the input")
     return path
+
+
+class SegTest(TestOptions):
+    """The segmentation test tool: ``--tta``, ``--mode``, ``--out DIR``."""
+
+    @classmethod
+    def add_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--tta``, ``--mode``, ``--out DIR``."""
+        parser.add_argument("--tta", action="store_true", help="multi-scale (evaluation.tta_scales) + flip test")
+        parser.add_argument("--mode", choices=["whole", "slide"], help="whole-image or sliding-window inference")
+        parser.add_argument(
+            "--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here"
+        )
+
+    @classmethod
+    def options(cls, task: Task, args: argparse.Namespace) -> dict[str, Any]:
+        """``tta`` and ``out_dir`` from the flags; ``--mode`` goes into ``evaluation.mode``."""
+        if args.mode:
+            task.cfg.evaluation.mode = args.mode
+        return {"tta": args.tta, "out_dir": output_dir(args.out) if args.out else None}
+
+    @classmethod
+    def summary(cls, task: Task, metrics: Mapping[str, float]) -> str:
+        """``mIoU .. aAcc .. mAcc ..``."""
+        return format_metrics({k: metrics[k] for k in ("mIoU", "aAcc", "mAcc")})
+
+
+class SegProbe(Probe):
+    """Random images and labels, validation images and the argmax agreement of a segmentation task."""
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """Random images ``[batch, 3, *size]`` and labels ``[batch, *size]`` with an ignored strip on the left."""
+        labels = torch.randint(0, self.task.cfg.model.num_classes, (batch, *size))
+        labels[:, :, : size[1] // 16] = self.task.cfg.data.ignore_index
+        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}
+
+    def agreement(self, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """The share of pixels (in %) whose argmax equals the reference's."""
+        same = sum(int((o.argmax(1) == r.argmax(1)).sum()) for o, r in pairs)
+        total = sum(r[:, 0].numel() for _, r in pairs)  # pixels: N x H x W of each output
+        return {"argmax_agreement_pct": 100 * same / total}
+
+    def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor]:
+        """Up to ``count`` normalised validation images ``[1, 3, H, W]``, cropped to multiples of 32."""
+        self.task.prepare()
+        dataset = self.task.val_set()
+        images = []
+        for i in range(min(count, len(dataset))):
+            x = dataset[i]["image"]
+            h, w = x.shape[-2] // 32 * 32, x.shape[-1] // 32 * 32
+            if h and w:
+                images.append(x[None, :, :h, :w].to(device))
+        return images
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The images of ``split``."""
+        return list(self.task._dataset(split, None).images)
 
 
 class SegTask(Task):
@@ -50,18 +108,16 @@ class SegTask(Task):
         reports="per-class IoU table, mIoU and pixel accuracy",
         infer_output="a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)",
         infer_suffix="overlay",
-    )
-    bench = BenchmarkSpec(
-        input_size=(512, 1024), compare=("fast", "bf16", "smp-unet", "smp-fpn"), archs=("smp-unet", "smp-fpn")
+        network="DLASeg {backbone}",
+        synthetic=make_synthetic_cityscapes,
+        test=SegTest,
+        bench=BenchmarkSpec(
+            input_size=(512, 1024), compare=("fast", "bf16", "smp-unet", "smp-fpn"), archs=("smp-unet", "smp-fpn")
+        ),
+        probe=SegProbe,
     )
     metric = "mIoU"
     schemas = TASK_SCHEMAS["seg"]
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """Synthetic street scenes in the Cityscapes layout."""
-        from ..data.synthetic.cityscapes import make_synthetic_cityscapes
-
-        make_synthetic_cityscapes(root, **options)
 
     @property
     def source(self) -> SegSource:
@@ -73,10 +129,6 @@ class SegTask(Task):
         dataset = self.source.open(d, split, transform)
         check_num_classes(self.cfg.model, len(dataset.classes), f"the {d.dataset} dataset at '{d.root}'")
         return dataset
-
-    def image_paths(self, split: str) -> list[Path]:
-        """The images of ``split``."""
-        return list(self._dataset(split, None).images)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -92,10 +144,6 @@ class SegTask(Task):
         """``DLASeg`` of ``cfg.model``: images ``[N, 3, H, W]`` -> logits ``[N, num_classes, H, W]``."""
         m = self.cfg.model
         return DLASeg(m.backbone, m.num_classes, down_ratio=m.down_ratio, **backbone_options(self.cfg.model))
-
-    def describe(self) -> str:
-        """``DLASeg <backbone>``."""
-        return f"DLASeg {self.cfg.model.backbone}"
 
     def train_set(self) -> Dataset:
         """Training split with the augmentation pipeline of ``cfg.data``."""
@@ -197,25 +245,6 @@ class SegTask(Task):
             overlay_path.parent.mkdir(parents=True, exist_ok=True)
             overlay(rgb, p.numpy(), self.palette).save(overlay_path, quality=90)
 
-    @classmethod
-    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
-        """``--tta``, ``--mode``, ``--out DIR``."""
-        parser.add_argument("--tta", action="store_true", help="multi-scale (evaluation.tta_scales) + flip test")
-        parser.add_argument("--mode", choices=["whole", "slide"], help="whole-image or sliding-window inference")
-        parser.add_argument(
-            "--out", metavar="DIR", help="write labelIds PNGs (Cityscapes format) and colour overlays here"
-        )
-
-    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
-        """``tta`` and ``out_dir`` from the flags; ``--mode`` goes into ``evaluation.mode``."""
-        if args.mode:
-            self.cfg.evaluation.mode = args.mode
-        return {"tta": args.tta, "out_dir": output_dir(args.out) if args.out else None}
-
-    def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """``mIoU .. aAcc .. mAcc ..``."""
-        return format_metrics({k: metrics[k] for k in ("mIoU", "aAcc", "mAcc")})
-
     def predict(
         self,
         model: nn.Module,
@@ -254,27 +283,3 @@ class SegTask(Task):
     def _label_ids(self) -> tuple[int, ...] | None:
         """The dataset's label id of each class index (None where label files hold class indices)."""
         return self.source.label_ids(self.cfg.data)
-
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Random images ``[batch, 3, *size]`` and labels ``[batch, *size]`` with an ignored strip on the left."""
-        labels = torch.randint(0, self.cfg.model.num_classes, (batch, *size))
-        labels[:, :, : size[1] // 16] = self.cfg.data.ignore_index
-        return {"image": torch.randn(batch, 3, *size).to(device), "label": labels.to(device)}
-
-    def agreement(self, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
-        """The share of pixels (in %) whose argmax equals the reference's."""
-        same = sum(int((o.argmax(1) == r.argmax(1)).sum()) for o, r in pairs)
-        total = sum(r[:, 0].numel() for _, r in pairs)  # pixels: N x H x W of each output
-        return {"argmax_agreement_pct": 100 * same / total}
-
-    def agreement_inputs(self, count: int, device: torch.device) -> list[torch.Tensor]:
-        """Up to ``count`` normalised validation images ``[1, 3, H, W]``, cropped to multiples of 32."""
-        self.prepare()
-        dataset = self.val_set()
-        images = []
-        for i in range(min(count, len(dataset))):
-            x = dataset[i]["image"]
-            h, w = x.shape[-2] // 32 * 32, x.shape[-1] // 32 * 32
-            if h and w:
-                images.append(x[None, :, :h, :w].to(device))
-        return images

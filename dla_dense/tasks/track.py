@@ -14,7 +14,25 @@ from ..data.video import VideoDataset
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..models.centertrack import CenterTrack
 from .parts import BenchmarkSpec
-from .video import VIDEO_INFO, VideoTask
+from .video import VIDEO_INFO, VideoProbe, VideoTask
+
+
+class TrackProbe(VideoProbe):
+    """The video probe with the previous image and heatmap among the random inputs."""
+
+    def random_inputs(
+        self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Images and previous images ~ N(0, 1) and, with ``model.pre_hm``, previous heatmaps ~ U(0, 1)."""
+        out = {name: torch.randn(batch, 3, *size, generator=generator) for name in ("image", "pre_image")}
+        if self.task.cfg.model.pre_hm:
+            out["pre_hm"] = torch.rand(batch, 1, *size, generator=generator)
+        return out
+
+    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
+        """The detector's random targets with random inputs (:meth:`random_inputs`)."""
+        out = super().random_batch(batch, size, device)
+        return {**out, **{name: x.to(device) for name, x in self.random_inputs(batch, size).items()}}
 
 
 class TrackTask(VideoTask):
@@ -22,9 +40,16 @@ class TrackTask(VideoTask):
     frame pairs to train on."""
 
     name = "track"
-    info = replace(VIDEO_INFO, title="a CenterTrack tracker")
+    info = replace(
+        VIDEO_INFO,
+        title="a CenterTrack tracker",
+        network="CenterTrack {backbone} node={node}",
+        bench=BenchmarkSpec(
+            input_size=(544, 960), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
+        ),
+        probe=TrackProbe,
+    )
     schemas = TASK_SCHEMAS["track"]
-    bench = BenchmarkSpec(input_size=(544, 960), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame"))
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
@@ -48,10 +73,6 @@ class TrackTask(VideoTask):
         """Frame pairs: the previous frame within ``data.max_frame_dist``."""
         return {"max_frame_dist": self.cfg.data.max_frame_dist}
 
-    def describe(self) -> str:
-        """``CenterTrack <backbone> node=<node>``."""
-        return f"CenterTrack {self.cfg.model.backbone} node={self.cfg.model.node}"
-
     def train_set(self) -> VideoDataset:
         """Frame pairs with CenterTrack's augmentation, previous heatmap and targets."""
         d = self.cfg.data
@@ -69,17 +90,3 @@ class TrackTask(VideoTask):
         dataset = self.dataset(d.train_split, transform)
         self._num_identities = dataset.num_identities
         return dataset
-
-    def random_inputs(
-        self, batch: int, size: tuple[int, int], generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
-        """Images and previous images ~ N(0, 1) and, with ``model.pre_hm``, previous heatmaps ~ U(0, 1)."""
-        out = {name: torch.randn(batch, 3, *size, generator=generator) for name in ("image", "pre_image")}
-        if self.cfg.model.pre_hm:
-            out["pre_hm"] = torch.rand(batch, 1, *size, generator=generator)
-        return out
-
-    def random_batch(self, batch: int, size: tuple[int, int], device: torch.device) -> dict[str, torch.Tensor]:
-        """The detector's random targets with random inputs (:meth:`random_inputs`)."""
-        out = super().random_batch(batch, size, device)
-        return {**out, **{name: x.to(device) for name, x in self.random_inputs(batch, size).items()}}

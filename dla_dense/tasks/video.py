@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.synthetic.mot import make_synthetic_mot, synthetic_video
 from ..data.video import VideoDataset
 from ..data.video_sources import VIDEO_SOURCES
 from ..dist import DistInfo
@@ -25,19 +26,49 @@ from ..inference.timing import NULL_TIMER, StageTimer
 from ..inference.tracking import TrackState, track_frame
 from ..tracking import TRACKERS, Tracker
 from ..weights import load_checkpoint
-from .det import DetTask
-from .parts import TaskInfo
-
-#: What the tools say about every video task (each gives its title).
-VIDEO_INFO = TaskInfo(
-    title="",
-    reports="HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline",
-    infer_output="the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt",
-    infer_suffix="tracks",
-)
+from .base import Task
+from .det import DetProbe, DetTask
+from .parts import TaskInfo, TestOptions
 
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
 TRAIL_LENGTH = 20
+
+
+class VideoTest(TestOptions):
+    """The tracking test tool: ``--out DIR`` (MOT result files) and ``--tracker``."""
+
+    @classmethod
+    def add_args(cls, parser: argparse.ArgumentParser) -> None:
+        """``--out DIR`` (MOT result files) and ``--tracker``."""
+        parser.add_argument("--out", metavar="DIR", help="write one MOT result file per sequence into DIR")
+        parser.add_argument("--tracker", choices=tuple(TRACKERS), help="override evaluation.tracker")
+
+    @classmethod
+    def options(cls, task: Task, args: argparse.Namespace) -> dict[str, Any]:
+        """``out_dir`` from ``--out``; ``--tracker`` goes into ``evaluation.tracker``."""
+        if args.tracker:
+            task.cfg.evaluation.tracker = args.tracker
+        return {"out_dir": Path(args.out) if args.out else None}
+
+    @classmethod
+    def summary(cls, task: Task, metrics: Mapping[str, float]) -> str:
+        """``HOTA .. DetA .. AssA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
+        line = _headline(metrics)
+        if "baseline_HOTA" in metrics:
+            line += f"  |  IoU baseline: {_headline(metrics, 'baseline_')}"
+        return line
+
+
+class VideoProbe(DetProbe):
+    """A CenterNet-family probe with the frames of a video task and a synthetic video for the ``frame`` mode."""
+
+    def image_paths(self, split: str) -> list[Path]:
+        """The frames of ``split``, video by video."""
+        return [f.path for f in self.task.dataset(split).frames]
+
+    def video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
+        """A synthetic video of the demo's kind (3–8 moving pedestrians and cars) at ``size``."""
+        return synthetic_video(seed, frames, *size)[0]
 
 
 class VideoTask(DetTask):
@@ -48,12 +79,6 @@ class VideoTask(DetTask):
     :class:`~dla_dense.tasks.fairmot.FairMotTask`)."""
 
     metric = "HOTA"
-
-    def write_synthetic(self, root: str, **options: Any) -> None:
-        """Synthetic videos of pedestrians and cars in the MOT layout."""
-        from ..data.synthetic.mot import make_synthetic_mot
-
-        make_synthetic_mot(root, **options)
 
     @property
     def source(self):
@@ -97,10 +122,6 @@ class VideoTask(DetTask):
                 f"evaluation.tracker='{name}' follows CenterTrack's tracking offsets, which this model has none of; "
                 "use evaluation.tracker='byte' (or 'jde' with an embedding head)"
             )
-
-    def image_paths(self, split: str) -> list[Path]:
-        """The frames of ``split``, video by video."""
-        return [f.path for f in self.dataset(split).frames]
 
     def build_model(self) -> nn.Module:
         """The network of ``cfg.model`` (:attr:`network`: inputs -> ``{output: map}`` at stride 4), started from
@@ -204,24 +225,6 @@ class VideoTask(DetTask):
             self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
         return metrics
 
-    @classmethod
-    def add_test_args(cls, parser: argparse.ArgumentParser) -> None:
-        """``--out DIR`` (MOT result files) and ``--tracker``."""
-        parser.add_argument("--out", metavar="DIR", help="write one MOT result file per sequence into DIR")
-        parser.add_argument("--tracker", choices=tuple(TRACKERS), help="override evaluation.tracker")
-
-    def test_options(self, args: argparse.Namespace) -> dict[str, Any]:
-        if args.tracker:
-            self.cfg.evaluation.tracker = args.tracker
-        return {"out_dir": Path(args.out) if args.out else None}
-
-    def test_summary(self, metrics: Mapping[str, float]) -> str:
-        """``HOTA .. DetA .. AssA .. MOTA .. IDF1 .. IDSW ..`` and the baseline's, when measured."""
-        line = _headline(metrics)
-        if "baseline_HOTA" in metrics:
-            line += f"  |  IoU baseline: {_headline(metrics, 'baseline_')}"
-        return line
-
     def predict(
         self,
         model: nn.Module,
@@ -273,15 +276,27 @@ class VideoTask(DetTask):
             )
         return results
 
-    def benchmark_video(self, frames: int, size: tuple[int, int], seed: int = 0) -> list[np.ndarray]:
-        """A synthetic video of the demo's kind (3–8 moving pedestrians and cars) at ``size``."""
-        from ..data.synthetic.mot import synthetic_video
-
-        return synthetic_video(seed, frames, *size)[0]
-
 
 def _headline(metrics: Mapping[str, float], prefix: str = "") -> str:
     """``HOTA .. DetA .. AssA .. MOTA .. IDF1 .. IDSW ..`` of ``metrics`` (keys ``<prefix><name>``): detection and
     association beside HOTA, since each tracker's score floor changes the detections it keeps."""
     line = "  ".join(f"{k} {format_metric(metrics[prefix + k])}" for k in ("HOTA", "DetA", "AssA", "MOTA", "IDF1"))
     return f"{line}  IDSW {metrics[prefix + 'IDSW']:.0f}"
+
+
+def video_stream_state(task: Task) -> TrackState:
+    """A stream's state for a video task: its configured tracker (:meth:`VideoTask.new_state`)."""
+    return task.new_state()
+
+
+#: What every video task declares (each gives its title, network and benchmark).
+VIDEO_INFO = TaskInfo(
+    title="",
+    reports="HOTA, MOTA, IDF1 and ID switches per class and sequence (TrackEval), beside an IoU-only baseline",
+    infer_output="the frames with boxes, track ids and trails (a video for a video input), MOT txt with --save-txt",
+    infer_suffix="tracks",
+    synthetic=make_synthetic_mot,
+    test=VideoTest,
+    probe=VideoProbe,
+    stream_state=video_stream_state,
+)

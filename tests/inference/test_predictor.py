@@ -1,6 +1,7 @@
 """The Predictor on trained tiny work dirs gives the predictions of tools/test.py (one inference path), takes
 paths, PIL images, arrays and lists, and its results turn into COCO json, label ids and pictures."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -156,7 +157,8 @@ def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, mon
 
     # A task that keeps state sees the same object for every frame of one video and a new one after reset().
     seen = []
-    monkeypatch.setattr(predictor.task, "new_state", lambda: {"frames": []})
+    info = dataclasses.replace(predictor.task.info, stream_state=lambda task: {"frames": []})
+    monkeypatch.setattr(predictor.task, "info", info)
     original = predictor.task.predict
 
     def remembering(model, images, *, state=None, **options):

@@ -231,4 +231,4 @@ def test_a_validation_split_without_objects_leaves_the_metrics_undefined(tmp_pat
     task = TASKS["track"](cfg)
     metrics = task.evaluate(task.build_model(), task.val_set(), DistInfo())
     assert all(np.isnan(metrics[k]) for k in ("HOTA", "MOTA", "IDF1", "baseline_HOTA"))
-    assert "undefined" in task.test_summary(metrics)
+    assert "undefined" in task.info.test.summary(task, metrics)
