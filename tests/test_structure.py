@@ -171,3 +171,32 @@ def test_folders_import_only_lower_layers():
             if rank[parts[1]] >= rank[own]:
                 found.append(f"{path.relative_to(PACKAGE)} imports {target}")
     assert not found, found
+
+
+def _members(cls) -> set[str]:
+    """The names ``cls`` itself defines or declares (not Python's dunders or ABC's bookkeeping)."""
+    names = set(vars(cls)) | set(vars(cls).get("__annotations__", {}))
+    return {k for k in names if not (k.startswith("__") and k.endswith("__")) and k != "_abc_impl"}
+
+
+def test_tasks_are_small_compositions():
+    """The Task contract has at most 15 members, no class under tasks/ defines more than 25, a registered task's
+    whole surface (its own and inherited dla_dense members) is at most 30, and no registered task inherits
+    another: they share parts, not a base class."""
+    import inspect
+
+    import dla_dense.tasks as tasks_package
+    from dla_dense.tasks import TASKS
+    from dla_dense.tasks.base import Task
+
+    assert len(_members(Task)) <= 15, sorted(_members(Task))
+    for module in (PACKAGE / "tasks").glob("*.py"):
+        mod = __import__(f"dla_dense.tasks.{module.stem}", fromlist=["_"])
+        for cls in (c for _, c in inspect.getmembers(mod, inspect.isclass) if c.__module__ == mod.__name__):
+            assert len(_members(cls)) <= 25, (cls.__name__, sorted(_members(cls)))
+    registered = set(TASKS.values())
+    for name, cls in TASKS.items():
+        surface = set().union(*(_members(b) for b in cls.__mro__ if b.__module__.startswith("dla_dense")))
+        assert len(surface) <= 30, (name, len(surface), sorted(surface))
+        assert not registered & set(cls.__mro__[1:]), f"{name} inherits a registered task"
+    assert tasks_package.TASKS is TASKS

@@ -47,6 +47,11 @@ class TrackState:
         self.frames = 0
 
     @property
+    def floor(self) -> float:
+        """Detections decoded for these trackers score above this: the lowest of their floors."""
+        return min(self.floors.values())
+
+    @property
     def main(self) -> Tracker:
         """The configured tracker."""
         return next(iter(self.trackers.values()))

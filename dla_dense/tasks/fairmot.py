@@ -9,7 +9,7 @@ from typing import Any
 from ..config.schemas import TASK_SCHEMAS
 from ..data.video import VideoDataset
 from ..heads import CenterNetHeads, JdeBoxHead
-from ..models.centernet import CenterNet
+from .centernet import CenterNetSpec, box_options, embedding_heads
 from .parts import BenchmarkSpec
 from .video import VIDEO_INFO, VideoTask
 
@@ -32,15 +32,12 @@ class FairMotTask(VideoTask):
         ),
     )
     schemas = TASK_SCHEMAS["fairmot"]
-    reference_input = FAIRMOT_INPUT
-    letterbox = True
+    spec = CenterNetSpec(reference_input=FAIRMOT_INPUT, letterbox=True)
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """:class:`~dla_dense.heads.JdeBoxHead` (``model.ltrb``) and the embedding head (``model.reid_dim``)."""
-        box = JdeBoxHead(self.cfg.model.num_classes, ltrb=self.cfg.model.ltrb, **self.box_options())
-        return CenterNetHeads([box, *self.embedding_heads()])
-
-    network = CenterNet
+        box = JdeBoxHead(self.cfg.model.num_classes, ltrb=self.cfg.model.ltrb, **box_options(self.cfg))
+        return CenterNetHeads([box, *embedding_heads(self.cfg, self._num_identities)])
 
     def item_options(self) -> dict[str, Any]:
         """Single frames (FairMOT trains without the previous frame)."""

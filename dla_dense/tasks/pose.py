@@ -17,15 +17,25 @@ import numpy as np
 
 from ..config import Config
 from ..config.schemas import TASK_SCHEMAS
+from ..data.det_transforms import CenterNetTrainTransform
 from ..data.keypoints import CocoKeypointDataset, KeypointSchema
 from ..data.synthetic.people import make_synthetic_people
 from ..errors import DLADenseError
 from ..evaluation import CocoKeypointEvaluator
 from ..evaluation.undefined import format_metric
-from ..heads import CenterNetHeads, Fields, KeypointHead
+from ..heads import BoxHead, CenterNetHeads, Fields, KeypointHead
 from ..inference.results import PoseResult
 from .base import Task
-from .det import DET_BENCH, DetProbe, DetTask, DetTest
+from .centernet import (
+    DET_BENCH,
+    CenterNetSpec,
+    CenterNetTask,
+    DetProbe,
+    DetTest,
+    box_options,
+    crop_options,
+    embedding_heads,
+)
 from .parts import TaskInfo
 
 
@@ -42,7 +52,7 @@ class PoseTest(DetTest):
         return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
 
-class PoseTask(DetTask):
+class PoseTask(CenterNetTask):
     """CenterNet multi_pose on a COCO keypoints dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
     name = "pose"
@@ -58,6 +68,7 @@ class PoseTask(DetTask):
         probe=DetProbe,
     )
     metric = "kp_AP"
+    spec = CenterNetSpec(random_objects=4)
     schemas = TASK_SCHEMAS["pose"]
 
     def __init__(self, cfg: Config) -> None:
@@ -88,12 +99,12 @@ class PoseTask(DetTask):
         self._sigmas()
         return dataset
 
-    random_objects = 4
-
-    def augmentation_options(self) -> dict[str, Any]:
-        """CenterNet's optional rotation."""
+    def train_transform(self) -> CenterNetTrainTransform:
+        """CenterNet's augmentation with its optional rotation (``data.rotate_prob``, ``data.rotate``) and the heads'
+        targets."""
         d = self.cfg.data
-        return {"rotate_prob": d.rotate_prob, "rotate": d.rotate}
+        heads = self.heads(with_data=True)
+        return CenterNetTrainTransform(heads, **crop_options(self.cfg), rotate_prob=d.rotate_prob, rotate=d.rotate)
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """The box head and the keypoint head (``hps`` 2J, ``hm_hp`` J, ``hp_offset`` 2); ``with_data``: with the
@@ -108,7 +119,8 @@ class PoseTask(DetTask):
             hm_hp_weight=m.hm_hp_weight,
             hp_offset_weight=m.off_weight,
         )
-        return CenterNetHeads([self.box_head(), keypoints, *self.embedding_heads()])
+        box = BoxHead(m.num_classes, radius_mode=self.cfg.data.radius_mode, **box_options(self.cfg))
+        return CenterNetHeads([box, keypoints, *embedding_heads(self.cfg, self._num_identities)])
 
     def meta(self) -> dict[str, Any]:
         """The detector's meta plus the keypoint schema."""

@@ -13,6 +13,7 @@ from ..data.track_transforms import CenterTrackTrainTransform
 from ..data.video import VideoDataset
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..models.centertrack import CenterTrack
+from .centernet import CenterNetSpec, box_options, crop_options, embedding_heads
 from .parts import BenchmarkSpec
 from .video import VIDEO_INFO, VideoProbe, VideoTask
 
@@ -50,24 +51,19 @@ class TrackTask(VideoTask):
         probe=TrackProbe,
     )
     schemas = TASK_SCHEMAS["track"]
+    spec = CenterNetSpec(network=CenterTrack, network_keys=("pre_hm",))
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
         """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
         with ``model.reid_dim``, the embedding head."""
         m = self.cfg.model
         heads = [
-            TrackBoxHead(m.num_classes, **self.box_options()),
+            TrackBoxHead(m.num_classes, **box_options(self.cfg)),
             TrackingHead(weight=m.tracking_weight),
         ]
         if m.ltrb_amodal:
             heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
-        return CenterNetHeads([*heads, *self.embedding_heads()])
-
-    network = CenterTrack
-
-    def network_options(self) -> dict[str, Any]:
-        """Whether the network takes the previous heatmap (``model.pre_hm``)."""
-        return {"pre_hm": self.cfg.model.pre_hm}
+        return CenterNetHeads([*heads, *embedding_heads(self.cfg, self._num_identities)])
 
     def item_options(self) -> dict[str, Any]:
         """Frame pairs: the previous frame within ``data.max_frame_dist``."""
@@ -78,7 +74,7 @@ class TrackTask(VideoTask):
         d = self.cfg.data
         transform = CenterTrackTrainTransform(
             self.heads(with_data=True),
-            **self.crop_options(),
+            **crop_options(self.cfg),
             same_aug=d.same_aug,
             shift=d.shift,
             scale=d.scale,

@@ -18,16 +18,15 @@ from ..data.video import VideoDataset
 from ..data.video_sources import VIDEO_SOURCES
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
-from ..errors import DLADenseError
 from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
 from ..inference.results import TrackResult
 from ..inference.timing import NULL_TIMER, StageTimer
 from ..inference.tracking import TrackState, track_frame
-from ..tracking import TRACKERS, Tracker
+from ..tracking import TRACKERS, build_tracker
 from ..weights import load_checkpoint
 from .base import Task
-from .det import DetProbe, DetTask
+from .centernet import CenterNetTask, DetProbe
 from .parts import TaskInfo, TestOptions
 
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
@@ -71,7 +70,7 @@ class VideoProbe(DetProbe):
         return synthetic_video(seed, frames, *size)[0]
 
 
-class VideoTask(DetTask):
+class VideoTask(CenterNetTask):
     """What trackers on videos share: the video sources (``data.dataset``: ``mot``, ``video_coco``, ``crowdhuman``,
     ``jde``), evaluation video by video with a configurable tracker and TrackEval metrics beside an IoU-only
     baseline, per-frame prediction through a stream's tracker, and ``model.init_from``. Subclasses give the network,
@@ -108,21 +107,6 @@ class VideoTask(DetTask):
         """:class:`~dla_dense.data.video.VideoDataset` keywords of the training items (frame pairs or frames)."""
         return {}
 
-    def tracker_fits(self, name: str, tracker: Tracker) -> None:
-        """Raise when ``tracker`` (configured as ``name``) needs what this model does not give (embeddings,
-        tracking offsets)."""
-        outputs = self.heads().outputs
-        if tracker.needs_embeddings and "id" not in outputs:
-            raise DLADenseError(
-                f"evaluation.tracker='{name}' associates by appearance embeddings, which this model has none of; "
-                "set model.reid_dim (e.g. 128) and train it, or use evaluation.tracker='byte'"
-            )
-        if tracker.needs_offsets and "tracking" not in outputs:
-            raise DLADenseError(
-                f"evaluation.tracker='{name}' follows CenterTrack's tracking offsets, which this model has none of; "
-                "use evaluation.tracker='byte' (or 'jde' with an embedding head)"
-            )
-
     def build_model(self) -> nn.Module:
         """The network of ``cfg.model`` (:attr:`network`: inputs -> ``{output: map}`` at stride 4), started from
         ``model.init_from`` where shapes fit."""
@@ -139,13 +123,6 @@ class VideoTask(DetTask):
 
     # Tracking ------------------------------------------------------------------------------------------
 
-    def tracker(self, name: str | None = None) -> Tracker:
-        """The tracker ``name`` (default ``evaluation.tracker``) with the config's thresholds."""
-        name = name or self.cfg.evaluation.tracker
-        tracker = TRACKERS[name].from_config(self.cfg.evaluation)
-        self.tracker_fits(name, tracker)
-        return tracker
-
     def new_state(self, compare: bool = False) -> TrackState:
         """A stream's state: the configured tracker and, with ``compare``, the trackers it is compared with on the
         same detections (``evaluation.compare_trackers``, then the IoU-only baseline with ``evaluation.baseline``);
@@ -154,13 +131,10 @@ class VideoTask(DetTask):
         names = [e.tracker]
         if compare:
             names += [n for n in (*e.compare_trackers, *(("iou",) if e.baseline else ())) if n not in names]
-        trackers = {name: self.tracker(name) for name in names}
+        fields = self.heads().fields
+        trackers = {name: build_tracker(name, e, fields) for name in names}
         floors = {name: TRACKERS[name].score_floor(e) for name in names}
         return TrackState(trackers, floors)
-
-    def out_thresh(self, state: TrackState) -> float:
-        """Detections decoded for ``state``'s trackers score above this (the lowest of their floors)."""
-        return min(state.floors.values())
 
     @torch.no_grad()
     def evaluate(
@@ -201,7 +175,7 @@ class VideoTask(DetTask):
                     heads=heads,
                     transform=transform,
                     max_dets=e.max_dets,
-                    out_thresh=self.out_thresh(state),
+                    out_thresh=state.floor,
                 )
                 for name, evaluator in evaluators.items():
                     evaluator.process(item, tracks[name])
@@ -248,7 +222,7 @@ class VideoTask(DetTask):
                 heads=heads,
                 transform=transform,
                 max_dets=e.max_dets,
-                out_thresh=self.out_thresh(current),
+                out_thresh=current.floor,
                 timer=timer,
             )
             found = tracks[e.tracker]

@@ -18,6 +18,7 @@ from dla_dense.inference.results import DrawOptions
 from dla_dense.models.inputs import example_inputs
 from dla_dense.tasks import TASKS
 from dla_dense.tasks.parts import probe
+from dla_dense.tracking import build_tracker
 
 BACKBONES = ("dla46_c", "dla34")
 SIZE = (64, 96)
@@ -200,7 +201,8 @@ def test_an_embedding_head_on_every_box_task(name):
     found = task.heads().decode(out, flip=False, k=5)
     torch.testing.assert_close(found["embeddings"].norm(dim=1), torch.ones(5))
     if name in ("track", "fairmot"):  # its trackers include those that associate by the embeddings
-        assert task.tracker("jde").needs_embeddings and task.tracker("byte_reid").needs_embeddings
+        fields = task.heads().fields
+        assert all(build_tracker(n, task.cfg.evaluation, fields).needs_embeddings for n in ("jde", "byte_reid"))
 
 
 def test_too_few_identities_for_the_data_is_one_clear_line(tmp_path):

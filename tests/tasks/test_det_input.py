@@ -5,7 +5,8 @@ import torch
 from dla_dense.config import load_config
 from dla_dense.data.det_transforms import CENTERNET_COCO_MEAN, CENTERNET_COCO_STD
 from dla_dense.models.centernet import CenterNet
-from dla_dense.tasks.det import DetTask, checkpoint_input
+from dla_dense.tasks.centernet import checkpoint_input
+from dla_dense.tasks.det import DetTask
 from dla_dense.weights import load_checkpoint
 
 
