@@ -109,6 +109,8 @@ def test_registry_schemas_tools_and_entry_points_agree():
     for name, task_cls in TASKS.items():
         assert all(task_cls.schemas[section] is schema for section, schema in TASK_SCHEMAS[name].items())
         assert task_cls.info.title and task_cls.info.reports, name
+        assert (PACKAGE.parent / "docs" / task_cls.info.docs).is_file(), f"{name}: docs/{task_cls.info.docs}"
+        assert f": {task_cls.info.docs}\n" in (PACKAGE.parent / "mkdocs.yml").read_text(), f"{name} not in the nav"
         for kind, module in (("train", train), ("test", test)):
             assert (PACKAGE.parent / "tools" / f"{kind}_{name}.py").is_file(), f"tools/{kind}_{name}.py"
             assert getattr(module, f"{name}_main").keywords == {"task": name}
@@ -141,7 +143,7 @@ def test_no_module_reads_detections_by_column():
 #: imports no head or model, heads and models import no data.
 LAYERS = (
     {"errors"},
-    {"runtime", "dist", "fields", "images", "outputs", "weights", "visualize", "drawing"},
+    {"runtime", "dist", "fields", "images", "outputs", "weights", "visualize", "drawing", "registry"},
     {"ops", "backbones", "config"},
     {"heads", "models", "data", "tracking", "adapters"},
     {"evaluation", "export", "analysis"},

@@ -22,9 +22,10 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from ..errors import DLADenseError
+from ..registry import Registered
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -184,17 +185,22 @@ class Config:
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     name: str = "config"
     path: str | None = None
+    #: Modules imported before the config is validated (a user's own tasks, heads, data sources, trackers).
+    custom_imports: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        """The five sections as plain dicts."""
-        return {s: dataclasses.asdict(getattr(self, s)) for s in SECTIONS}
+    def to_dict(self) -> dict[str, Any]:
+        """The five sections as plain dicts (and ``custom_imports`` when there are any)."""
+        out: dict[str, Any] = {s: dataclasses.asdict(getattr(self, s)) for s in SECTIONS}
+        if self.custom_imports:
+            out["custom_imports"] = list(self.custom_imports)
+        return out
 
     def dump(self, path: str | Path) -> Path:
         """Write the resolved config as a Python config file that :func:`load_config` reads back."""
         path = Path(path)
         lines = [f"# Resolved config of '{self.name}' (from {self.path}).\n"]
-        for section, values in self.to_dict().items():
-            lines.append(f"{section} = {pprint.pformat(values, sort_dicts=False, width=100)}\n")
+        for key, values in self.to_dict().items():
+            lines.append(f"{key} = {pprint.pformat(values, sort_dicts=False, width=100)}\n")
         path.write_text("\n".join(lines))
         return path
 
@@ -231,20 +237,36 @@ def _read(path: Path, seen: tuple[Path, ...]) -> dict[str, dict[str, Any]]:
         if not k.startswith("__") and not isinstance(v, (types.ModuleType, types.FunctionType, type)) and k != "_base_"
     }
     for key, value in names.items():
-        if key.startswith("_"):
+        if key.startswith("_") or key == IMPORTS_KEY:
             continue
         if key not in SECTIONS:
-            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, SECTIONS)}")
+            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, [*SECTIONS, IMPORTS_KEY])}")
         if not isinstance(value, Mapping):
             raise DLADenseError(f"config '{path}': section '{key}' must be a dict, not {type(value).__name__}")
-    raw = {k: dict(v) for k, v in names.items() if k in SECTIONS}
+    raw: dict[str, Any] = {k: dict(v) for k, v in names.items() if k in SECTIONS}
+    imports = _module_names(names.get(IMPORTS_KEY, ()), path)
     base = namespace.get("_base_")
     if base is None:
-        return raw
+        return {**raw, IMPORTS_KEY: imports}
     merged = _read((path.parent / base), seen=(*seen, path.resolve()))
     for section, values in raw.items():
         merged.setdefault(section, {}).update(values)
+    merged[IMPORTS_KEY] = tuple(dict.fromkeys((*merged[IMPORTS_KEY], *imports)))
     return merged
+
+
+#: The config key naming modules to import first (a user's own tasks, heads, data sources, trackers).
+IMPORTS_KEY = "custom_imports"
+
+
+def _module_names(value: Any, path: Path) -> tuple[str, ...]:
+    """``custom_imports`` checked: a list of dotted module names."""
+    items = value if isinstance(value, (list, tuple)) else None
+    if items is None or not all(isinstance(v, str) and all(p.isidentifier() for p in v.split(".")) for v in items):
+        raise DLADenseError(
+            f"config '{path}': {IMPORTS_KEY}={value!r} must be a list of module names, e.g. [\"my_heads\"]"
+        )
+    return tuple(items)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -262,12 +284,13 @@ def _read_json(path: Path) -> dict[str, Any]:
     name = data.pop("name", path.stem)
     if not isinstance(name, str):
         raise DLADenseError(f"config '{path}': name must be a string, not {type(name).__name__}")
+    imports = _module_names(data.pop(IMPORTS_KEY, ()), path)
     for key, value in data.items():
         if key not in SECTIONS:
-            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, SECTIONS)}")
+            raise DLADenseError(f"config '{path}': unknown section '{key}'{_suggest(key, [*SECTIONS, IMPORTS_KEY])}")
         if not isinstance(value, dict):
             raise DLADenseError(f"config '{path}': section '{key}' must be an object, not {type(value).__name__}")
-    return {"name": name, **data}
+    return {"name": name, IMPORTS_KEY: imports, **data}
 
 
 def _suggest(key: str, choices: Iterable[str]) -> str:
@@ -302,7 +325,7 @@ def _check_key(schema: type, section: str, key: str, where: str) -> None:
 
 
 def _build_section(section: str, schema: type, values: Mapping[str, Any], path: Path) -> Any:
-    hints = typing.get_type_hints(schema)
+    hints = typing.get_type_hints(schema, include_extras=True)
     checked = {}
     for key, value in values.items():
         _check_key(schema, section, key, f"config '{path}'")
@@ -352,6 +375,9 @@ def _convert(value: Any, tp: Any) -> tuple[bool, Any]:
         return False, value
     if origin is Literal:
         return value in args, value
+    if origin is Annotated:
+        ok, converted = _convert(value, args[0])
+        return ok and all(m.admits(converted) for m in args[1:] if isinstance(m, Registered)), converted
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             return False, value
@@ -371,5 +397,10 @@ def _convert(value: Any, tp: Any) -> tuple[bool, Any]:
 
 
 def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Annotated:
+        found = [m.describe() for m in get_args(tp)[1:] if isinstance(m, Registered)]
+        return found[0] if found else _type_name(get_args(tp)[0])
+    if get_origin(tp) is tuple and get_args(tp) and get_origin(get_args(tp)[0]) is Annotated:
+        return f"a list of {_type_name(get_args(tp)[0])}"
     text = str(tp).replace("typing.", "")
     return text.replace("<class '", "").replace("'>", "")

@@ -15,9 +15,13 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import DLADenseError
+from ..registry import Registry
 from .cityscapes import CITYSCAPES_PALETTE, CityscapesSegDataset, class_subset
 from .cityscapes_export import save_label_ids_png, train_ids_to_label_ids
 from .folder import SegFolderDataset, default_palette
+
+#: ``data.dataset`` -> the class of its source (the seg schema accepts these names).
+SEG_SOURCES: Registry[type[SegSource]] = Registry("segmentation source")
 
 
 class SegSource(ABC):
@@ -44,6 +48,7 @@ class SegSource(ABC):
         Image.fromarray(pred.numpy().astype(np.uint8)).save(path)
 
 
+@SEG_SOURCES.register("cityscapes")
 class CityscapesSource(SegSource):
     """Cityscapes in its official layout; ``data.classes`` may pick a subset of the 19 classes."""
 
@@ -64,6 +69,7 @@ class CityscapesSource(SegSource):
         save_label_ids_png(Path(path), torch.from_numpy(class_subset(d.classes)[1])[pred])
 
 
+@SEG_SOURCES.register("folder")
 class FolderSource(SegSource):
     """Image and label folders (CamVid and your own data), classes listed in ``data.classes``."""
 
@@ -88,7 +94,3 @@ class FolderSource(SegSource):
 
     def palette(self, d: Any) -> tuple[tuple[int, int, int], ...]:
         return tuple(d.palette) if d.palette else default_palette(len(self.classes(d)))
-
-
-#: ``data.dataset`` -> its source (the seg config schema allows exactly these names).
-SEG_SOURCES: dict[str, SegSource] = {"cityscapes": CityscapesSource(), "folder": FolderSource()}

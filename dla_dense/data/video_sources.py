@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DLADenseError
+from ..registry import Registry
 from .mot_format import GroundTruth
 from .video import Frame, read_crowdhuman, read_jde, read_mot, read_video_coco
 
@@ -31,6 +32,10 @@ MOT_CLASS_NAMES = {
 }
 
 
+#: ``data.dataset`` -> the class of its source (the track and fairmot schemas accept these names).
+VIDEO_SOURCES: Registry[type[VideoSource]] = Registry("video source")
+
+
 class VideoSource(ABC):
     """One kind of video dataset, configured by a config's ``data`` section."""
 
@@ -50,6 +55,7 @@ class VideoSource(ABC):
         return tuple(range(1, len(classes) + 1))
 
 
+@VIDEO_SOURCES.register("mot")
 class MotSource(VideoSource):
     """The MOT Challenge layout; ``data.mot_classes`` are the MOT class ids trained as labels 0, 1, ..."""
 
@@ -73,6 +79,7 @@ class MotSource(VideoSource):
         return tuple(d.mot_classes)
 
 
+@VIDEO_SOURCES.register("video_coco")
 class VideoCocoSource(VideoSource):
     """CenterTrack's video-COCO json (``data.coco_ann_file`` / ``coco_img_dir`` templates)."""
 
@@ -87,6 +94,7 @@ class VideoCocoSource(VideoSource):
         return frames, classes, video_truth(frames)
 
 
+@VIDEO_SOURCES.register("crowdhuman")
 class CrowdHumanSource(VideoSource):
     """CrowdHuman ``.odgt`` (``data.odgt_file`` / ``odgt_img_dir``): still images, each a one-frame video."""
 
@@ -98,6 +106,7 @@ class CrowdHumanSource(VideoSource):
         return ("person",)
 
 
+@VIDEO_SOURCES.register("jde")
 class JdeSource(VideoSource):
     """FairMOT's JDE label files: ``data.jde_lists[split]`` maps dataset names to image lists under ``data.root``
     (FairMOT's ``cfg/data.json``), identities offset per dataset as FairMOT does."""
@@ -119,15 +128,6 @@ class JdeSource(VideoSource):
         if d.classes:
             return tuple(d.classes)
         return ("pedestrian",) if num_classes == 1 else tuple(f"class{k}" for k in range(num_classes))
-
-
-#: ``data.dataset`` -> its source.
-VIDEO_SOURCES: dict[str, VideoSource] = {
-    "mot": MotSource(),
-    "video_coco": VideoCocoSource(),
-    "crowdhuman": CrowdHumanSource(),
-    "jde": JdeSource(),
-}
 
 
 def video_truth(frames: list[Frame]) -> dict[str, GroundTruth]:

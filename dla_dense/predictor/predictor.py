@@ -131,7 +131,8 @@ class Predictor:
         from ..pretrained import locate_pretrained
 
         config, weights = locate_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-        return cls(config, weights, **options)
+        overrides = list(options.pop("cfg_options", ()))
+        return cls(load_config(config, overrides, run_imports=trust_remote_code), weights, **options)
 
     @property
     def class_names(self) -> tuple[str, ...]:

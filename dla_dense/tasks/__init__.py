@@ -1,7 +1,7 @@
-"""The task registry: ``TASKS[cfg.model.task]`` is the :class:`~dla_dense.tasks.base.Task` class of a config.
+"""The tasks: ``TASKS[cfg.model.task]`` is the :class:`~dla_dense.tasks.base.Task` class of a config.
 
-A new task is one module here with a :class:`Task` subclass (its schemas, model, data, loss, evaluation,
-prediction) and one entry in :data:`TASKS`.
+A new task is one module (here, or a user's own named in a config's ``custom_imports``) with a :class:`Task`
+class decorated with :func:`~dla_dense.tasks.registry.register_task`.
 """
 
 from __future__ import annotations
@@ -10,21 +10,18 @@ from torch import nn
 
 from ..config import Config
 from .base import Task
-from .cls import ClsTask
-from .det import DetTask
-from .fairmot import FairMotTask
-from .pose import PoseTask
-from .seg import SegTask
-from .track import TrackTask
+from .registry import TASKS, register_task
 
-TASKS: dict[str, type[Task]] = {
-    "seg": SegTask,
-    "det": DetTask,
-    "cls": ClsTask,
-    "pose": PoseTask,
-    "track": TrackTask,
-    "fairmot": FairMotTask,
-}
+# The registration order is the order the tools list the tasks in.
+# isort: off
+from .seg import SegTask
+from .det import DetTask
+from .cls import ClsTask
+from .pose import PoseTask
+from .track import TrackTask
+from .fairmot import FairMotTask
+
+# isort: on
 
 
 def build_task(cfg: Config) -> Task:
@@ -48,4 +45,5 @@ __all__ = [
     "TrackTask",
     "build_model",
     "build_task",
+    "register_task",
 ]

@@ -27,6 +27,7 @@ from ..models.classifier import create_classifier
 from ..models.inputs import batch_inputs
 from .base import Task, check_num_classes
 from .parts import Probe, TaskInfo
+from .registry import register_task
 
 
 class ClsProbe(Probe):
@@ -42,6 +43,7 @@ class ClsProbe(Probe):
         return [Path(path) for path, _ in self.task._dataset(split, training=False).samples]
 
 
+@register_task
 class ClsTask(Task):
     """Fine-tune timm's DLA classifier (new ``fc`` of ``model.num_classes``) on ``data.root/<split>/<class>``."""
 
@@ -52,6 +54,7 @@ class ClsTask(Task):
         infer_output="the image with its top-5 classes (<stem>_top5.jpg)",
         infer_suffix="top5",
         synthetic=make_synthetic_imagefolder,
+        docs="tasks/classification.md",
         probe=ClsProbe,
     )
     metric = "top1"

@@ -6,8 +6,10 @@ from ..config.schemas import TASK_SCHEMAS
 from ..data.synthetic.shapes import make_synthetic_shapes
 from .centernet import DET_BENCH, CenterNetTask, DetProbe, DetTest
 from .parts import TaskInfo
+from .registry import register_task
 
 
+@register_task
 class DetTask(CenterNetTask):
     """CenterNet ctdet on a COCO-format dataset: the box head (``hm``, ``wh``, ``reg``), COCO box AP."""
 
@@ -18,6 +20,7 @@ class DetTask(CenterNetTask):
         infer_output="the image with labelled boxes (<stem>_boxes.jpg)",
         infer_suffix="boxes",
         network="CenterNet {backbone} node={node}",
+        docs="tasks/detection.md",
         synthetic=make_synthetic_shapes,
         test=DetTest,
         bench=DET_BENCH,

@@ -11,12 +11,14 @@ from ..data.video import VideoDataset
 from ..heads import CenterNetHeads, JdeBoxHead
 from .centernet import CenterNetSpec, box_options, embedding_heads
 from .parts import BenchmarkSpec
+from .registry import register_task
 from .video import VIDEO_INFO, VideoTask
 
 #: FairMOT's input, which its checkpoints expect: RGB / 255, no mean or std.
 FAIRMOT_INPUT = {"mean": (0.0, 0.0, 0.0), "std": (1.0, 1.0, 1.0), "bgr": False}
 
 
+@register_task
 class FairMotTask(VideoTask):
     """FairMOT: :class:`~dla_dense.models.centernet.CenterNet` on one frame with FairMOT's box head (``hm``,
     ``wh`` as ltrb, ``reg``) and the embedding head (``id``), trained on single frames of the video sources (FairMOT's
@@ -27,6 +29,7 @@ class FairMotTask(VideoTask):
         VIDEO_INFO,
         title="a FairMOT tracker (detection and re-identification in one network)",
         network="FairMOT {backbone} node={node}",
+        docs="tasks/reid.md",
         bench=BenchmarkSpec(
             input_size=(608, 1088), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
         ),

@@ -107,6 +107,8 @@ class TaskInfo:
     infer_suffix: str = "pred"
     #: Where to go instead when the task draws nothing.
     infer_elsewhere: str = "use tools/test.py"
+    #: The task's page of the documentation, relative to ``docs/`` (in the site's navigation).
+    docs: str = ""
     #: ``(root, **data.synthetic)`` writes the task's synthetic dataset; None: the task has none.
     synthetic: Callable[..., Any] | None = None
     #: The test tool's flags.

@@ -37,6 +37,7 @@ from .centernet import (
     embedding_heads,
 )
 from .parts import TaskInfo
+from .registry import register_task
 
 
 class PoseTest(DetTest):
@@ -52,6 +53,7 @@ class PoseTest(DetTest):
         return f"{line}  box AP {format_metric(metrics['AP'])}  AP50 {format_metric(metrics['AP50'])}"
 
 
+@register_task
 class PoseTask(CenterNetTask):
     """CenterNet multi_pose on a COCO keypoints dataset (``data.root`` + ``coco_ann_file``/``coco_img_dir``)."""
 
@@ -62,6 +64,7 @@ class PoseTask(CenterNetTask):
         infer_output="the image with labelled boxes and skeletons (<stem>_pose.jpg)",
         infer_suffix="pose",
         network="CenterNet multi_pose {backbone} node={node}",
+        docs="tasks/pose.md",
         synthetic=make_synthetic_people,
         test=PoseTest,
         bench=DET_BENCH,

@@ -32,6 +32,7 @@ from ..outputs import output_dir
 from ..visualize import overlay
 from .base import Task, backbone_options, check_num_classes
 from .parts import BenchmarkSpec, Probe, TaskInfo, TestOptions
+from .registry import register_task
 
 
 def safe_output_path(out_dir: Path, relative: str) -> Path:
@@ -99,6 +100,7 @@ class SegProbe(Probe):
         return list(self.task._dataset(split, None).images)
 
 
+@register_task
 class SegTask(Task):
     """Semantic segmentation: Cityscapes or folder pairs, cross-entropy, confusion-matrix mIoU."""
 
@@ -109,6 +111,7 @@ class SegTask(Task):
         infer_output="a colour overlay with a legend (<stem>_overlay.jpg) and the label map (<stem>_labelIds.png)",
         infer_suffix="overlay",
         network="DLASeg {backbone}",
+        docs="tasks/segmentation.md",
         synthetic=make_synthetic_cityscapes,
         test=SegTest,
         bench=BenchmarkSpec(
@@ -122,7 +125,7 @@ class SegTask(Task):
     @property
     def source(self) -> SegSource:
         """The kind of dataset ``data.dataset`` names (:data:`~dla_dense.data.seg_sources.SEG_SOURCES`)."""
-        return SEG_SOURCES[self.cfg.data.dataset]
+        return SEG_SOURCES[self.cfg.data.dataset]()
 
     def _dataset(self, split: str, transform) -> Dataset:
         d = self.cfg.data

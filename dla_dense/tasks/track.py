@@ -15,6 +15,7 @@ from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..models.centertrack import CenterTrack
 from .centernet import CenterNetSpec, box_options, crop_options, embedding_heads
 from .parts import BenchmarkSpec
+from .registry import register_task
 from .video import VIDEO_INFO, VideoProbe, VideoTask
 
 
@@ -36,6 +37,7 @@ class TrackProbe(VideoProbe):
         return {**out, **{name: x.to(device) for name, x in self.random_inputs(batch, size).items()}}
 
 
+@register_task
 class TrackTask(VideoTask):
     """CenterTrack on videos: the previous frame and its objects' heatmap as extra inputs, a tracking-offset head,
     frame pairs to train on."""
@@ -45,6 +47,7 @@ class TrackTask(VideoTask):
         VIDEO_INFO,
         title="a CenterTrack tracker",
         network="CenterTrack {backbone} node={node}",
+        docs="tasks/tracking.md",
         bench=BenchmarkSpec(
             input_size=(544, 960), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
         ),

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import Config
 from ..data.synthetic.mot import make_synthetic_mot, synthetic_video
 from ..data.video import VideoDataset
 from ..data.video_sources import VIDEO_SOURCES
@@ -79,10 +80,14 @@ class VideoTask(CenterNetTask):
 
     metric = "HOTA"
 
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        self.new_state(compare=True)  # a tracker this model cannot feed is one line now, not after training
+
     @property
     def source(self):
         """The :class:`~dla_dense.data.video_sources.VideoSource` of ``data.dataset``."""
-        return VIDEO_SOURCES[self.cfg.data.dataset]
+        return VIDEO_SOURCES[self.cfg.data.dataset]()
 
     @property
     def classes(self) -> tuple[str, ...]:

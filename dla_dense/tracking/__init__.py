@@ -9,20 +9,11 @@ from collections.abc import Collection
 from typing import Any
 
 from ..errors import DLADenseError
-from .base import Fields, Tracker
+from .base import TRACKERS, Fields, Tracker
 from .byte import ByteTracker
 from .centertrack import CenterTrackTracker
 from .iou import IouTracker
 from .jde import ByteReidTracker, JdeTracker
-
-#: Tracker name (a config's ``tracker.name``) -> class.
-TRACKERS: dict[str, type[Tracker]] = {
-    "centertrack": CenterTrackTracker,
-    "byte": ByteTracker,
-    "jde": JdeTracker,
-    "byte_reid": ByteReidTracker,
-    "iou": IouTracker,
-}
 
 
 def build_tracker(name: str, settings: Any, fields: Collection[str]) -> Tracker:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..fields import Fields
+from ..registry import Registry
 
 
 def as_numpy(fields: Fields) -> Fields:
@@ -42,6 +43,10 @@ def empty_tracks() -> Fields:
         "labels": np.zeros(0, np.int64),
         "track_ids": np.zeros(0, np.int64),
     }
+
+
+#: Tracker name (a config's ``evaluation.tracker``) -> class; each tracker module registers its own.
+TRACKERS: Registry[type[Tracker]] = Registry("tracker")
 
 
 class Tracker(ABC):

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
-from .base import Fields, in_precision
+from .base import TRACKERS, Fields, in_precision
 from .tracks import KalmanTracker, State, Track, class_gate, iou_cost
 
 
+@TRACKERS.register("byte")
 class ByteTracker(KalmanTracker):
     """BYTE as ByteTrack codes it, per video (ids from 1), with class-aware matching (tracks and detections of
     different ``labels`` never match; one class is ByteTrack exactly, several are ByteTrack run per class).

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from .assignment import greedy_assignment
-from .base import Fields, Tracker, as_numpy, empty_tracks, in_precision
+from .base import TRACKERS, Fields, Tracker, as_numpy, empty_tracks, in_precision
 
 
+@TRACKERS.register("centertrack")
 class CenterTrackTracker(Tracker):
     """CenterTrack's ``Tracker.step`` on detections with ``centers`` and ``tracking`` (image pixels).
 

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from .assignment import box_iou, linear_assignment
-from .base import Fields, Tracker, as_numpy, empty_tracks, in_precision
+from .base import TRACKERS, Fields, Tracker, as_numpy, empty_tracks, in_precision
 
 
+@TRACKERS.register("iou")
 class IouTracker(Tracker):
     """Detections with ``score > thresh`` matched to the previous frame's tracks of the same class by ``1 -
     IoU`` (``lapjv``, limit ``1 - min_iou``); unmatched detections start tracks, unmatched tracks end. No motion

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DLADenseError
 from .assignment import linear_assignment
-from .base import Fields, in_precision
+from .base import TRACKERS, Fields, in_precision
 from .kalman import CHI2INV95
 from .tracks import KalmanTracker, State, Track, class_gate, iou_cost
 
@@ -18,6 +18,7 @@ from .tracks import KalmanTracker, State, Track, class_gate, iou_cost
 APPEARANCE_WEIGHT = 0.98
 
 
+@TRACKERS.register("jde")
 class JdeTracker(KalmanTracker):
     """The JDE tracker on detections with ``embeddings [N, D]`` (image pixels), per video (ids from 1), with
     class-aware matching (a track keeps its class; one class is FairMOT exactly, several are FairMOT run per class).
@@ -120,6 +121,7 @@ class JdeTracker(KalmanTracker):
         return activated + confirmed, refound, lost, removed
 
 
+@TRACKERS.register("byte_reid")
 class ByteReidTracker(JdeTracker):
     """BYTE with embeddings in its first stage: :class:`JdeTracker` with ``byte=True`` (ByteTrack's
     ``tutorials/fairmot/tracker.py``)."""

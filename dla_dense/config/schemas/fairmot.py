@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
+from ...registry import Registered
 from ..base import Bound
 from .det import DetModelConfig
 from .track import TrackEvalConfig, VideoDataConfig
@@ -48,4 +49,4 @@ class FairMotEvalConfig(TrackEvalConfig):
 
     TASK: ClassVar[str] = "fairmot"
     input_size: tuple[int, int] | None = (608, 1088)
-    tracker: Literal["byte", "jde", "byte_reid", "iou"] = "jde"
+    tracker: Annotated[str, Registered("tracker")] = "jde"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
+from ...registry import Registered
 from ..base import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
 
 
@@ -29,7 +30,7 @@ class SegDataConfig(DataConfig):
         "color_jitter": AT_LEAST_0,
         "ignore_index": AT_LEAST_0,
     }
-    dataset: Literal["cityscapes", "folder"] = "cityscapes"
+    dataset: Annotated[str, Registered("segmentation source")] = "cityscapes"
     root: str = "data/cityscapes"
     palette: tuple[tuple[int, int, int], ...] | None = None
     img_dir: str = "images"

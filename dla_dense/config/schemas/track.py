@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
+from ...registry import Registered
 from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig
 from .det import DetModelConfig
 
@@ -51,7 +52,7 @@ class VideoDataConfig(DataConfig):
         "mot_classes": AT_LEAST_1,
         "min_visibility": FRACTION,
     }
-    dataset: Literal["mot", "video_coco", "crowdhuman", "jde"] = "mot"
+    dataset: Annotated[str, Registered("video source")] = "mot"
     root: str = "data/MOT17"
     train_split: str = "train_half"
     val_split: str = "val_half"
@@ -119,7 +120,7 @@ class TrackEvalConfig(EvalConfig):
     }
     input_size: tuple[int, int] | None = (544, 960)
     max_dets: int = 100
-    tracker: Literal["centertrack", "byte", "jde", "byte_reid", "iou"] = "centertrack"
+    tracker: Annotated[str, Registered("tracker")] = "centertrack"
     track_thresh: float = 0.4
     pre_thresh: float = 0.5
     max_age: int = -1
@@ -127,5 +128,5 @@ class TrackEvalConfig(EvalConfig):
     reid_match_thresh: float = 0.4
     track_buffer: int = 30
     byte_motion: Literal["kalman", "offset"] = "kalman"
-    compare_trackers: tuple[Literal["centertrack", "byte", "jde", "byte_reid", "iou"], ...] = ()
+    compare_trackers: tuple[Annotated[str, Registered("tracker")], ...] = ()
     baseline: bool = True
