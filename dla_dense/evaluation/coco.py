@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -178,6 +179,12 @@ class CocoEvaluator(Evaluator):
 
     def table(self) -> str:
         return "\n\n".join(self.tables)
+
+    def write(self, out: Path) -> str:
+        """The detections as a COCO results json file ``out``."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(self.results()))
+        return f"detections written to {out}"
 
 
 class CocoKeypointEvaluator(CocoEvaluator):

@@ -130,14 +130,12 @@ class MotEvaluator(Evaluator):
         rows = np.concatenate(parts) if parts else np.zeros((0, 10))
         return rows[np.argsort(rows[:, FRAME], kind="stable")]
 
-    def write_results(self, folder: Path) -> list[Path]:
-        """Write one MOT result file per sequence (every class; the MOT class id in column 8, as in ``gt.txt``)
-        into ``folder``; returns the paths."""
-        paths = []
+    def write(self, out: Path) -> str:
+        """One MOT result file per sequence (every class; the MOT class id in column 8, as in ``gt.txt``) in the
+        folder ``out``."""
         for seq in self.ground_truth:
-            write_mot(folder / f"{seq}.txt", self.tracker_rows(seq))
-            paths.append(folder / f"{seq}.txt")
-        return paths
+            write_mot(out / f"{seq}.txt", self.tracker_rows(seq))
+        return f"MOT result files of {len(self.ground_truth)} sequences written to {out}"
 
     def compute(self) -> dict[str, float]:
         import trackeval

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +14,7 @@ import torch
 from ..dist import sum_tensor
 from ..errors import DLADenseError
 from .base import Evaluator
+from .undefined import json_safe
 
 
 class ConfusionMatrix:
@@ -110,18 +113,29 @@ class ConfusionMatrix:
 class SegEvaluator(Evaluator):
     """mIoU, pixel accuracy (``aAcc``), mean accuracy and per-class IoU (``IoU.<class>``) of label maps: processes
     ``(batch with "label" [N, H, W], predictions [N, H, W] class indices)`` into a :class:`ConfusionMatrix`,
-    summed over processes by :meth:`gather`."""
+    summed over processes by :meth:`gather`. ``save(batch, predictions)`` (e.g. label-id PNGs and overlays of
+    each image) is called for every batch; :meth:`write` writes the metrics as ``metrics.json``."""
 
-    def __init__(self, class_names: Sequence[str], ignore_index: int = 255) -> None:
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        ignore_index: int = 255,
+        *,
+        save: Callable[[Mapping[str, Any], torch.Tensor], None] | None = None,
+    ) -> None:
         self.class_names = tuple(class_names)
         self.matrix = ConfusionMatrix(len(self.class_names), ignore_index)
         self.results: dict[str, Any] = {}
+        self.metrics: dict[str, float] = {}
+        self.save = save
 
     def reset(self) -> None:
         self.matrix.reset()
 
     def process(self, batch: Mapping[str, Any], predictions: torch.Tensor) -> None:
         self.matrix.update(predictions, batch["label"].to(predictions.device))
+        if self.save is not None:
+            self.save(batch, predictions.cpu())
 
     def gather(self, dist_info: Any) -> None:
         self.matrix.all_reduce()
@@ -130,10 +144,16 @@ class SegEvaluator(Evaluator):
         self.results = self.matrix.compute()
         metrics = {k: float(self.results[k]) for k in ("mIoU", "aAcc", "mAcc")}
         metrics.update({f"IoU.{n}": float(v) for n, v in zip(self.class_names, self.results["IoU"], strict=True)})
+        self.metrics = metrics
         return metrics
 
     def table(self) -> str:
         return format_table(self.results, self.class_names)
+
+    def write(self, out: Path) -> str:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(json_safe(self.metrics), indent=2))
+        return f"metrics.json and {'the predictions ' if self.save is not None else ''}written to {out}"
 
 
 #: The summary metrics of :meth:`ConfusionMatrix.compute`, in the order tables print them.

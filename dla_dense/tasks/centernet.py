@@ -6,7 +6,6 @@ composes :class:`CenterNetTask` with its heads, data and declared :class:`Center
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -357,12 +356,7 @@ class CenterNetTask(Task):
             )
 
         evaluator = self.evaluator(dataset)
-        metrics = run_evaluation(model, items, predict, evaluator, dist, logger=self.logger)
-        if dist.is_main and out_file is not None:
-            Path(out_file).parent.mkdir(parents=True, exist_ok=True)
-            Path(out_file).write_text(json.dumps(evaluator.results()))
-            self.logger.info(f"detections written to {out_file}")
-        return metrics
+        return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_file)
 
     def evaluator(self, dataset: CocoDetDataset) -> CocoEvaluator:
         """COCO box AP with its per-class table."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..errors import DLADenseError
 from ..evaluation import SegEvaluator, run_evaluation
-from ..evaluation.undefined import format_metrics, json_safe
+from ..evaluation.undefined import format_metrics
 from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
 from ..inference.timing import NULL_TIMER, StageTimer, same_shape
@@ -196,9 +196,9 @@ class SegTask(Task):
     ) -> dict[str, float]:
         """mIoU, pixel accuracy and per-class IoU of ``model`` on ``dataset``; logs the per-class table.
 
-        ``tta`` uses ``evaluation.tta_scales`` with flipping. ``out_dir`` receives Cityscapes ``labelIds``
-        PNGs (or class-index PNGs for folder datasets) under ``labelIds/``, colour overlays under
-        ``overlays/`` and the metrics as ``metrics.json``.
+        ``tta`` uses ``evaluation.tta_scales`` with flipping. ``out_dir`` receives (through the evaluator)
+        Cityscapes ``labelIds`` PNGs (or class-index PNGs for folder datasets) under ``labelIds/``, colour overlays
+        under ``overlays/`` and the metrics as ``metrics.json``.
         """
         d = self.cfg.data
         batches = eval_batches(dataset, dist, num_workers=d.num_workers, batch_size=d.val_batch_size)
@@ -206,20 +206,12 @@ class SegTask(Task):
         def predict(model: nn.Module, batch: dict[str, Any]) -> torch.Tensor:
             return self._probs(model, batch["image"].to(dist.device), tta).argmax(1)
 
-        def write(batch: dict[str, Any], pred: torch.Tensor) -> None:
-            self._write(out_dir, batch, pred.cpu())
-
-        evaluator = SegEvaluator(self.classes, d.ignore_index)
-        on_batch = write if out_dir is not None else None
-        metrics = run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger, on_batch=on_batch)
-        if not dist.is_main:
-            return metrics
+        save = partial(self._write, out_dir) if out_dir is not None else None
+        evaluator = SegEvaluator(self.classes, d.ignore_index, save=save)
+        metrics = run_evaluation(model, batches, predict, evaluator, dist, logger=self.logger, out=out_dir)
         invalid = getattr(dataset, "invalid_label_pixels", 0)
-        if invalid:
+        if dist.is_main and invalid:
             self.logger.info(f"{invalid} label pixels outside the classes were counted as ignore_index")
-        if out_dir is not None:
-            (out_dir / "metrics.json").write_text(json.dumps(json_safe(metrics), indent=2))
-            self.logger.info(f"predictions in {out_dir / 'labelIds'}, overlays in {out_dir / 'overlays'}")
         return metrics
 
     def _probs(self, model: nn.Module, images: torch.Tensor, tta: bool) -> torch.Tensor:
@@ -235,7 +227,7 @@ class SegTask(Task):
             flip=e.flip or tta,
         )
 
-    def _write(self, out_dir: Path, batch: dict[str, Any], pred: torch.Tensor) -> None:
+    def _write(self, out_dir: Path, batch: Mapping[str, Any], pred: torch.Tensor) -> None:
         d = self.cfg.data
         mean = torch.tensor(d.mean).view(3, 1, 1)
         std = torch.tensor(d.std).view(3, 1, 1)

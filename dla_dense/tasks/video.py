@@ -19,6 +19,7 @@ from ..data.video import VideoDataset
 from ..data.video_sources import VIDEO_SOURCES
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
+from ..evaluation import Comparison, run_evaluation
 from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
 from ..inference.results import TrackResult
@@ -167,42 +168,23 @@ class VideoTask(CenterNetTask):
             name: MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self.source.distractors)
             for name in state.trackers
         }
-        was_training = model.training
-        model.eval()
-        try:
-            for item in items:
-                if item["first"]:
-                    state.reset()
-                _, tracks = track_frame(
-                    model,
-                    item["image"],
-                    state,
-                    heads=heads,
-                    transform=transform,
-                    max_dets=e.max_dets,
-                    out_thresh=state.floor,
-                )
-                for name, evaluator in evaluators.items():
-                    evaluator.process(item, tracks[name])
-        finally:
-            model.train(was_training)
-        for evaluator in evaluators.values():
-            evaluator.gather(dist)
-        if not dist.is_main:
-            return {}
-        main = evaluators.pop(e.tracker)
-        metrics = main.compute()
-        self.logger.info(f"tracker '{e.tracker}':\n" + main.table())
-        for name, evaluator in evaluators.items():
-            found = evaluator.compute()
-            prefix = "baseline" if name == "iou" else name
-            metrics.update({f"{prefix}_{k}": v for k, v in found.items() if "/" not in k})
-            what = "IoU-only association" if name == "iou" else f"tracker '{name}'"
-            self.logger.info(f"{prefix} ({what} of the same detections): {_headline(found)}")
-        if out_dir is not None:
-            paths = main.write_results(Path(out_dir))
-            self.logger.info(f"MOT result files of {len(paths)} sequences written to {out_dir}")
-        return metrics
+        titles = {n: "IoU-only association" if n == "iou" else f"tracker '{n}'" for n in state.trackers}
+        evaluator = Comparison(evaluators, titles=titles, prefixes={"iou": "baseline"}, headline=_headline)
+
+        def predict(model: nn.Module, item: dict[str, Any]) -> dict[str, Any]:
+            if item["first"]:
+                state.reset()
+            return track_frame(
+                model,
+                item["image"],
+                state,
+                heads=heads,
+                transform=transform,
+                max_dets=e.max_dets,
+                out_thresh=state.floor,
+            )[1]
+
+        return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
 
     def predict(
         self,

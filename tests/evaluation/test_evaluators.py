@@ -10,7 +10,14 @@ from torch import nn
 
 from dla_dense.dist import DistInfo
 from dla_dense.engine.sampling import ShardSampler
-from dla_dense.evaluation import ConfusionMatrix, Evaluator, SegEvaluator, TopKEvaluator, run_evaluation
+from dla_dense.evaluation import (
+    Comparison,
+    ConfusionMatrix,
+    Evaluator,
+    SegEvaluator,
+    TopKEvaluator,
+    run_evaluation,
+)
 
 ONE = DistInfo(device=torch.device("cpu"))
 
@@ -61,22 +68,39 @@ class _Recording(Evaluator):
     def table(self):
         return "TABLE"
 
+    def write(self, out):
+        self.calls.append(("write", out))
+        return f"written to {out}"
 
-def test_the_loop_drives_an_evaluator_in_eval_mode_and_restores_the_mode():
+
+def test_the_loop_drives_an_evaluator_in_eval_mode_and_restores_the_mode(tmp_path):
     model = nn.Linear(1, 1).train()
-    modes, written = [], []
+    modes = []
     evaluator = _Recording()
 
     def predict(m, batch):
         modes.append(m.training)
         return batch * 10
 
-    metrics = run_evaluation(model, [1, 2], predict, evaluator, ONE, on_batch=lambda b, p: written.append(p))
-    assert metrics == {"m": 1.0} and model.training and modes == [False, False] and written == [10, 20]
-    assert evaluator.calls == ["reset", ("process", 1, 10), ("process", 2, 20), "gather", "compute"]
+    metrics = run_evaluation(model, [1, 2], predict, evaluator, ONE, out=tmp_path)
+    assert metrics == {"m": 1.0} and model.training and modes == [False, False]
+    calls = ["reset", ("process", 1, 10), ("process", 2, 20), "gather", "compute", ("write", tmp_path)]
+    assert evaluator.calls == calls
     other = DistInfo(device=torch.device("cpu"), rank=1, world_size=2)
     evaluator = _Recording()
-    assert run_evaluation(model, [3], predict, evaluator, other) == {} and evaluator.calls[-1] == "gather"
+    assert run_evaluation(model, [3], predict, evaluator, other, out=tmp_path) == {}
+    assert evaluator.calls[-1] == "gather"  # only the main process computes and writes
+
+
+def test_a_comparison_runs_each_evaluator_on_the_same_data_and_prefixes_the_others():
+    main, other = _Recording(), _Recording()
+    both = Comparison(
+        {"a": main, "b": other}, titles={"a": "method a", "b": "method b"}, prefixes={"b": "base"}, headline=str
+    )
+    metrics = run_evaluation(nn.Linear(1, 1), [1], lambda m, x: {"a": x, "b": -x}, both, ONE)
+    assert metrics == {"m": 1.0, "base_m": 1.0}
+    assert ("process", 1, 1) in main.calls and ("process", 1, -1) in other.calls
+    assert both.table() == "method a:\nTABLE\nbase (method b of the same detections): {'m': 1.0}"
 
 
 @pytest.mark.parametrize("world_size", [1, 2, 3])
