@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 from ..errors import INPUT_ATTR, DLADenseError
 from ..inference.engines import BACKENDS
 from ..runtime import tune_malloc
+from ..tasks import TASKS
 
 #: Set to ``1`` to see the full traceback of an unexpected error (as ``--debug`` does).
 DEBUG_ENV = "DLA_DENSE_DEBUG"
@@ -96,3 +99,21 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--calib-images", type=int, default=300, metavar="N", help="training images to calibrate int8 on (300)"
     )
+
+
+def task_mains(main: Callable[..., int], module: str) -> Callable[[str], Callable[..., int]]:
+    """The module ``__getattr__`` that gives ``<task>_main`` (``main`` restricted to the task) for every
+    registered task: the entry points of the task-restricted tools."""
+
+    def attribute(name: str) -> Callable[..., int]:
+        task = name.removesuffix("_main")
+        if name.endswith("_main") and task in TASKS:
+            return partial(main, task=task)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return attribute
+
+
+def engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~dla_dense.Predictor` keywords of :func:`add_engine_args`' flags (not ``--device``)."""
+    return {name: getattr(args, name) for name in ("fast", "bf16", "compile", "backend", "int8")}

@@ -14,7 +14,7 @@ from ..dist import cleanup_distributed, init_distributed
 from ..engine.logging import setup_logger
 from ..predictor import Predictor
 from ..tasks import TASKS, Task
-from ._common import add_engine_args, check_task
+from ._common import add_engine_args, check_task, engine_options
 
 
 def build_parser(prog: str, description: str, task: type[Task] | None) -> argparse.ArgumentParser:
@@ -57,16 +57,7 @@ def test_main(argv: Sequence[str] | None, *, prog: str, description: str, task: 
     dist = init_distributed(args.device)
     try:
         logger = setup_logger(main=dist.is_main)
-        predictor = Predictor(
-            cfg,
-            args.checkpoint,
-            device=dist.device,
-            fast=args.fast,
-            bf16=args.bf16,
-            compile=args.compile,
-            backend=args.backend,
-            int8=args.int8,
-        )
+        predictor = Predictor(cfg, args.checkpoint, device=dist.device, **engine_options(args))
         job = predictor.task
         if args.int8:
             logger.info(f"int8: calibrating on {predictor.calibrate_on_training_images(args.calib_images)} input(s)")

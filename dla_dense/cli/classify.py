@@ -60,7 +60,3 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/classify.py`` and ``dla-dense-classify``."""
     return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,6 @@ model and compare the exported file, run by its engine, with PyTorch."""
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,7 +73,3 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/export.py``."""
     return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,7 +32,7 @@ from ..outputs import output_dir
 from ..predictor import Predictor, as_rgb
 from ..tasks import TASKS
 from ..tasks.base import no_inference
-from ._common import add_engine_args, run
+from ._common import add_engine_args, engine_options, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,15 +222,7 @@ def _main(argv: Sequence[str] | None) -> int:
     sources = expand_sources(specs)
     out = output_dir(args.out) if args.out else None
     predictor = Predictor(
-        args.config,
-        args.checkpoint,
-        device=args.device,
-        fast=args.fast,
-        bf16=args.bf16,
-        compile=args.compile,
-        backend=args.backend,
-        int8=args.int8,
-        cfg_options=args.cfg_options,
+        args.config, args.checkpoint, device=args.device, cfg_options=args.cfg_options, **engine_options(args)
     )
     if not predictor.task.info.infer_output:
         raise no_inference(predictor.task)
@@ -283,7 +275,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/infer.py``."""
     with torch.inference_mode():
         return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

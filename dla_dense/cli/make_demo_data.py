@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from ..data.synthetic import make_synthetic_cityscapes, synthetic_cityscapes_exists
@@ -50,7 +49,3 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/make_demo_data.py``."""
     return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 
 from ..analysis import count_macs, count_params
@@ -52,7 +51,3 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/model_info.py`` and ``dla-dense-model-info``."""
     return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

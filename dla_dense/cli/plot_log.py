@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,7 +50,3 @@ def _main(argv: Sequence[str] | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/plot_log.py``."""
     return run(_main, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Sequence
 
 from ..tasks import TASKS
-from ._common import run
+from ._common import run, task_mains
 from ._test import test_main
 
 
@@ -29,14 +27,5 @@ def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:
     return run(lambda args: test_main(args, prog=prog, description=description, task=task), argv)
 
 
-def __getattr__(name: str) -> Callable[..., int]:
-    """``<task>_main`` for every registered task: the entry point of ``test_<task>.py`` and
-    ``dla-dense-test-<task>``."""
-    task = name.removesuffix("_main")
-    if name.endswith("_main") and task in TASKS:
-        return partial(main, task=task)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+#: ``<task>_main`` for every registered task: the entry point of ``test_<task>.py`` and ``dla-dense-test-<task>``.
+__getattr__ = task_mains(main, __name__)

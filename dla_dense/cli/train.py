@@ -3,12 +3,10 @@ registry, e.g. ``train_seg.py``) is the same command restricted to that task."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Sequence
 
 from ..tasks import TASKS
-from ._common import run
+from ._common import run, task_mains
 from ._train import train_main
 
 
@@ -25,14 +23,5 @@ def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:
     return run(lambda args: train_main(args, prog=prog, description=description, task=task), argv)
 
 
-def __getattr__(name: str) -> Callable[..., int]:
-    """``<task>_main`` for every registered task: the entry point of ``train_<task>.py`` and
-    ``dla-dense-train-<task>``."""
-    task = name.removesuffix("_main")
-    if name.endswith("_main") and task in TASKS:
-        return partial(main, task=task)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+#: ``<task>_main`` for every registered task: the entry point of ``train_<task>.py`` and ``dla-dense-train-<task>``.
+__getattr__ = task_mains(main, __name__)

@@ -20,6 +20,11 @@ from torch import nn
 from ..fields import Fields
 from ..ops.affine import Warp
 
+#: Named tensors: a network's output maps, or a batch of training targets, by name.
+Maps = Mapping[str, torch.Tensor]
+#: Loss terms by name, each a scalar tensor.
+Terms = dict[str, torch.Tensor]
+
 
 @dataclass(frozen=True)
 class Peaks:
@@ -80,12 +85,7 @@ class Head(ABC):
         return {}
 
     @abstractmethod
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         """Unweighted loss terms ``{name: scalar}`` of this head's ``outputs`` against a batch of its targets;
         ``learned`` is this head's :meth:`criterion` module (None for heads without one)."""
 

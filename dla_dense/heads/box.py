@@ -20,7 +20,7 @@ from ..ops.centernet import (
     object_radius,
     reg_l1_loss,
 )
-from .base import Fields, Head, Peaks, ToImage, Warp
+from .base import Fields, Head, Maps, Peaks, Terms, ToImage, Warp
 
 
 def warp_corners(boxes: np.ndarray, warp: Warp) -> np.ndarray:
@@ -164,12 +164,7 @@ class BoxHead(Head):
         labels = torch.randint(0, self.num_classes, (count,), generator=generator)
         return {"boxes": torch.cat([xy, xy + wh], 1), "labels": labels}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         mask, ind = batch["reg_mask"], batch["ind"]
         return {
             "hm_loss": focal_loss(outputs["hm"].float(), batch["hm"]),

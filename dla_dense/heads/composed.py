@@ -9,7 +9,7 @@ from torch import nn
 
 from ..errors import DLADenseError
 from ..ops.losses import weighted_sum
-from .base import Fields, Head, ToImage, Warp
+from .base import Fields, Head, Maps, Terms, ToImage, Warp
 from .box import BoxHead
 
 
@@ -101,12 +101,7 @@ class CenterNetHeads:
         key = self._key(head)
         return criterion[key] if criterion is not None and key in criterion else None
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        criterion: nn.ModuleDict | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, criterion: nn.ModuleDict | None = None) -> Terms:
         """Every head's unweighted loss terms, in head order (``criterion``: :meth:`criterion`'s modules)."""
         return {
             name: value

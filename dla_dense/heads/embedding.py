@@ -13,7 +13,7 @@ from torch import nn
 
 from ..errors import DLADenseError
 from ..ops.centernet import transpose_and_gather_feat
-from .base import Fields, Head, Peaks, Warp
+from .base import Fields, Head, Maps, Peaks, Terms, Warp
 
 #: FairMOT's initial uncertainty weights (``s_det``, ``s_id``).
 S_DET, S_ID = -1.85, -1.05
@@ -99,12 +99,7 @@ class EmbeddingHead(Head):
         high = self.num_identities or 10
         return {"identities": torch.randint(-1, high, (count,), generator=generator)}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         if learned is None:
             raise DLADenseError("the embedding head's loss needs its identity classifier (the task's criterion)")
         ids = batch["ids"]

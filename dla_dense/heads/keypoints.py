@@ -13,7 +13,7 @@ from torch import nn
 from ..ops.affine import affine_points
 from ..ops.centernet import HM_BIAS, draw_gaussian, focal_loss, object_radius, reg_l1_loss
 from ..ops.pose import flip_lr, flip_lr_off, keypoint_fields, reg_weighted_l1_loss
-from .base import Fields, Head, Peaks, ToImage, Warp
+from .base import Fields, Head, Maps, Peaks, Terms, ToImage, Warp
 from .box import centernet_targets
 
 
@@ -189,12 +189,7 @@ class KeypointHead(Head):
         visibility = torch.randint(0, 3, (count, self.num_joints, 1), generator=generator).float()
         return {"keypoints": torch.cat([joints, visibility], 2)}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         return {
             "hp_loss": reg_weighted_l1_loss(outputs["hps"].float(), batch["hps_mask"], batch["ind"], batch["hps"]),
             "hm_hp_loss": focal_loss(outputs["hm_hp"].float(), batch["hm_hp"]),

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..ops.centernet import transpose_and_gather_feat, weighted_l1_loss
-from .base import Head, Peaks
+from .base import Head, Maps, Peaks, Terms
 
 
 class RegressionHead(Head):
@@ -36,12 +36,7 @@ class RegressionHead(Head):
     def outputs(self) -> dict[str, int]:
         return {self.output: self.channels}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         name = self.output
         return {f"{name}_loss": weighted_l1_loss(outputs[name], batch[f"{name}_mask"], batch["ind"], batch[name])}
 

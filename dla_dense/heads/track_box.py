@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..ops.centernet import box_fields, draw_gaussian, fast_focal_loss, object_radius, weighted_l1_loss
-from .base import Fields, Peaks, Warp
+from .base import Fields, Maps, Peaks, Terms, Warp
 from .box import BoxHead, warp_corners
 
 #: CenterTrack's heatmap prior bias (``--prior_bias``): sigmoid(-4.6) = 0.01.
@@ -122,12 +122,7 @@ class TrackBoxHead(BoxHead):
         fields = super().random_fields(found, count, output_size, generator)
         return {**fields, "ignore": torch.zeros(count, dtype=torch.bool)}
 
-    def loss(
-        self,
-        outputs: Mapping[str, torch.Tensor],
-        batch: Mapping[str, torch.Tensor],
-        learned: nn.Module | None = None,
-    ) -> dict[str, torch.Tensor]:
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         ind = batch["ind"]
         return {
             "hm_loss": fast_focal_loss(outputs["hm"], batch["hm"], ind, batch["mask"], batch["cat"]),

@@ -51,27 +51,17 @@ def transform_points(points: np.ndarray | torch.Tensor, meta: Mapping[str, Any])
 
 
 @torch.no_grad()
-def detect(
-    model: nn.Module,
-    image: np.ndarray,
-    *,
-    heads: CenterNetHeads,
-    transform: CenterNetEvalTransform,
-    scales: tuple[float, ...] = (1.0,),
-    flip: bool = False,
-    max_dets: int = 100,
-    nms_iou: float = 0.5,
-) -> Fields:
+def detect(model: nn.Module, image: np.ndarray, **options: Any) -> Fields:
     """Detections in pixels of ``image`` (uint8 RGB ``[H, W, 3]``), best first, as named fields: ``boxes [K, 4]``
     (x1, y1, x2, y2), ``scores [K]``, ``labels [K]`` and what the other ``heads`` decode (``keypoints [K, J, 2]``).
 
-    Per scale the image is resized, pre-processed by ``transform``, run (with its mirror when ``flip``) and
-    decoded by ``heads`` like CenterNet, at most one candidate per heatmap pixel (small images). Several scales
+    ``options`` are :func:`detect_batch`'s: ``heads``, ``transform``, ``scales``, ``flip``, ``max_dets``,
+    ``nms_iou``. Per scale the image is resized, pre-processed by ``transform``, run (with its mirror when ``flip``)
+    and decoded by ``heads`` like CenterNet, at most one candidate per heatmap pixel (small images). Several scales
     are merged with class-wise NMS (torchvision) and the ``max_dets`` best are kept. :func:`detect_batch` does
     the same for several images.
     """
-    options = {"scales": scales, "flip": flip, "max_dets": max_dets, "nms_iou": nms_iou}
-    return detect_batch(model, [image], heads=heads, transform=transform, **options)[0]
+    return detect_batch(model, [image], **options)[0]
 
 
 @torch.no_grad()

@@ -22,7 +22,7 @@ from ..inference.fast import bf16_autocast, prepare_for_inference
 from ..inference.results import Result
 from ..inference.timing import StageTimer
 from ..tasks import build_task
-from ..tasks.parts import probe
+from ..tasks.parts import PredictRun, probe
 from ..weights import load_checkpoint
 from .stream import Stream
 
@@ -156,7 +156,8 @@ class Predictor:
         with self.timer.stage("preprocess"):
             arrays = [as_rgb(image) for image in images]
         with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
-            results = self.task.predict(self.model, arrays, timer=self.timer, state=state, **options)
+            run = PredictRun(tta=options.pop("tta", False), timer=self.timer, state=state)
+            results = self.task.predict(self.model, arrays, run, **options)
         self.timer.images += len(arrays)
         return results
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -33,9 +32,8 @@ from ..config import Config, DataConfig, EvalConfig, ModelConfig
 from ..dist import DistInfo
 from ..engine.logging import get_logger
 from ..errors import DLADenseError
-from ..inference.timing import NULL_TIMER, StageTimer
 from ..ops.losses import weighted_sum
-from .parts import TaskInfo
+from .parts import PLAIN, Frames, PredictRun, TaskInfo
 
 
 class Task(ABC):
@@ -108,20 +106,11 @@ class Task(ABC):
         """Adjust the config to a loaded checkpoint (``load_checkpoint``'s return value); default: nothing."""
         return None
 
-    def predict(
-        self,
-        model: nn.Module,
-        images: Sequence[np.ndarray],
-        *,
-        tta: bool = False,
-        timer: StageTimer = NULL_TIMER,
-        state: Any = None,
-        **options: Any,
-    ) -> list[Any]:
+    def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN, **options: Any) -> list[Any]:
         """The typed results (:mod:`dla_dense.inference.results`) of ``model`` (eval mode) for RGB ``images``
-        ``[H, W, 3]`` uint8, one per image; ``timer`` gets the time of each stage. ``state`` is a stream's
-        (``info.stream_state``) when ``images`` are the next frames of one video, else None; a task that keeps
-        nothing between frames ignores it."""
+        ``[H, W, 3]`` uint8, one per image; ``run`` (:class:`~dla_dense.tasks.parts.PredictRun`) says whether to
+        use test-time augmentation, times each stage and holds a stream's state (a task that keeps nothing
+        between frames ignores it)."""
         raise no_inference(self)
 
 

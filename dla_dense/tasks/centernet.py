@@ -6,7 +6,7 @@ composes :class:`CenterNetTask` with its heads, data and declared :class:`Center
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,12 +34,11 @@ from ..evaluation.undefined import format_metrics
 from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
 from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
-from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.centernet import CenterNet
 from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task, backbone_options, check_num_classes
-from .parts import BenchmarkSpec, Probe, TestOptions
+from .parts import PLAIN, BenchmarkSpec, Frames, PredictRun, Probe, TestOptions
 
 #: The input of CenterNet's (and CenterTrack's) training checkpoints: BGR with CenterNet's COCO statistics.
 CENTERNET_INPUT: dict[str, Any] = {"mean": CENTERNET_COCO_MEAN, "std": CENTERNET_COCO_STD, "bgr": True}
@@ -362,16 +361,8 @@ class CenterNetTask(Task):
         """COCO box AP with its per-class table."""
         return CocoEvaluator(dataset)
 
-    def predict(
-        self,
-        model: nn.Module,
-        images: Sequence[np.ndarray],
-        *,
-        tta: bool = False,
-        timer: StageTimer = NULL_TIMER,
-        state: Any = None,
-    ) -> list[DetResult]:
-        """:class:`DetResult` of each RGB image ``[H, W, 3]``, as evaluation detects (``tta``: the
+    def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN) -> list[DetResult]:
+        """:class:`DetResult` of each RGB image ``[H, W, 3]``, as evaluation detects (``run.tta``: the
         ``evaluation.tta_scales`` with the flip test)."""
         e = self.cfg.evaluation
         found = detect_batch(
@@ -379,13 +370,13 @@ class CenterNetTask(Task):
             images,
             heads=self.heads(with_data=True),
             transform=self.eval_transform(),
-            scales=e.tta_scales if tta else e.scales,
-            flip=e.flip or tta,
+            scales=e.tta_scales if run.tta else e.scales,
+            flip=e.flip or run.tta,
             max_dets=e.max_dets,
             nms_iou=e.nms_iou,
-            timer=timer,
+            timer=run.timer,
         )
-        with timer.stage("postprocess"):
+        with run.timer.stage("postprocess"):
             return [self.result_of(image, fields) for image, fields in zip(images, found, strict=True)]
 
     def result_of(self, image: np.ndarray, fields: Fields) -> DetResult:

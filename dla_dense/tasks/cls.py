@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -22,11 +21,10 @@ from ..dist import DistInfo
 from ..engine.sampling import eval_batches
 from ..evaluation import TopKEvaluator, run_evaluation
 from ..inference.results import ClsResult
-from ..inference.timing import NULL_TIMER, StageTimer
 from ..models.classifier import create_classifier
 from ..models.inputs import batch_inputs
 from .base import Task, check_num_classes
-from .parts import Probe, TaskInfo
+from .parts import PLAIN, Frames, PredictRun, Probe, TaskInfo
 from .registry import register_task
 
 
@@ -135,22 +133,14 @@ class ClsTask(Task):
         if isinstance(saved, list) and len(saved) == self.cfg.model.num_classes:
             self._classes = tuple(saved)
 
-    def predict(
-        self,
-        model: nn.Module,
-        images: Sequence[np.ndarray],
-        *,
-        tta: bool = False,
-        timer: StageTimer = NULL_TIMER,
-        state: Any = None,
-    ) -> list[ClsResult]:
+    def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN) -> list[ClsResult]:
         """:class:`ClsResult` (softmax over the classes) of each RGB image, through the evaluation transform."""
         transform = self._eval_transform()
         device = next(model.parameters()).device
-        with timer.stage("preprocess"):
+        with run.timer.stage("preprocess"):
             x = torch.stack([transform(Image.fromarray(image)) for image in images]).to(device)
-        with timer.stage("inference"):
+        with run.timer.stage("inference"):
             logits = model(x)
-        with timer.stage("postprocess"):
+        with run.timer.stage("postprocess"):
             probs = logits.float().softmax(1).cpu().numpy()
             return [ClsResult(image, p, self.classes) for image, p in zip(images, probs, strict=True)]

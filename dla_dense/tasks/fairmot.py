@@ -3,16 +3,14 @@ frames, tracked by the JDE tracker on appearance embeddings (``ifzhang/FairMOT``
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ..config.schemas import TASK_SCHEMAS
 from ..data.video import VideoDataset
 from ..heads import CenterNetHeads, JdeBoxHead
 from .centernet import CenterNetSpec, box_options, embedding_heads
-from .parts import BenchmarkSpec
 from .registry import register_task
-from .video import VIDEO_INFO, VideoTask
+from .video import VideoTask, video_info
 
 #: FairMOT's input, which its checkpoints expect: RGB / 255, no mean or std.
 FAIRMOT_INPUT = {"mean": (0.0, 0.0, 0.0), "std": (1.0, 1.0, 1.0), "bgr": False}
@@ -25,14 +23,11 @@ class FairMotTask(VideoTask):
     JDE label files among them), tracked with ``evaluation.tracker`` (the JDE tracker by default)."""
 
     name = "fairmot"
-    info = replace(
-        VIDEO_INFO,
-        title="a FairMOT tracker (detection and re-identification in one network)",
-        network="FairMOT {backbone} node={node}",
+    info = video_info(
+        "a FairMOT tracker (detection and re-identification in one network)",
+        "FairMOT {backbone} node={node}",
+        (608, 1088),
         docs="tasks/reid.md",
-        bench=BenchmarkSpec(
-            input_size=(608, 1088), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
-        ),
     )
     schemas = TASK_SCHEMAS["fairmot"]
     spec = CenterNetSpec(reference_input=FAIRMOT_INPUT, letterbox=True)

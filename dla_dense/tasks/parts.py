@@ -6,7 +6,7 @@ agreement of outputs, image files)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,9 +16,28 @@ import torch
 
 from ..errors import DLADenseError
 from ..evaluation.undefined import format_metrics
+from ..inference.timing import NULL_TIMER, StageTimer
 
 if TYPE_CHECKING:
     from .base import Task
+
+
+#: RGB images ``[H, W, 3]`` uint8, one per result.
+Frames = Sequence[np.ndarray]
+
+
+@dataclass(frozen=True)
+class PredictRun:
+    """How one ``Task.predict`` call runs: test-time augmentation, the timer of its stages, and the stream's state
+    (``info.stream_state``) when the images are the next frames of one video (None: each image alone)."""
+
+    tta: bool = False
+    timer: StageTimer = NULL_TIMER
+    state: Any = None
+
+
+#: The default run: no test-time augmentation, untimed, each image alone.
+PLAIN = PredictRun()
 
 
 class TestOptions:

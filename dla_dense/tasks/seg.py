@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,13 +24,13 @@ from ..evaluation import SegEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics
 from ..inference.results import SegResult
 from ..inference.segmentation import predict_seg
-from ..inference.timing import NULL_TIMER, StageTimer, same_shape
+from ..inference.timing import same_shape
 from ..models.inputs import batch_inputs
 from ..models.segmentor import DLASeg
 from ..outputs import output_dir
 from ..visualize import overlay
 from .base import Task, backbone_options, check_num_classes
-from .parts import BenchmarkSpec, Probe, TaskInfo, TestOptions
+from .parts import PLAIN, BenchmarkSpec, Frames, PredictRun, Probe, TaskInfo, TestOptions
 from .registry import register_task
 
 
@@ -241,14 +240,7 @@ class SegTask(Task):
             overlay(rgb, p.numpy(), self.palette).save(overlay_path, quality=90)
 
     def predict(
-        self,
-        model: nn.Module,
-        images: Sequence[np.ndarray],
-        *,
-        tta: bool = False,
-        timer: StageTimer = NULL_TIMER,
-        state: Any = None,
-        probabilities: bool = False,
+        self, model: nn.Module, images: Frames, run: PredictRun = PLAIN, *, probabilities: bool = False
     ) -> list[SegResult]:
         """:class:`SegResult` of each RGB image ``[H, W, 3]`` (images of one size share a forward pass); with
         ``probabilities`` the softmax ``[C, H, W]`` too."""
@@ -257,11 +249,11 @@ class SegTask(Task):
         device = next(model.parameters()).device
         results: list[SegResult | None] = [None] * len(images)
         for group in same_shape(images):
-            with timer.stage("preprocess"):
+            with run.timer.stage("preprocess"):
                 x = torch.stack([transform(image=images[i])["image"] for i in group]).to(device)
-            with timer.stage("inference"):
-                probs = self._probs(model, x, tta)
-            with timer.stage("postprocess"):
+            with run.timer.stage("inference"):
+                probs = self._probs(model, x, run.tta)
+            with run.timer.stage("postprocess"):
                 labels = probs.argmax(1).cpu().numpy()
                 probs = probs.float().cpu().numpy() if probabilities else None
                 for j, i in enumerate(group):

@@ -3,7 +3,6 @@ CenterTrack's video-COCO json or CrowdHuman, with a configurable tracker and Tra
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -14,9 +13,8 @@ from ..data.video import VideoDataset
 from ..heads import AmodalHead, CenterNetHeads, TrackBoxHead, TrackingHead
 from ..models.centertrack import CenterTrack
 from .centernet import CenterNetSpec, box_options, crop_options, embedding_heads
-from .parts import BenchmarkSpec
 from .registry import register_task
-from .video import VIDEO_INFO, VideoProbe, VideoTask
+from .video import VideoProbe, VideoTask, video_info
 
 
 class TrackProbe(VideoProbe):
@@ -43,14 +41,11 @@ class TrackTask(VideoTask):
     frame pairs to train on."""
 
     name = "track"
-    info = replace(
-        VIDEO_INFO,
-        title="a CenterTrack tracker",
-        network="CenterTrack {backbone} node={node}",
+    info = video_info(
+        "a CenterTrack tracker",
+        "CenterTrack {backbone} node={node}",
+        (544, 960),
         docs="tasks/tracking.md",
-        bench=BenchmarkSpec(
-            input_size=(544, 960), compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame")
-        ),
         probe=TrackProbe,
     )
     schemas = TASK_SCHEMAS["track"]

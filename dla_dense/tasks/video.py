@@ -5,7 +5,8 @@ metrics video by video beside an IoU-only baseline; per-frame prediction through
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,12 @@ from ..evaluation import Comparison, run_evaluation
 from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
 from ..inference.results import TrackResult
-from ..inference.timing import NULL_TIMER, StageTimer
 from ..inference.tracking import TrackState, track_frame
 from ..tracking import TRACKERS, build_tracker
 from ..weights import load_checkpoint
 from .base import Task
 from .centernet import CenterNetTask, DetProbe
-from .parts import TaskInfo, TestOptions
+from .parts import PLAIN, BenchmarkSpec, Frames, PredictRun, TaskInfo, TestOptions
 
 #: Recent centres kept per track for the trails ``tools/infer.py`` draws.
 TRAIL_LENGTH = 20
@@ -186,22 +186,14 @@ class VideoTask(CenterNetTask):
 
         return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
 
-    def predict(
-        self,
-        model: nn.Module,
-        images: Sequence[np.ndarray],
-        *,
-        tta: bool = False,
-        timer: StageTimer = NULL_TIMER,
-        state: TrackState | None = None,
-    ) -> list[TrackResult]:
-        """:class:`TrackResult` of each RGB frame; ``state`` (a stream's) carries the tracks from frame to frame,
+    def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN) -> list[TrackResult]:
+        """:class:`TrackResult` of each RGB frame; ``run.state`` (a stream's) carries the tracks from frame to frame,
         without one every image is the first frame of its own video."""
         e = self.cfg.evaluation
         heads, transform = self.heads(with_data=True), self.eval_transform()
         results = []
         for image in images:
-            current = state if state is not None else self.new_state()
+            current = run.state if run.state is not None else self.new_state()
             _, tracks = track_frame(
                 model,
                 image,
@@ -210,7 +202,7 @@ class VideoTask(CenterNetTask):
                 transform=transform,
                 max_dets=e.max_dets,
                 out_thresh=current.floor,
-                timer=timer,
+                timer=run.timer,
             )
             found = tracks[e.tracker]
             trails = current.extra.setdefault("trails", {})
@@ -261,3 +253,10 @@ VIDEO_INFO = TaskInfo(
     probe=VideoProbe,
     stream_state=video_stream_state,
 )
+
+
+def video_info(title: str, network: str, input_size: tuple[int, int], **more: Any) -> TaskInfo:
+    """:data:`VIDEO_INFO` with a video task's title, network description and benchmark input (compared with bf16 and
+    OpenVINO int8, in the infer, train and frame modes); ``more``: other :class:`TaskInfo` fields."""
+    bench = BenchmarkSpec(input_size=input_size, compare=("bf16", "openvino-int8"), modes=("infer", "train", "frame"))
+    return replace(VIDEO_INFO, title=title, network=network, bench=bench, **more)

@@ -87,13 +87,10 @@ class ByteTracker(KalmanTracker):
             pool[i].update(self.kf, high[j], self.frame_id)
 
         remaining = [pool[i] for i in u_track if pool[i].state == State.TRACKED]
-        matches, u_remaining, _ = linear_assignment(iou_cost(remaining, low), 0.5)
-        for i, j in matches:
-            remaining[i].update(self.kf, low[j], self.frame_id)
-            activated.append(remaining[i])
-        for i in u_remaining:
-            remaining[i].state = State.LOST
-            lost.append(remaining[i])
+        matched, lost, _ = self.match(remaining, low, iou_cost(remaining, low), 0.5)
+        activated += matched
+        for track in lost:
+            track.state = State.LOST
 
         confirmed, removed = self.confirm_or_start(
             unconfirmed, [high[j] for j in u_det], self.det_thresh, fuse_score=self.fuse_score

@@ -101,18 +101,12 @@ class JdeTracker(KalmanTracker):
 
         dets = [dets[j] for j in u_det]
         remaining = [pool[i] for i in u_track if pool[i].state == State.TRACKED]
-        matches, u_remaining, u_det = linear_assignment(iou_cost(remaining, dets), 0.5)
-        for i, j in matches:
-            remaining[i].update(self.kf, dets[j], self.frame_id)
-            activated.append(remaining[i])
-        remaining = [remaining[i] for i in u_remaining]
+        matched, remaining, u_det = self.match(remaining, dets, iou_cost(remaining, dets), 0.5)
+        activated += matched
         if self.byte:
             low = self.detections(fields, (scores > in_precision(self.low_thresh, scores)) & (scores < conf_thresh))
-            matches, u_remaining, _ = linear_assignment(iou_cost(remaining, low), 0.4)
-            for i, j in matches:
-                remaining[i].update(self.kf, low[j], self.frame_id)
-                activated.append(remaining[i])
-            remaining = [remaining[i] for i in u_remaining]
+            matched, remaining, _ = self.match(remaining, low, iou_cost(remaining, low), 0.4)
+            activated += matched
         for track in remaining:
             track.state = State.LOST
             lost.append(track)

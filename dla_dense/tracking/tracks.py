@@ -193,20 +193,27 @@ class KalmanTracker(Tracker):
         for t, m, c in zip(tracks, mean, cov, strict=True):
             t.mean, t.covariance = m, c
 
+    def match(
+        self, tracks: list[Track], dets: list[Track], cost: np.ndarray, limit: float
+    ) -> tuple[list[Track], list[Track], list[int]]:
+        """Assign ``dets`` to ``tracks`` on ``cost`` (pairs above ``limit`` refused); each matched track takes its
+        detection. Returns ``(matched tracks, unmatched tracks, unmatched detection indices)`` in assignment order."""
+        matches, u_track, u_det = linear_assignment(cost, limit)
+        for i, j in matches:
+            tracks[i].update(self.kf, dets[j], self.frame_id)
+        return [tracks[i] for i, _ in matches], [tracks[i] for i in u_track], list(u_det)
+
     def confirm_or_start(
         self, unconfirmed: list[Track], dets: list[Track], det_thresh: float, *, fuse_score: bool = False
     ) -> tuple[list[Track], list[Track]]:
         """The references' last two stages: ``unconfirmed`` tracks vs the detections left (``1 - IoU``, limit 0.7;
         matched ones are confirmed, the others removed), then a new track for every detection still left with
         ``score >= det_thresh``. Returns ``(activated, removed)``."""
-        activated, removed = [], []
-        matches, u_unconfirmed, u_det = linear_assignment(iou_cost(unconfirmed, dets, fuse_score=fuse_score), 0.7)
-        for i, j in matches:
-            unconfirmed[i].update(self.kf, dets[j], self.frame_id)
-            activated.append(unconfirmed[i])
-        for i in u_unconfirmed:
-            unconfirmed[i].state = State.REMOVED
-            removed.append(unconfirmed[i])
+        activated, removed, u_det = self.match(
+            unconfirmed, dets, iou_cost(unconfirmed, dets, fuse_score=fuse_score), 0.7
+        )
+        for track in removed:
+            track.state = State.REMOVED
         for j in u_det:
             if dets[j].score >= in_precision(det_thresh, dets[j].score):
                 self.id_count += 1

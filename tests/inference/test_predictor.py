@@ -161,9 +161,9 @@ def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, mon
     monkeypatch.setattr(predictor.task, "info", info)
     original = predictor.task.predict
 
-    def remembering(model, images, *, state=None, **options):
-        state["frames"].extend(range(len(images)))
-        seen.append(state)
+    def remembering(model, images, run, **options):
+        run.state["frames"].extend(range(len(images)))
+        seen.append(run.state)
         return original(model, images, **options)
 
     monkeypatch.setattr(predictor.task, "predict", remembering)
