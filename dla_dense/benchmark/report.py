@@ -22,6 +22,13 @@ def _fmt_agreement(agreement: dict[str, Any] | None) -> str:
     return f"{agreement['hm_max_abs_diff']:.1e} max|dhm|"
 
 
+def _timing(row: dict[str, Any], per_s: float) -> list[str]:
+    """The leading cells of a variant's row: its name, median and IQR milliseconds, rate, ratio to eager."""
+    ms = row["ms"]
+    median, iqr = f"{ms['median']:.1f}", f"{ms['q1']:.1f}-{ms['q3']:.1f}"
+    return [row["variant"], median, iqr, f"{per_s:.2f}", f"{row['speedup']['median']:.2f}x"]
+
+
 def _frame_table(section: dict[str, Any]) -> str:
     """The ``frame`` mode's table: time per frame, frames/s, the ratio to eager and where the time goes."""
     shape = "x".join(map(str, section["input"][2:]))
@@ -33,18 +40,8 @@ def _frame_table(section: dict[str, Any]) -> str:
     header += ["tracker ms", "tracks"]
     rows = []
     for row in section["variants"]:
-        ms, stages = row["ms"], row["stages_ms"]
-        rows.append(
-            [
-                row["variant"],
-                f"{ms['median']:.1f}",
-                f"{ms['q1']:.1f}-{ms['q3']:.1f}",
-                f"{row['fps']:.2f}",
-                f"{row['speedup']['median']:.2f}x",
-                *(f"{stages[s]:.1f}" for s in ("preprocess", "inference", "postprocess", "tracking")),
-                f"{row['tracks_per_frame']:.1f}",
-            ]
-        )
+        stages = (f"{row['stages_ms'][s]:.1f}" for s in ("preprocess", "inference", "postprocess", "tracking"))
+        rows.append([*_timing(row, row["fps"]), *stages, f"{row['tracks_per_frame']:.1f}"])
     return title + "\n" + _table(header, rows)
 
 
@@ -71,14 +68,9 @@ def format_report(result: dict[str, Any]) -> str:
         lines += ["", f"{title}, input {shape}, {section['iters']} round(s) after {section['warmup']} warm-up"]
         rows = []
         for row in section["variants"]:
-            ms, sp = row["ms"], row["speedup"]
             rows.append(
                 [
-                    row["variant"],
-                    f"{ms['median']:.1f}",
-                    f"{ms['q1']:.1f}-{ms['q3']:.1f}",
-                    f"{row['images_per_s']:.2f}",
-                    f"{sp['median']:.2f}x",
+                    *_timing(row, row["images_per_s"]),
                     f"{row['peak_mem_mb']:.0f}",
                     f"{row['gflops_per_s']:.1f}",
                     f"{100 * row['peak_fraction']:.0f}%" if row["peak_fraction"] else "-",
