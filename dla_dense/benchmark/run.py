@@ -17,7 +17,7 @@ from ..dist import resolve_device
 from ..errors import DLADenseError
 from ..runtime import tune_malloc
 from ..tasks import build_task
-from ..tasks.parts import describe
+from ..tasks.parts import describe, probe
 from ..weights import load_checkpoint
 from .frames import measure_frames
 from .measure import (
@@ -118,8 +118,8 @@ def run_benchmark(
         "torch": torch.__version__,
         "malloc_tuned": malloc_tuned,
     }
-    probe = MemoryProbe(dev)
-    result["memory_method"] = probe.method
+    memory = MemoryProbe(dev)
+    result["memory_method"] = memory.method
     say("measuring the conv peak")
     conv_peak = ConvPeak(dev, bf16=any(v.bf16 for v in variants))
 
@@ -146,7 +146,7 @@ def run_benchmark(
     result["archs"] = archs
 
     common = {
-        "probe": probe,
+        "probe": memory,
         "conv_peak": conv_peak,
         "device": dev,
         "task": task,
