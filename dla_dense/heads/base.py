@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -42,11 +42,14 @@ class Peaks:
 @dataclass(frozen=True)
 class ToImage:
     """How decoded fields go back to the original image: ``points(xy [..., 2]) -> [..., 2]`` through the inverse
-    test affine (output-map pixels to pixels of the resized input), then divided by ``scale`` (the test scale)."""
+    test affine (output-map pixels to pixels of the resized input), then divided by ``scale`` (the test scale).
+    ``fields`` are the image's own named fields given with it (a camera matrix ``calib``, ``image_id``, ...), in
+    pixels of the original image, for heads whose decoding needs them."""
 
     boxes: Any
     points: Any
     scale: float
+    fields: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Head(ABC):

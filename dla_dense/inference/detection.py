@@ -76,9 +76,11 @@ def detect_batch(
     max_dets: int = 100,
     nms_iou: float = 0.5,
     timer: StageTimer = NULL_TIMER,
+    fields: Sequence[Mapping[str, Any]] | None = None,
 ) -> list[Fields]:
     """:func:`detect` of each of ``images``; images of one size share a forward pass (a batch of N, or 2N with
-    their mirrors). ``timer`` gets the pre-process, inference and post-process time."""
+    their mirrors). ``timer`` gets the pre-process, inference and post-process time; ``fields``: each image's own
+    named fields (e.g. ``calib``), handed to the heads that map their detections back to the image."""
     import cv2
 
     device = next(model.parameters()).device
@@ -104,14 +106,17 @@ def detect_batch(
                     rows = [j, n + j] if flip else [j]
                     found = heads.decode({name: v[rows] for name, v in out.items()}, flip=flip, k=k)
                     found = {name: v.cpu() for name, v in found.items()}
-                    per_image[i].append(heads.to_image(found, to_image_mapping(items[i]["meta"], scale)))
+                    back = to_image_mapping(items[i]["meta"], scale, fields[i] if fields else None)
+                    per_image[i].append(heads.to_image(found, back))
     with timer.stage("postprocess"):
         return [_merge(found, len(scales) > 1, max_dets, nms_iou) for found in per_image]
 
 
-def to_image_mapping(meta: Mapping[str, Any], scale: float = 1.0) -> ToImage:
-    """Output-map pixels -> pixels of the original image, for one image's test ``meta`` at test ``scale``."""
-    return ToImage(boxes=lambda b: transform_preds(b, meta), points=lambda p: transform_points(p, meta), scale=scale)
+def to_image_mapping(meta: Mapping[str, Any], scale: float = 1.0, fields: Mapping[str, Any] | None = None) -> ToImage:
+    """Output-map pixels -> pixels of the original image, for one image's test ``meta`` at test ``scale``, with the
+    image's own ``fields``."""
+    boxes, points = (lambda b: transform_preds(b, meta)), (lambda p: transform_points(p, meta))
+    return ToImage(boxes=boxes, points=points, scale=scale, fields=dict(fields or {}))
 
 
 def _merge(parts: list[Fields], several_scales: bool, max_dets: int, nms_iou: float) -> Fields:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,10 @@ class DrawOptions:
 
 class ResultBase(ABC):
     """What every result offers to tools (``tools/infer.py``) that handle any task's results alike."""
+
+    #: The image's own named fields as given with it (``predictor(image, calib=K, image_id=7)``); set by the
+    #: Predictor, empty otherwise.
+    fields: Mapping[str, Any] = MappingProxyType({})
 
     @abstractmethod
     def draw(self, options: DrawOptions) -> np.ndarray:

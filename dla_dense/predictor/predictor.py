@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,22 +145,47 @@ class Predictor:
     ) -> Result | list[Result]:
         """Results of one image (a path, a PIL image or an ``H x W x 3`` uint8 RGB array) or of a list of them
         (images of one size share a forward pass). ``tta``: the task's test-time augmentation; ``options``: the
-        task's (``probabilities=True`` for segmentation). Independent images: for a video's frames use
-        :meth:`stream`."""
+        task's own (``probabilities=True`` for segmentation) and the image's named fields (``calib=K``,
+        ``image_id=7``; for a list of images, a list of values, one per image), which the task's heads may use
+        and each result keeps as ``result.fields``. Independent images: for a video's frames use :meth:`stream`."""
         single = not isinstance(images, (list, tuple))
-        results = self.predict([images] if single else list(images), tta=tta, **options)
+        results = self.predict([images] if single else list(images), tta=tta, single=single, **options)
         return results[0] if single else results
 
-    def predict(self, images: Sequence[ImageLike], *, state: Any = None, **options: Any) -> list[Result]:
+    def predict(
+        self, images: Sequence[ImageLike], *, state: Any = None, single: bool = False, **options: Any
+    ) -> list[Result]:
         """Results of ``images`` in order; ``state`` is a stream's (see :meth:`stream`), None for independent
-        images."""
+        images; ``options`` as for :meth:`__call__` (``single``: they are one image's)."""
+        own, fields = self._split(options, len(images), single)
         with self.timer.stage("preprocess"):
             arrays = [as_rgb(image) for image in images]
         with torch.inference_mode(), bf16_autocast(self.device, self.bf16):
-            run = PredictRun(tta=options.pop("tta", False), timer=self.timer, state=state)
-            results = self.task.predict(self.model, arrays, run, **options)
+            run = PredictRun(tta=own.pop("tta", False), timer=self.timer, state=state, fields=fields)
+            results = self.task.predict(self.model, arrays, run, **own)
         self.timer.images += len(arrays)
+        for result, given in zip(results, fields, strict=False):
+            result.fields = dict(given)
         return results
+
+    def _split(
+        self, options: dict[str, Any], count: int, single: bool
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        """``options`` as the task's own keywords (and ``tta``) and each image's named fields (none: ``()``)."""
+        params = inspect.signature(self.task.predict).parameters.values()
+        own_names = {"tta", *(p.name for p in params if p.kind is p.KEYWORD_ONLY)}
+        own = {k: v for k, v in options.items() if k in own_names}
+        given = {k: v for k, v in options.items() if k not in own_names}
+        if not given:
+            return own, ()
+        if single:
+            return own, (given,)
+        for name, values in given.items():
+            if not isinstance(values, (list, tuple)) or len(values) != count:
+                raise DLADenseError(
+                    f"{name}= must give one value per image (a list of {count}) when predicting a list of images"
+                )
+        return own, tuple({name: values[i] for name, values in given.items()} for i in range(count))
 
     def stream(self, **options: Any) -> Stream:
         """A :class:`~dla_dense.predictor.Stream` for the consecutive frames of one video or camera:

@@ -35,8 +35,13 @@ class Stream:
         make = self.predictor.task.info.stream_state
         return None if make is None else make(self.predictor.task)
 
-    def __call__(self, frames: ImageLike | Sequence[ImageLike]) -> Result | list[Result]:
+    def __call__(self, frames: ImageLike | Sequence[ImageLike], **fields: Any) -> Result | list[Result]:
+        """The result of the next frame (or of the next ``frames``); ``fields``: the frame's named fields
+        (``frame_id=12``, ``calib=K``; one value per frame for a list), kept as ``result.fields``."""
         single = not isinstance(frames, (list, tuple))
-        results = self.predictor.predict([frames] if single else list(frames), state=self.state, **self.options)
+        options = {**self.options, **fields}
+        results = self.predictor.predict(
+            [frames] if single else list(frames), state=self.state, single=single, **options
+        )
         self.frames += len(results)
         return results[0] if single else results

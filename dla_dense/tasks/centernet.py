@@ -375,6 +375,7 @@ class CenterNetTask(Task):
             max_dets=e.max_dets,
             nms_iou=e.nms_iou,
             timer=run.timer,
+            fields=run.fields,
         )
         with run.timer.stage("postprocess"):
             return [self.result_of(image, fields) for image, fields in zip(images, found, strict=True)]

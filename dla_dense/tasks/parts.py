@@ -28,12 +28,14 @@ Frames = Sequence[np.ndarray]
 
 @dataclass(frozen=True)
 class PredictRun:
-    """How one ``Task.predict`` call runs: test-time augmentation, the timer of its stages, and the stream's state
-    (``info.stream_state``) when the images are the next frames of one video (None: each image alone)."""
+    """How one ``Task.predict`` call runs: test-time augmentation, the timer of its stages, the stream's state
+    (``info.stream_state``) when the images are the next frames of one video (None: each image alone), and each
+    image's own named fields (``calib``, ``image_id``, ...; empty: none given)."""
 
     tta: bool = False
     timer: StageTimer = NULL_TIMER
     state: Any = None
+    fields: tuple[Mapping[str, Any], ...] = ()
 
 
 #: The default run: no test-time augmentation, untimed, each image alone.

@@ -174,3 +174,37 @@ def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, mon
     stream.reset()
     stream(frames[0])
     assert stream.frames == 1 and seen[2] is not seen[0] and seen[2]["frames"] == [0]
+
+
+def test_per_image_fields_reach_the_heads_and_stay_with_each_result(predictors, monkeypatch):
+    """``predictor(image, calib=K, image_id=7)``: the heads that map detections back to the image get the image's
+    fields (``ToImage.fields``) and the result keeps them; a list of images takes one value per image; a stream
+    takes a frame's fields."""
+    from dla_dense.heads import BoxHead
+
+    predictor, _, _ = predictors("det")
+    frames = [np.array(Image.open(p).convert("RGB")) for p in sorted(predictor.task.val_set().img_dir.glob("*.png"))]
+    seen = []
+    original = BoxHead.to_image
+    monkeypatch.setattr(
+        BoxHead, "to_image", lambda head, found, back: seen.append(back.fields) or original(head, found, back)
+    )
+    calib = np.array([[700.0, 0, 32, 0], [0, 700.0, 32, 0], [0, 0, 1, 0]])
+    result = predictor(frames[0], calib=calib, image_id=7)
+    assert result.fields["image_id"] == 7 and result.fields["calib"] is calib and seen[-1]["calib"] is calib
+    alone = predictor(frames[0])
+    assert dict(alone.fields) == {} and seen[-1] == {}
+    np.testing.assert_array_equal(alone.boxes, result.boxes)  # fields no head reads change nothing
+
+    both = predictor(frames[:2], image_id=[3, 4])
+    assert [r.fields["image_id"] for r in both] == [3, 4] and [f["image_id"] for f in seen[-2:]] == [3, 4]
+    with pytest.raises(DLADenseError, match=r"image_id= must give one value per image \(a list of 2\)"):
+        predictor(frames[:2], image_id=3)
+    stream = predictor.stream()
+    assert stream(frames[0], frame_id=1).fields == {"frame_id": 1}
+    assert [r.fields["frame_id"] for r in stream(frames[1:3], frame_id=[2, 3])] == [2, 3]
+
+    seg, _, _ = predictors("seg")
+    image = np.zeros((64, 128, 3), np.uint8)
+    found = seg(image, probabilities=True, image_id=5)  # the task's own option stays the task's
+    assert found.probabilities is not None and found.fields == {"image_id": 5}
