@@ -3,9 +3,9 @@
 usage: python tests/golden/fingerprint_demos.py OUT.json [--iters N] [--only seg,det,...]
 
 For each demo config (seg, det, pose, track, fairmot) it runs ``tools/train.py`` for N iterations (evaluation at
-the end) in a temporary work dir and records the SHA-256 of every tensor of the final checkpoint's weights and
-the logged metrics. Run it on two commits and compare the JSON files: a restructure that changes no behaviour
-gives identical files (``diff a.json b.json``).
+the end) in a temporary work dir and records the SHA-256 of every tensor of the final checkpoint's weights (and of
+the learned loss, FairMOT's identity classifier) and the logged metrics. Run it on two commits and compare the JSON
+files: a restructure that changes no behaviour gives identical files (``diff a.json b.json``).
 """
 import argparse
 import hashlib
@@ -33,8 +33,12 @@ def fingerprint(name: str, config: str, iters: int, work: Path) -> dict:
            "--cfg-options", f"train.max_iters={iters}", f"train.val_interval={iters}",
            f"train.checkpoint_interval={iters}", "train.log_interval=1", "data.num_workers=0"]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    state = torch.load(work / f"iter_{iters:07d}.pth", map_location="cpu", weights_only=True)["model"]
-    weights = {k: hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest()[:16] for k, v in state.items()}
+    saved = torch.load(work / f"iter_{iters:07d}.pth", map_location="cpu", weights_only=True)
+    learned = {f"criterion.{k}": v for k, v in (saved.get("criterion") or {}).items()}  # FairMOT's id classifier
+    weights = {
+        k: hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest()[:16]
+        for k, v in {**saved["model"], **learned}.items()
+    }
     records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
     for r in records:
         for k in [k for k in r if "time" in k or k in ("eta", "sec_per_iter", "s_per_iter", "lr_time")]:
