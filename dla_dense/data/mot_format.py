@@ -19,6 +19,7 @@ MOT_DISTRACTORS = (2, 7, 8, 12)
 FRAME, TRACK_ID, LEFT, TOP, WIDTH, HEIGHT, FLAG, CLASS, VISIBILITY = range(9)
 SCORE = FLAG
 
+
 @dataclass(frozen=True)
 class GroundTruth:
     """One sequence's ground truth: ``rows [R, 9]`` in ``gt.txt`` columns (frame, id, left, top, width, height,

@@ -77,5 +77,3 @@ def _draw(heatmap: np.ndarray, center: np.ndarray, radius: int, peak: int) -> No
     """``draw_umich_gaussian(heatmap, center, radius, k=peak)``: peak 0 leaves the map as it is."""
     if peak:
         draw_gaussian(heatmap, (int(center[0]), int(center[1])), radius)
-
-

@@ -7,6 +7,7 @@ the end) in a temporary work dir and records the SHA-256 of every tensor of the 
 the learned loss, FairMOT's identity classifier) and the logged metrics. Run it on two commits and compare the JSON
 files: a restructure that changes no behaviour gives identical files (``diff a.json b.json``).
 """
+
 import argparse
 import hashlib
 import json
@@ -29,9 +30,23 @@ DEMOS = {
 
 def fingerprint(name: str, config: str, iters: int, work: Path) -> dict:
     """Train ``config`` ``iters`` iterations in ``work``; the weights' hashes and the metrics records."""
-    cmd = [sys.executable, "tools/train.py", config, "--work-dir", str(work), "--seed", "0", "--amp", "none",
-           "--cfg-options", f"train.max_iters={iters}", f"train.val_interval={iters}",
-           f"train.checkpoint_interval={iters}", "train.log_interval=1", "data.num_workers=0"]
+    cmd = [
+        sys.executable,
+        "tools/train.py",
+        config,
+        "--work-dir",
+        str(work),
+        "--seed",
+        "0",
+        "--amp",
+        "none",
+        "--cfg-options",
+        f"train.max_iters={iters}",
+        f"train.val_interval={iters}",
+        f"train.checkpoint_interval={iters}",
+        "train.log_interval=1",
+        "data.num_workers=0",
+    ]
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     saved = torch.load(work / f"iter_{iters:07d}.pth", map_location="cpu", weights_only=True)
     learned = {f"criterion.{k}": v for k, v in (saved.get("criterion") or {}).items()}  # FairMOT's id classifier
