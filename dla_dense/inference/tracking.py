@@ -77,6 +77,7 @@ def track_frame(
     max_dets: int = 100,
     out_thresh: float = 0.0,
     timer: StageTimer = NULL_TIMER,
+    fields: Mapping[str, Any] | None = None,
 ) -> tuple[Fields, dict[str, Fields]]:
     """The detections of the next frame ``image`` (uint8 RGB ``[H, W, 3]``) of ``state``'s video, image pixels,
     best first with ``score > out_thresh`` (``boxes``, ``scores``, ``labels`` and, as the heads give them, ``centers``,
@@ -96,7 +97,7 @@ def track_frame(
         first = next(iter(out.values()))
         k = min(max_dets, first.shape[-2] * first.shape[-1])
         found = {name: v.cpu() for name, v in heads.decode(out, flip=False, k=k).items()}
-        found = heads.to_image(found, to_image_mapping(item["meta"]))
+        found = heads.to_image(found, to_image_mapping(item["meta"], 1.0, fields))
         keep = found["scores"] > out_thresh
         detections = {name: value[keep] for name, value in found.items()}
     with timer.stage("tracking"):

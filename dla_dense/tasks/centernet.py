@@ -31,6 +31,7 @@ from ..engine.sampling import eval_batches, keep_sample
 from ..errors import DLADenseError
 from ..evaluation import CocoEvaluator, run_evaluation
 from ..evaluation.undefined import format_metrics
+from ..fields import image_fields
 from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
 from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
@@ -352,6 +353,7 @@ class CenterNetTask(Task):
                 flip=e.flip if flip is None else flip,
                 max_dets=e.max_dets,
                 nms_iou=e.nms_iou,
+                fields=[image_fields(item)],
             )
 
         evaluator = self.evaluator(dataset)

@@ -23,6 +23,7 @@ from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation import Comparison, run_evaluation
 from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
+from ..fields import image_fields
 from ..inference.results import TrackResult
 from ..inference.tracking import TrackState, track_frame
 from ..tracking import TRACKERS, build_tracker
@@ -182,6 +183,7 @@ class VideoTask(CenterNetTask):
                 transform=transform,
                 max_dets=e.max_dets,
                 out_thresh=state.floor,
+                fields=image_fields(item),
             )[1]
 
         return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
@@ -192,7 +194,7 @@ class VideoTask(CenterNetTask):
         e = self.cfg.evaluation
         heads, transform = self.heads(with_data=True), self.eval_transform()
         results = []
-        for image in images:
+        for k, image in enumerate(images):
             current = run.state if run.state is not None else self.new_state()
             _, tracks = track_frame(
                 model,
@@ -203,6 +205,7 @@ class VideoTask(CenterNetTask):
                 max_dets=e.max_dets,
                 out_thresh=current.floor,
                 timer=run.timer,
+                fields=run.fields[k] if run.fields else None,
             )
             found = tracks[e.tracker]
             trails = current.extra.setdefault("trails", {})

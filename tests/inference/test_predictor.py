@@ -208,3 +208,23 @@ def test_per_image_fields_reach_the_heads_and_stay_with_each_result(predictors, 
     image = np.zeros((64, 128, 3), np.uint8)
     found = seg(image, probabilities=True, image_id=5)  # the task's own option stays the task's
     assert found.probabilities is not None and found.fields == {"image_id": 5}
+
+
+@pytest.mark.parametrize("task", ["det", "track"])
+def test_evaluation_hands_each_items_image_fields_to_the_heads(task, predictors, monkeypatch):
+    """The reader's fields of the image itself (``image_id``; for videos ``video`` and ``frame_id``) reach the
+    heads that map detections back, during evaluation too; annotations do not."""
+    from dla_dense.heads import BoxHead
+
+    predictor, _, _ = predictors(task)
+    seen = []
+    original = BoxHead.to_image
+    monkeypatch.setattr(
+        BoxHead, "to_image", lambda head, found, back: seen.append(back.fields) or original(head, found, back)
+    )
+    dataset = predictor.task.val_set()
+    predictor.evaluate(dataset)
+    expected = {"image_id"} if task == "det" else {"image_id", "video", "frame_id"}
+    assert seen and all(set(fields) == expected for fields in seen)
+    if task == "det":
+        assert sorted(f["image_id"] for f in seen) == sorted(dataset.image_ids)
