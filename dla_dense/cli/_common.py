@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
 from ..errors import INPUT_ATTR, DLADenseError
 from ..inference.engines import BACKENDS
 from ..runtime import tune_malloc
-from ..tasks import TASKS
 
 #: Set to ``1`` to see the full traceback of an unexpected error (as ``--debug`` does).
 DEBUG_ENV = "DLA_DENSE_DEBUG"
@@ -101,14 +100,14 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def task_mains(main: Callable[..., int], module: str) -> Callable[[str], Callable[..., int]]:
-    """The module ``__getattr__`` that gives ``<task>_main`` (``main`` restricted to the task) for every
-    registered task: the entry points of the task-restricted tools."""
+def task_mains(main: Callable[..., int], module: str, tasks: Collection[str]) -> Callable[[str], Callable[..., int]]:
+    """The module ``__getattr__`` that gives ``<task>_main`` (``main`` restricted to the task) for every task of
+    ``tasks`` (the registry): the entry points of the task-restricted tools."""
 
     def attribute(name: str) -> Callable[..., int]:
-        task = name.removesuffix("_main")
-        if name.endswith("_main") and task in TASKS:
-            return partial(main, task=task)
+        wanted = name.removesuffix("_main")
+        if name.endswith("_main") and wanted in tasks:
+            return partial(main, task=wanted)
         raise AttributeError(f"module {module!r} has no attribute {name!r}")
 
     return attribute

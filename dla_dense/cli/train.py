@@ -24,4 +24,4 @@ def main(argv: Sequence[str] | None = None, *, task: str | None = None) -> int:
 
 
 #: ``<task>_main`` for every registered task: the entry point of ``train_<task>.py`` and ``dla-dense-train-<task>``.
-__getattr__ = task_mains(main, __name__)
+__getattr__ = task_mains(main, __name__, TASKS)

@@ -75,6 +75,12 @@ class ResultBase(ABC):
         """This result as JSON data."""
 
 
+def _carry(old: ResultBase, new: ResultBase) -> ResultBase:
+    """``new`` (a copy of ``old`` with fewer detections) with ``old``'s image fields."""
+    new.fields = old.fields
+    return new
+
+
 def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"predictions": value}
 
@@ -171,7 +177,7 @@ class DetResult(ResultBase):
         return self._select(keep)
 
     def _select(self, keep: np.ndarray) -> DetResult:
-        return replace(self, boxes=self.boxes[keep], scores=self.scores[keep], labels=self.labels[keep])
+        return _carry(self, replace(self, boxes=self.boxes[keep], scores=self.scores[keep], labels=self.labels[keep]))
 
     def plot(self, score_thr: float | None = None) -> np.ndarray:
         """RGB ``[H, W, 3]``: boxes in their class's colour with readable ``"<class> <score>"`` labels."""
@@ -231,7 +237,7 @@ class PoseResult(DetResult):
     skeleton: tuple[tuple[int, int], ...] = ()
 
     def _select(self, keep: np.ndarray) -> PoseResult:
-        return replace(super()._select(keep), keypoints=self.keypoints[keep])
+        return _carry(self, replace(super()._select(keep), keypoints=self.keypoints[keep]))
 
     def plot(self, score_thr: float | None = None) -> np.ndarray:
         """RGB ``[H, W, 3]``: boxes, labels and skeletons in each class's colour."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Sequence
@@ -168,14 +169,19 @@ class Predictor:
             result.fields = dict(given)
         return results
 
+    @functools.cached_property
+    def _task_options(self) -> frozenset[str]:
+        """The names the task's ``predict`` takes as options (and ``tta``), read once: every other keyword of a
+        call is an image field."""
+        params = inspect.signature(self.task.predict).parameters.values()
+        return frozenset({"tta", *(p.name for p in params if p.kind is p.KEYWORD_ONLY)})
+
     def _split(
         self, options: dict[str, Any], count: int, single: bool
     ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
         """``options`` as the task's own keywords (and ``tta``) and each image's named fields (none: ``()``)."""
-        params = inspect.signature(self.task.predict).parameters.values()
-        own_names = {"tta", *(p.name for p in params if p.kind is p.KEYWORD_ONLY)}
-        own = {k: v for k, v in options.items() if k in own_names}
-        given = {k: v for k, v in options.items() if k not in own_names}
+        own = {k: v for k, v in options.items() if k in self._task_options}
+        given = {k: v for k, v in options.items() if k not in self._task_options}
         if not given:
             return own, ()
         if single:

@@ -228,3 +228,10 @@ def test_evaluation_hands_each_items_image_fields_to_the_heads(task, predictors,
     assert seen and all(set(fields) == expected for fields in seen)
     if task == "det":
         assert sorted(f["image_id"] for f in seen) == sorted(dataset.image_ids)
+
+
+def test_post_processed_results_keep_their_image_fields(predictors):
+    predictor, _, _ = predictors("det")
+    frame = np.array(Image.open(sorted(predictor.task.val_set().img_dir.glob("*.png"))[0]).convert("RGB"))
+    result = predictor(frame, image_id=9)
+    assert result.nms(0.5).fields == {"image_id": 9} and result.above(0.0).fields == {"image_id": 9}
