@@ -32,6 +32,7 @@ from ..outputs import output_dir
 from ..predictor import Predictor, as_rgb
 from ..tasks import TASKS
 from ..tasks.base import no_inference
+from ..tracking import TRACKERS
 from ._common import add_engine_args, engine_options, run
 
 
@@ -64,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--nms", type=float, metavar="IOU", help="class-agnostic NMS of the detections at this IoU (default: off)"
     )
     p.add_argument("--max-frames", type=int, help="stop each video or webcam after this many frames")
+    p.add_argument(
+        "--tracker", choices=tuple(TRACKERS), help="a tracking task's tracker (default: its evaluation.tracker)"
+    )
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     add_engine_args(p)
     return p
@@ -82,6 +86,10 @@ class _Run:
         self.txt: dict[str, list[str]] = {}
         #: Whether the task follows objects through a video: a folder of frames is then one stream, in order.
         self.tracks = predictor.task.info.stream_state is not None
+
+    def stream(self) -> Any:
+        """A stream of the predictor with ``--tracker`` and ``--tta``."""
+        return self.predictor.stream(tracker=self.args.tracker, tta=self.args.tta)
 
     def refine(self, results: list[Result]) -> list[Result]:
         return [result.refined(self.options) for result in results]
@@ -118,7 +126,7 @@ class _Run:
             self.skip(e)
             return None
         writer = VideoWriter(self.out / f"{source.stem}_{self.suffix}.mp4", video_fps(capture))
-        stream = self.predictor.stream(tta=self.args.tta)
+        stream = self.stream()
         on_video = replace(self.options, legend=False)
         try:
             frames = video_frames(capture)
@@ -226,6 +234,8 @@ def _main(argv: Sequence[str] | None) -> int:
     )
     if not predictor.task.info.infer_output:
         raise no_inference(predictor.task)
+    if args.tracker:
+        predictor.stream(tracker=args.tracker)  # a task that does not track, or a tracker it cannot feed: one line
     if args.int8:
         count = predictor.calibrate_on_training_images(args.calib_images)
         print(f"int8: calibrating on {count} training image(s)", file=sys.stderr)
@@ -241,7 +251,7 @@ def _main(argv: Sequence[str] | None) -> int:
         total = len(images) + sum(min(c or 0, args.max_frames) for c in counts)
     with tqdm(total=total, unit="img", desc="infer", dynamic_ncols=True) as bar:
         for folder, group in groups:
-            predict = predictor.stream(tta=args.tta) if run_.tracks else partial(predictor, tta=args.tta)
+            predict = run_.stream() if run_.tracks else partial(predictor, tta=args.tta)
             numbers = _frame_numbers(group)
             for batch in _batches(_readable(group, run_), args.batch_size, None):
                 with about_input(", ".join(source.path for source, _ in batch)):

@@ -175,6 +175,17 @@ class EvalConfig:
 
 
 @dataclass
+class TestTimeConfig(EvalConfig):
+    """Prediction at several ``scales`` (merged) and with the mirrored image (``flip``); ``--tta`` predicts at
+    ``tta_scales`` with flip."""
+
+    RANGES: ClassVar[dict[str, Bound]] = {"scales": POSITIVE, "tta_scales": POSITIVE}
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+
+
+@dataclass
 class Config:
     """A whole run: every section, plus the config's name and source file."""
 

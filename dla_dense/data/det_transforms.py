@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from ..fields import Fields
+from ..fields import Fields, image_fields
 from ..ops.affine import Warp, affine_boxes, affine_points, get_affine_transform
 
 __all__ = [
@@ -156,8 +156,9 @@ class CenterNetTrainTransform:
     by ``clip(N(0, rotate), -2 rotate, 2 rotate)`` degrees, and the item is marked ``rotated`` for the heads.
 
     Returns ``{"image": float32 [3, H, W] normalised, "image_id": int, **targets}`` (the box head's: ``hm [C,
-    H/r, W/r]``, ``wh``/``reg [max_objs, 2]``, ``ind``/``reg_mask [max_objs]``). The randomness comes from one
-    numpy Generator, reseeded by :meth:`set_random_seed`.
+    H/r, W/r]``, ``wh``/``reg [max_objs, 2]``, ``ind``/``reg_mask [max_objs]``) and, when the item has a camera
+    matrix, ``calib`` float32 [3, 4] moved with the image into output-map pixels (:meth:`Warp.camera`). The
+    randomness comes from one numpy Generator, reseeded by :meth:`set_random_seed`.
     """
 
     def __init__(
@@ -230,7 +231,10 @@ class CenterNetTrainTransform:
         )
         fields = {**self.heads.warp(item, warp), "rotated": rot != 0}
         targets = self.heads.encode(fields, output_size=(out_h, out_w))
-        return {"image": inp, **targets, "image_id": item["image_id"]}
+        sample = {"image": inp, **targets, "image_id": item["image_id"]}
+        if "calib" in item:
+            sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
+        return sample
 
 
 class CenterNetEvalTransform:
@@ -242,8 +246,10 @@ class CenterNetEvalTransform:
     ``(w | pad) + 1`` around its centre (``keep_res``, the reference's test default for COCO with pad 31).
 
     Returns ``{"image": float32 [3, H, W] normalised, "meta": {"c": [2], "s": [2], "out_height", "out_width",
-    "input_height", "input_width"}, "image_id"}``; :func:`~dla_dense.inference.detection.transform_preds` maps
-    decoded boxes back with ``meta``.
+    "input_height", "input_width"}, "affine": [2, 3]}`` and the item's own fields (``image_id``, ``calib``, ...,
+    :data:`~dla_dense.fields.IMAGE_FIELDS`, unchanged: in pixels of the original image, where decoding maps the
+    detections back). ``affine`` maps network-input pixels to image pixels;
+    :func:`~dla_dense.inference.detection.transform_preds` maps decoded boxes back with ``meta``.
     """
 
     def __init__(
@@ -288,4 +294,5 @@ class CenterNetEvalTransform:
             "input_width": in_w,
         }
         image_tensor = _normalize(inp.astype(np.float32) / 255.0, self.mean, self.std, self.bgr)
-        return {"image": image_tensor, "meta": meta, "image_id": item["image_id"]}
+        affine = get_affine_transform(center, scale, (in_w, in_h), inverse=True)
+        return {"image": image_tensor, "meta": meta, "affine": affine, **image_fields(item)}

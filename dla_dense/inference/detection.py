@@ -88,9 +88,10 @@ def detect_batch(
     for scale in scales:
         with timer.stage("preprocess"):
             items = []
-            for image in images:
+            for i, image in enumerate(images):
                 size = (int(image.shape[1] * scale), int(image.shape[0] * scale))
-                items.append(transform({"image": image if scale == 1.0 else cv2.resize(image, size), "image_id": 0}))
+                own = fields[i] if fields else {}
+                items.append(transform({"image": image if scale == 1.0 else cv2.resize(image, size), **own}))
         for group in same_shape([item["image"] for item in items]):
             with timer.stage("preprocess"):
                 x = torch.stack([items[i]["image"] for i in group]).to(device)

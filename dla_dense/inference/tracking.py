@@ -52,9 +52,14 @@ class TrackState:
         return min(self.floors.values())
 
     @property
+    def name(self) -> str:
+        """The name of the stream's own tracker (the first)."""
+        return next(iter(self.trackers))
+
+    @property
     def main(self) -> Tracker:
-        """The configured tracker."""
-        return next(iter(self.trackers.values()))
+        """The stream's own tracker (the first; the others are compared with it)."""
+        return self.trackers[self.name]
 
 
 def render_pre_hm(boxes: np.ndarray, meta: Mapping[str, Any]) -> torch.Tensor:
@@ -85,7 +90,7 @@ def track_frame(
     ``track_ids``), each tracker seeing the detections above its floor (``state.floors``)."""
     device = next(model.parameters()).device
     with timer.stage("preprocess"):
-        item = transform({"image": image, "image_id": 0})
+        item = transform({"image": image, **(fields or {})})
         x = item["image"][None].to(device)
         pre_image = x if state.pre_image is None else state.pre_image
         inputs = {"image": x, "pre_image": pre_image}

@@ -58,3 +58,18 @@ class Warp:
     flipped: bool
     matrix: np.ndarray
     rotated: np.ndarray | None = None
+
+    def camera(self, calib: np.ndarray) -> np.ndarray:
+        """A camera matrix ``calib`` ``[3, 4]`` of the original image as the camera of the output map: the image
+        mirrored (when ``flipped``) and warped by ``matrix`` (the rotation is not applied)."""
+        matrix = self.matrix
+        if self.flipped:
+            mirror = np.array([[-1.0, 0.0, self.width - 1.0], [0.0, 1.0, 0.0]])
+            matrix = matrix @ np.vstack([mirror, [0.0, 0.0, 1.0]])
+        return affine_camera(calib, matrix)
+
+
+def affine_camera(calib: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The camera matrix ``[3, 4]`` whose image is the image of ``calib`` ``[3, 4]`` mapped by the affine ``matrix``
+    ``[2, 3]``: ``[[matrix], [0, 0, 1]] @ calib`` (float64)."""
+    return np.vstack([np.asarray(matrix, np.float64), [0.0, 0.0, 1.0]]) @ np.asarray(calib, np.float64)

@@ -193,12 +193,13 @@ class Predictor:
                 )
         return own, tuple({name: values[i] for name, values in given.items()} for i in range(count))
 
-    def stream(self, **options: Any) -> Stream:
+    def stream(self, *, tracker: str | None = None, **options: Any) -> Stream:
         """A :class:`~dla_dense.predictor.Stream` for the consecutive frames of one video or camera:
         ``stream(frame)`` gives the frame's result with what the task carries between frames (nothing for
-        single-image tasks, tracks for trackers); ``stream.reset()`` starts another video. ``options`` are
-        passed on each call (``tta=True``, ...)."""
-        return Stream(self, **options)
+        single-image tasks, tracks for trackers); ``stream.reset()`` starts another video. ``tracker``: a tracking
+        task's tracker by its registry name (``"byte"``, ``"jde"``, ...; None: the config's
+        ``evaluation.tracker``). ``options`` are passed on each call (``tta=True``, ...)."""
+        return Stream(self, tracker=tracker, **options)
 
     def calibrate(self, images: Sequence[ImageLike], *, video: bool = False) -> int:
         """Record the model inputs of ``images`` (the task's pre-processing, as prediction does) as the int8

@@ -139,7 +139,7 @@ class TaskInfo:
     #: What the benchmark, int8 calibration and the contract tests draw from the task.
     probe: type[Probe] = Probe
     #: ``(task) -> state`` of a stream (the tracker and previous frame of one video); None: every frame alone.
-    stream_state: Callable[[Task], Any] | None = None
+    stream_state: Callable[[Task, str | None], Any] | None = None
 
 
 def describe(task: Task) -> str:

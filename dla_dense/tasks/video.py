@@ -130,12 +130,12 @@ class VideoTask(CenterNetTask):
 
     # Tracking ------------------------------------------------------------------------------------------
 
-    def new_state(self, compare: bool = False) -> TrackState:
-        """A stream's state: the configured tracker and, with ``compare``, the trackers it is compared with on the
-        same detections (``evaluation.compare_trackers``, then the IoU-only baseline with ``evaluation.baseline``);
-        each sees the detections above its own floor."""
+    def new_state(self, compare: bool = False, tracker: str | None = None) -> TrackState:
+        """A stream's state: ``tracker`` (a registry name; None: the configured ``evaluation.tracker``) and, with
+        ``compare``, the trackers it is compared with on the same detections (``evaluation.compare_trackers``, then
+        the IoU-only baseline with ``evaluation.baseline``); each sees the detections above its own floor."""
         e = self.cfg.evaluation
-        names = [e.tracker]
+        names = [tracker or e.tracker]
         if compare:
             names += [n for n in (*e.compare_trackers, *(("iou",) if e.baseline else ())) if n not in names]
         fields = self.heads().fields
@@ -207,7 +207,7 @@ class VideoTask(CenterNetTask):
                 timer=run.timer,
                 fields=run.fields[k] if run.fields else None,
             )
-            found = tracks[e.tracker]
+            found = tracks[current.name]
             trails = current.extra.setdefault("trails", {})
             alive = set()
             for box, track_id in zip(found["boxes"], found["track_ids"], strict=True):
@@ -240,9 +240,10 @@ def _headline(metrics: Mapping[str, float], prefix: str = "") -> str:
     return f"{line}  IDSW {metrics[prefix + 'IDSW']:.0f}"
 
 
-def video_stream_state(task: Task) -> TrackState:
-    """A stream's state for a video task: its configured tracker (:meth:`VideoTask.new_state`)."""
-    return task.new_state()
+def video_stream_state(task: Task, tracker: str | None) -> TrackState:
+    """A stream's state for a video task: the ``tracker`` named (None: the configured one;
+    :meth:`VideoTask.new_state`)."""
+    return task.new_state(tracker=tracker)
 
 
 #: What every video task declares (each gives its title, network and benchmark).

@@ -76,3 +76,26 @@ def test_an_inverted_box_of_an_early_model_is_drawn_not_a_crash():
     image = np.full((40, 60, 3), 90, np.uint8)
     drawn = draw_tracks(image, np.array([[30, 30, 5, 5]], np.float32), np.array([1]), np.array([0]), ("person",))
     assert (drawn != image).any()
+
+
+def test_a_stream_follows_objects_with_the_tracker_it_is_given(loud_track, tiny_config, tmp_path, capsys):
+    config, checkpoint, folder = loud_track
+    predictor = Predictor(config, checkpoint)
+    frame = np.array(Image.open(folder / "000001.jpg"))
+    for name, kind in [(None, "CenterTrackTracker"), ("byte", "ByteTracker"), ("iou", "IouTracker")]:
+        stream = predictor.stream(tracker=name)
+        first, _ = stream(frame), stream(frame)
+        assert type(stream.state.main).__name__ == kind and list(stream.state.trackers) == [name or "centertrack"]
+        assert len(first.track_ids) and stream.frames == 2
+    with pytest.raises(DLADenseError, match="evaluation.tracker='jde' associates by appearance embeddings"):
+        predictor.stream(tracker="jde")
+    with pytest.raises(DLADenseError, match="unknown tracker 'sort'; use one of"):
+        predictor.stream(tracker="sort")
+    with pytest.raises(DLADenseError, match="task 'det' does not follow objects through a video"):
+        Predictor(tiny_config("det")).stream(tracker="byte")
+
+    out = tmp_path / "out"
+    assert infer.main([str(config), str(checkpoint), str(folder), "--out", str(out), "--tracker", "jde"]) == 2
+    assert "appearance embeddings" in capsys.readouterr().err and not any(out.glob("*"))
+    args = [str(config), str(checkpoint), str(folder / "000001.jpg"), "--out", str(out), "--tracker", "iou"]
+    assert infer.main(args) == 0 and (out / "000001_tracks.jpg").is_file()

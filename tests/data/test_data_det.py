@@ -297,6 +297,52 @@ def test_eval_transform_and_transform_preds_round_trip(input_size):
     np.testing.assert_allclose(transform_preds(in_out, one), box, atol=1e-4)
 
 
+def _project(calib: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Pixels ``[M, 2]`` of camera points ``[M, 3]`` through ``calib`` ``[3, 4]``."""
+    uvw = np.concatenate([points, np.ones((len(points), 1))], 1) @ np.asarray(calib, np.float64).T
+    return uvw[:, :2] / uvw[:, 2:]
+
+
+CALIB = np.array([[700.0, 0.0, 48.0, 45.0], [0.0, 700.0, 36.0, -0.3], [0.0, 0.0, 1.0, 0.005]])
+POINTS = np.array([[1.5, 1.2, 20.0], [-3.0, 0.4, 35.0], [0.2, -1.0, 8.0]])
+
+
+@pytest.mark.parametrize("flip", [0.0, 1.0])
+def test_train_transform_moves_the_camera_with_the_image(flip):
+    """A camera point's pixel, mirrored and warped as the image is, is where the sample's camera projects it."""
+    item = {**_square_item([30, 12, 70, 52], size=(75, 100)), "calib": CALIB}
+    transform = CenterNetTrainTransform(boxes_only(3), input_size=(64, 64), flip=flip, color_aug=False, seed=3)
+    out = transform(item)
+    seen = []
+
+    class Spy(CenterNetHeads):
+        def warp(self, item, warp):
+            seen.append(warp)
+            return super().warp(item, warp)
+
+    transform.heads = Spy([BoxHead(3)])
+    transform.set_random_seed(3)
+    transform(item)
+    warp = seen[0]
+    pixels = _project(CALIB, POINTS)
+    if warp.flipped:
+        pixels[:, 0] = 100 - 1 - pixels[:, 0]
+    expected = pixels @ warp.matrix[:, :2].T + warp.matrix[:, 2]
+    assert out["calib"].shape == (3, 4) and out["calib"].dtype == np.float32 and warp.flipped == bool(flip)
+    np.testing.assert_allclose(_project(out["calib"], POINTS), expected, atol=1e-3)
+
+
+def test_eval_transform_keeps_the_image_fields_and_gives_the_input_to_image_affine():
+    item = {**_square_item([30, 12, 70, 52], size=(75, 100)), "calib": CALIB, "frame_id": 4}
+    out = CenterNetEvalTransform(input_size=(64, 96))(item)
+    assert out["calib"] is CALIB and out["frame_id"] == 4 and out["image_id"] == 5 and "boxes" not in out
+    meta = out["meta"]
+    to_input = get_affine_transform(meta["c"], meta["s"], (96, 64))
+    corners = np.array([[0.0, 0.0], [99.0, 74.0], [50.0, 37.5]])
+    in_input = corners @ to_input[:, :2].T + to_input[:, 2]
+    np.testing.assert_allclose(in_input @ out["affine"][:, :2].T + out["affine"][:, 2], corners, atol=1e-6)
+
+
 def test_transform_preds_with_other_down_ratio():
     item = _square_item([10, 10, 20, 20], size=(64, 64))
     meta = CenterNetEvalTransform(input_size=(64, 64))(item)["meta"]

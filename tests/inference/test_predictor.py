@@ -157,7 +157,7 @@ def test_stream_gives_each_frame_with_the_tasks_state_and_resets(predictors, mon
 
     # A task that keeps state sees the same object for every frame of one video and a new one after reset().
     seen = []
-    info = dataclasses.replace(predictor.task.info, stream_state=lambda task: {"frames": []})
+    info = dataclasses.replace(predictor.task.info, stream_state=lambda task, tracker: {"frames": []})
     monkeypatch.setattr(predictor.task, "info", info)
     original = predictor.task.predict
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
+from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, ModelConfig, TestTimeConfig
 
 
 @dataclass
@@ -58,20 +58,15 @@ class DetDataConfig(DataConfig):
 
 
 @dataclass
-class DetEvalConfig(EvalConfig):
+class DetEvalConfig(TestTimeConfig):
     """Test input (``input_size`` or CenterNet's keep-resolution padding), scales merged by NMS, flip test."""
 
     TASK: ClassVar[str] = "det"
     RANGES: ClassVar[dict[str, Bound]] = {
         "input_size": STRIDE_32,
-        "scales": POSITIVE,
-        "tta_scales": POSITIVE,
         "max_dets": AT_LEAST_1,
         "nms_iou": FRACTION,
     }
     input_size: tuple[int, int] | None = None
-    scales: tuple[float, ...] = (1.0,)
-    flip: bool = False
-    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
     max_dets: int = 100
     nms_iou: float = 0.5

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from ...registry import Registered
-from ..base import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
+from ..base import AT_LEAST_0, AT_LEAST_1, POSITIVE, STRIDE_32, Bound, DataConfig, ModelConfig, TestTimeConfig
 
 
 @dataclass
@@ -44,19 +44,14 @@ class SegDataConfig(DataConfig):
 
 
 @dataclass
-class SegEvalConfig(EvalConfig):
+class SegEvalConfig(TestTimeConfig):
     """Whole-image or sliding-window prediction, with scales and flip; ``tta_scales`` for ``--tta``."""
 
     TASK: ClassVar[str] = "seg"
     RANGES: ClassVar[dict[str, Bound]] = {
         "crop_size": STRIDE_32,
         "stride": AT_LEAST_1,
-        "scales": POSITIVE,
-        "tta_scales": POSITIVE,
     }
     mode: Literal["whole", "slide"] = "whole"
     crop_size: tuple[int, int] | None = None
     stride: tuple[int, int] | None = None
-    scales: tuple[float, ...] = (1.0,)
-    flip: bool = False
-    tta_scales: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
