@@ -226,3 +226,16 @@ def deterministic_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
         for k, v in model.state_dict().items()
         if not k.endswith("num_batches_tracked")
     }
+
+
+#: The largest backbones: checked in the full run (``-m slow`` too), the fast tier covers the others.
+LARGE_BACKBONES = ("dla102", "dla102x", "dla102x2", "dla169")
+
+
+def tiered(values, slow) -> list:
+    """``values`` for ``pytest.mark.parametrize``, those in ``slow`` (or for which ``slow(value)`` holds) marked
+    ``slow``: the fast tier runs the rest."""
+    import pytest
+
+    is_slow = slow if callable(slow) else (lambda value: value in slow)
+    return [pytest.param(v, marks=pytest.mark.slow) if is_slow(v) else v for v in values]

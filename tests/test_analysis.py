@@ -1,4 +1,5 @@
 import pytest
+from support import LARGE_BACKBONES, tiered
 
 from dla_dense.analysis import count_macs
 from dla_dense.cli.model_info import model_facts
@@ -21,7 +22,7 @@ TIMM_TABLE = {
 }
 
 
-@pytest.mark.parametrize("name", TIMM_TABLE)
+@pytest.mark.parametrize("name", tiered(TIMM_TABLE, LARGE_BACKBONES))
 def test_params_and_macs_match_timm_table(name):
     params, gmacs = TIMM_TABLE[name]
     facts = model_facts(name)

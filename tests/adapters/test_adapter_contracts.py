@@ -124,6 +124,7 @@ def test_torchvision_adapter_raises_what_torchvision_raises(options, error) -> N
     assert isinstance(info.value, DLADenseError)
 
 
+@pytest.mark.slow  # exports through the engines
 def test_torchvision_backbone_and_detector_script_and_export() -> None:
     backbone = dla_fpn_backbone("dla46_c").eval()
     x = torch.rand(1, 3, 64, 64)
@@ -144,6 +145,7 @@ def test_mm_adapter_bad_arguments_are_value_errors(options) -> None:
     assert isinstance(info.value, DLADenseError)
 
 
+@pytest.mark.slow  # exports through the engines
 def test_mm_backbone_exports_but_does_not_script() -> None:
     backbone = MMDLABackbone("dla46_c").eval()
     x = torch.rand(1, 3, 64, 64)

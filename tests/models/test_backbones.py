@@ -3,6 +3,7 @@ import math
 import pytest
 import timm
 import torch
+from support import LARGE_BACKBONES, tiered
 from torch import nn
 
 from dla_dense import DLA_MODELS, DLADenseError, create_backbone, list_models
@@ -14,7 +15,7 @@ def test_list_models_covers_all_timm_dla_variants():
     assert list_models("dla60*") == ["dla60x_c", "dla60", "dla60x", "dla60_res2net", "dla60_res2next"]
 
 
-@pytest.mark.parametrize("name", DLA_MODELS)
+@pytest.mark.parametrize("name", tiered(DLA_MODELS, LARGE_BACKBONES))
 def test_feature_contract_and_gradients(name):
     model = create_backbone(name)
     x = torch.randn(1, 3, 32, 96)  # the smallest input whose stride-32 map still has several values for BatchNorm

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import assert_state_equal, deterministic_state
+from support import LARGE_BACKBONES, assert_state_equal, deterministic_state, tiered
 
 from dla_dense import DLA_MODELS, DLADenseError, load_checkpoint
 from dla_dense.models import DLASeg
@@ -51,7 +51,7 @@ def test_module_layout_follows_the_reference():
     assert model.extra_repr() == "dla34, 19 classes, down_ratio=2"
 
 
-@pytest.mark.parametrize("name", DLA_MODELS)
+@pytest.mark.parametrize("name", tiered(DLA_MODELS, LARGE_BACKBONES))
 def test_every_backbone_trains(name):
     model = DLASeg(name, 3)
     out = model(torch.randn(1, 3, 64, 64))

@@ -190,6 +190,7 @@ def test_stream_keeps_one_id_for_a_steadily_moving_object():
     assert model.seen_pre_hm[0] == 0 and min(model.seen_pre_hm[1:]) == 1  # first frame: empty heatmap
 
 
+@pytest.mark.slow  # exports through the engines
 def test_predictor_streams_the_same_tracks_through_onnxruntime_and_fused(tmp_path):
     from support import write_tiny_config
 
