@@ -67,8 +67,9 @@ class KittiObjects:
     def rows(self) -> np.ndarray:
         """The numeric columns ``[M, 15]`` (truncated ... rotation_y, score)."""
         columns = [self.truncated, self.occluded, self.alpha, self.boxes, self.dims, self.locations, self.rotation_y]
-        columns.append(self.scores)
-        return np.concatenate([np.asarray(c, np.float64).reshape(len(self), -1) for c in columns], 1)
+        widths = [1, 1, 1, 4, 3, 3, 1, 1]
+        pairs = zip([*columns, self.scores], widths, strict=True)
+        return np.concatenate([np.asarray(c, np.float64).reshape(len(self), w) for c, w in pairs], 1)
 
     def select(self, keep: np.ndarray) -> KittiObjects:
         """The objects where ``keep [M]`` (bools or indices) says."""

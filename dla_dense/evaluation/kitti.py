@@ -18,11 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..data.kitti_format import INVALID_ALPHA, INVALID_LOCATION, KittiObjects
+from ..data.kitti_format import INVALID_ALPHA, INVALID_LOCATION, KittiObjects, format_kitti_objects
+from ..dist import DistInfo, gather_objects
 from ..ops.boxes3d import FIRST, bev_overlaps, box3d_overlaps, image_overlaps
+from .base import Evaluator
 
 CLASSES = ("Car", "Pedestrian", "Cyclist")
 DIFFICULTIES = ("easy", "moderate", "hard")
@@ -287,3 +291,80 @@ def kitti_metrics(
             if "aos" in curves:
                 metrics[f"{cls}/aos/{level}/{suffix}"] = average_precision(curves["aos"], points)
     return metrics
+
+
+def detections_to_kitti(found: Mapping[str, Any], classes: Sequence[str]) -> KittiObjects:
+    """KITTI result rows of one image's decoded 3D detections (``boxes [K, 4]``, ``scores``, ``labels`` into
+    ``classes``, ``alpha``, ``dims`` (h, w, l), ``locations``, ``rotation_y``; tensors or arrays)."""
+    labels = np.asarray(found["labels"], np.int64).reshape(-1)
+
+    def column(name: str, width: int = 0) -> np.ndarray:
+        value = np.asarray(found[name], np.float64)
+        return value.reshape(len(labels), width) if width else value.reshape(len(labels))
+
+    return KittiObjects(
+        types=tuple(classes[k] for k in labels),
+        truncated=np.zeros(len(labels)),
+        occluded=np.zeros(len(labels), np.int64),
+        alpha=column("alpha"),
+        boxes=column("boxes", 4),
+        dims=column("dims", 3),
+        locations=column("locations", 3),
+        rotation_y=column("rotation_y"),
+        scores=column("scores"),
+    )
+
+
+class KittiEvaluator(Evaluator):
+    """The KITTI object metrics (:func:`kitti_metrics`) of a :class:`~dla_dense.data.kitti.KittiDataset`: processes
+    ``(item with "name", detections as named fields)`` one image per call; every image of the split is scored (an
+    image without detections counts with none, as the devkit's empty result file). The headline ``metric`` is Car
+    3D AP, moderate, R40; ``write`` gives one KITTI result file per image."""
+
+    def __init__(
+        self, dataset: Any, classes: Sequence[str], overlaps: Mapping[str, Sequence[float]] = OFFICIAL_OVERLAPS
+    ):
+        self.dataset = dataset
+        self.classes = tuple(classes)
+        self.overlaps = overlaps
+        self.found: dict[str, KittiObjects] = {}
+        self.metrics: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.found = {}
+
+    def process(self, batch: Mapping[str, Any], predictions: Mapping[str, Any]) -> None:
+        self.found[str(batch["name"])] = detections_to_kitti(predictions, self.classes)
+
+    def gather(self, dist: DistInfo) -> None:
+        self.found = {k: v for part in gather_objects(self.found) for k, v in part.items()}
+
+    def compute(self) -> dict[str, float]:
+        names = list(self.dataset.names)
+        truth = [self.dataset.ground_truth(i) for i in range(len(names))]
+        found = [self.found.get(name, KittiObjects.empty()) for name in names]
+        self.metrics = kitti_metrics(truth, found, self.overlaps)
+        headline = self.metrics.get("Car/3d/moderate/R40", 0.0)
+        return {"AP3D": headline, **self.metrics}
+
+    def table(self) -> str:
+        """AP per class, measure and difficulty (R40, and R11 in brackets), in percent."""
+        lines = [f"{'class':<11}{'measure':<9}{'easy':>16}{'moderate':>16}{'hard':>16}"]
+        for cls in CLASSES:
+            for measure in ("2d", "aos", "bev", "3d"):
+                if f"{cls}/{measure}/easy/R40" not in self.metrics:
+                    continue
+                key = f"{cls}/{measure}"
+                cells = [
+                    f"{100 * self.metrics[f'{key}/{level}/R40']:7.2f} ({100 * self.metrics[f'{key}/{level}/R11']:5.1f})"
+                    for level in DIFFICULTIES
+                ]
+                lines.append(f"{cls:<11}{measure:<9}" + "".join(f"{c:>16}" for c in cells))
+        return "\n".join(lines)
+
+    def write(self, out: Path) -> str:
+        """One KITTI result file ``out/NNNNNN.txt`` per image of the split (empty where nothing was found)."""
+        out.mkdir(parents=True, exist_ok=True)
+        for name in self.dataset.names:
+            (out / f"{name}.txt").write_text(format_kitti_objects(self.found.get(name, KittiObjects.empty())))
+        return f"KITTI result files written to {out}"

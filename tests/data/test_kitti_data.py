@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dla_dense.data.kitti import KittiDataset, training_fields
-from dla_dense.data.kitti_format import parse_kitti_objects
+from dla_dense.data.kitti_format import parse_kitti_objects, read_kitti_objects
 from dla_dense.data.synthetic.kitti import make_synthetic_kitti
 from dla_dense.errors import DLADenseError
 from dla_dense.evaluation.kitti import kitti_metrics
@@ -109,3 +109,30 @@ def test_missing_files_are_one_line_errors_and_a_missing_calib_takes_the_default
     (copy / "training" / "label_2" / "000002.txt").write_text("Car 0 0 0.1 10 10 50\n")
     with pytest.raises(DLADenseError, match=r"000002.txt, line 1: 7 columns"):
         data[1]
+
+
+def test_the_evaluator_scores_every_image_prints_a_table_and_writes_result_files(kitti_root, tmp_path):
+    from dla_dense.evaluation.kitti import CLASSES, KittiEvaluator
+
+    data = KittiDataset(kitti_root, "val", image_sets="ImageSets")
+    evaluator = KittiEvaluator(data, ("Pedestrian", "Car", "Cyclist"))
+    evaluator.reset()
+    for index in range(len(data) - 1):  # the last image has no detections: it still counts
+        truth = data.ground_truth(index)
+        keep = np.array([t in ("Pedestrian", "Car", "Cyclist") for t in truth.types], bool)
+        own = truth.select(keep)
+        labels = [("Pedestrian", "Car", "Cyclist").index(t) for t in own.types]
+        found = {"boxes": own.boxes, "scores": np.linspace(0.9, 0.5, len(own)), "labels": labels, "alpha": own.alpha,
+                 "dims": own.dims, "locations": own.locations, "rotation_y": own.rotation_y}  # fmt: skip
+        evaluator.process({"name": data.names[index]}, found)
+    evaluator.gather(None)
+    metrics = evaluator.compute()
+    assert metrics["AP3D"] == metrics["Car/3d/moderate/R40"] and 0 <= metrics["AP3D"] <= 1
+    table = evaluator.table()
+    assert "moderate" in table and any(line.startswith("Car") for line in table.splitlines())
+    assert CLASSES == ("Car", "Pedestrian", "Cyclist")
+    message = evaluator.write(tmp_path / "results")
+    files = sorted((tmp_path / "results").glob("*.txt"))
+    assert [f.stem for f in files] == data.names and files[-1].read_text() == "" and "written" in message
+    again = read_kitti_objects(files[0], scores=True)
+    assert len(again) == sum(t in ("Pedestrian", "Car", "Cyclist") for t in data.ground_truth(0).types)

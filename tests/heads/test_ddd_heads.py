@@ -154,3 +154,19 @@ def test_rotation_bins_round_trip_over_the_circle():
     decoded = bins_to_alpha(torch.from_numpy(rot)).numpy()
     error = np.angle(np.exp(1j * (decoded - alpha)))
     assert np.abs(error).max() < 1e-6
+
+
+def test_the_training_transform_gives_centernets_targets_and_marks_augmented_images():
+    from dla_dense.data.ddd_transforms import DddTrainTransform
+
+    item = {**_item(), "image": np.full((96, 320, 3), 128, np.uint8), "image_id": 0}
+    plain = DddTrainTransform(ddd_heads(), input_size=(96, 320), aug=0.0)(item)
+    reference = GOLDEN["targets"][0]
+    torch.testing.assert_close(plain["hm"], reference["hm"], atol=1e-6, rtol=0)
+    assert plain["image"].shape == (3, 96, 320) and plain["dep_mask"].sum() == 5
+    np.testing.assert_allclose(plain["calib"][:2], GOLDEN["calib"][:2] / 4, rtol=1e-6)  # the output map's camera
+    transform = DddTrainTransform(ddd_heads(), input_size=(96, 320), aug=1.0, seed=0)
+    for _ in range(5):
+        augmented = transform(item)
+        assert augmented["dep_mask"].sum() == augmented["dim_mask"].sum() == 0  # no depth or size on a crop
+        assert augmented["rot_mask"].sum() == augmented["reg_mask"].sum()  # rotation, boxes and offsets train

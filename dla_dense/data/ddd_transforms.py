@@ -1,0 +1,77 @@
+"""CenterNet's ``ddd`` training input (``datasets/sample/ddd.py``): the whole image fitted by its width to the input
+size, with probability ``aug`` scaled by ``clip(1 + scale * N(0, 1), 1 - scale, 1 + scale)`` and shifted by
+``clip(shift * N(0, 1), -2 shift, 2 shift)`` of the image size; no flip, no colour augmentation. The heads move
+their fields with the same :class:`~dla_dense.ops.affine.Warp` and encode their targets; the item is marked
+``augmented`` when it was scaled or shifted (CenterNet then trains no depth and size on it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from ..ops.affine import Warp, get_affine_transform
+from .det_transforms import TargetEncoder, network_input
+
+
+class DddTrainTransform:
+    """``item`` (a :class:`~dla_dense.data.kitti.KittiDataset` item) -> ``{"image": float32 [3, H, W], "image_id",
+    "calib": [3, 4] of the output map, **targets}`` with ``input_size = (H, W)`` and targets at ``/ down_ratio``.
+    The randomness comes from one numpy Generator, reseeded by :meth:`set_random_seed`."""
+
+    def __init__(
+        self,
+        heads: TargetEncoder,
+        *,
+        input_size: tuple[int, int] = (384, 1280),
+        down_ratio: int = 4,
+        mean: Sequence[float] = IMAGENET_DEFAULT_MEAN,
+        std: Sequence[float] = IMAGENET_DEFAULT_STD,
+        bgr: bool = False,
+        aug: float = 0.5,
+        scale: float = 0.4,
+        shift: float = 0.1,
+        seed: int | None = None,
+    ) -> None:
+        self.heads = heads
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.down_ratio = down_ratio
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self.bgr = bgr
+        self.aug, self.scale, self.shift = aug, scale, shift
+        self.rng = np.random.default_rng(seed)
+
+    def set_random_seed(self, seed: int) -> None:
+        """Restart the random stream: the same seed gives the same augmentation."""
+        self.rng = np.random.default_rng(seed)
+
+    def crop(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The centre ``[2]`` and size ``[2]`` (W, H) of the crop of a ``height`` x ``width`` image, and whether
+        it was augmented."""
+        center = np.array([width / 2.0, height / 2.0])
+        size = np.array([width, height], np.float64)
+        augmented = bool(self.aug and self.rng.random() < self.aug)
+        if augmented:
+            size = size * np.clip(self.rng.normal() * self.scale + 1, 1 - self.scale, 1 + self.scale)
+            center[0] += width * np.clip(self.rng.normal() * self.shift, -2 * self.shift, 2 * self.shift)
+            center[1] += height * np.clip(self.rng.normal() * self.shift, -2 * self.shift, 2 * self.shift)
+        return center, size, augmented
+
+    def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        image = np.asarray(item["image"])
+        height, width = image.shape[:2]
+        in_h, in_w = self.input_size
+        out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
+        center, size, augmented = self.crop(height, width)
+        matrix = get_affine_transform(center, size, (in_w, in_h))
+        inp = network_input(image, matrix, self.input_size, mean=self.mean, std=self.std, bgr=self.bgr)
+        warp = Warp(width=width, flipped=False, matrix=get_affine_transform(center, size, (out_w, out_h)))
+        fields = {**self.heads.warp(item, warp), "augmented": augmented, "rotated": False}
+        targets = self.heads.encode(fields, output_size=(out_h, out_w))
+        sample = {"image": inp, **targets, "image_id": item["image_id"]}
+        if "calib" in item:
+            sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
+        return sample
