@@ -89,6 +89,21 @@ TINY: dict[str, dict[str, dict[str, Any]]] = {
         "train": dict(max_iters=4, val_interval=2, checkpoint_interval=2, log_interval=2, seed=0),
     },
 }
+#: CenterNet ddd on a tiny synthetic KITTI-layout set.
+TINY["ddd"] = {
+    "model": dict(task="ddd", backbone="dla46_c", num_classes=3, node="conv", head_conv=32),
+    "data": dict(
+        synthetic=dict(num_train=4, num_val=2, size=(64, 192), seed=0),
+        image_sets="ImageSets",
+        crop_size=(64, 192),
+        max_objs=16,
+        batch_size=2,
+        num_workers=0,
+    ),
+    "optim": dict(name="adam", lr=1e-3),
+    "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+    "evaluation": dict(input_size=(64, 192), max_dets=20, score_thresh=0.0),
+}
 #: FairMOT on the same tiny videos as CenterTrack: the track config with FairMOT's model.
 TINY["fairmot"] = {
     **TINY["track"],

@@ -20,6 +20,7 @@ CASES = [
     ("pose", {"node": "dcn"}),
     ("track", {"node": "conv"}),
     ("fairmot", {"node": "conv"}),  # CenterNet with plain nodes, 4-channel wh and the id head
+    ("ddd", {"node": "conv"}),  # the 3D heads: rot, dim, dep
 ]
 
 

@@ -171,6 +171,12 @@ class RotationHead(RegressionHead):
             rotbin[slots], rotres[slots] = torch.from_numpy(bins), torch.from_numpy(residuals)
         targets.update({"rotbin": rotbin, "rotres": rotres, "rot_mask": mask.clone()})
 
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Observation angles uniform on the circle."""
+        return {"alpha": ((torch.rand(count, generator=generator) * 2 - 1) * np.pi).double().numpy()}
+
     def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         return {
             "rot_loss": bin_rot_loss(outputs["rot"], batch["rot_mask"], batch["ind"], batch["rotbin"], batch["rotres"])
@@ -202,6 +208,12 @@ class DimensionHead(RegressionHead):
         slots = mask.nonzero().flatten()
         dim[slots] = torch.from_numpy(np.asarray(fields["dims"], np.float32)[slots.numpy()]).reshape(-1, 3)
         targets.update({"dim": dim, "dim_mask": _valid(targets, fields)})
+
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Sizes of 0.5-4.5 m."""
+        return {"dims": (torch.rand(count, 3, generator=generator) * 4 + 0.5).numpy()}
 
     def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         return {"dim_loss": _l1(self.reduction, outputs["dim"], batch["dim_mask"], batch["ind"], batch["dim"])}
@@ -240,6 +252,14 @@ class AmodalOffsetHead(RegressionHead):
             offset_mask[k] = 1
         targets.update({"amodel_offset": offset, "amodel_offset_mask": offset_mask})
 
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Projected 3D centres within a few pixels of the boxes' centres."""
+        boxes = torch.as_tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4)
+        centres = (boxes[:, :2] + boxes[:, 2:]) / 2 + torch.randn(count, 2, generator=generator)
+        return {"amodel_centers": centres.numpy()}
+
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
         return {"centers3d": found["centers"] + self.gather(outputs, peaks)}
 
@@ -277,6 +297,12 @@ class DepthHead(RegressionHead):
         depth = np.asarray(fields["depth"], np.float32)[slots.numpy()] * np.float32(fields.get("depth_scale", 1.0))
         dep[slots, 0] = torch.from_numpy(depth)
         targets.update({"dep": dep, "dep_mask": _valid(targets, fields)})
+
+    def random_fields(
+        self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
+    ) -> Fields:
+        """Depths of 5-60 m."""
+        return {"depth": (torch.rand(count, generator=generator) * 55 + 5).numpy()}
 
     def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         depth = depth_from_output(outputs["dep"].float())

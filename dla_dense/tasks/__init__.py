@@ -20,6 +20,7 @@ from .cls import ClsTask
 from .pose import PoseTask
 from .track import TrackTask
 from .fairmot import FairMotTask
+from .ddd import DddTask
 
 # isort: on
 
@@ -37,6 +38,7 @@ def build_model(cfg: Config) -> nn.Module:
 __all__ = [
     "TASKS",
     "ClsTask",
+    "DddTask",
     "DetTask",
     "FairMotTask",
     "PoseTask",

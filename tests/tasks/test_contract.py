@@ -26,6 +26,14 @@ NUM_CLASSES = 3
 
 #: The model's output for images ``[N, 3, H, W]``: a shape or a dict of shapes (stride 4 for CenterNet).
 EXPECTED = {
+    "ddd": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "wh": (n, 2, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+        "rot": (n, 8, h // 4, w // 4),
+        "dim": (n, 3, h // 4, w // 4),
+        "dep": (n, 1, h // 4, w // 4),
+    },
     "seg": lambda n, h, w: (n, NUM_CLASSES, h, w),
     "det": lambda n, h, w: {
         "hm": (n, NUM_CLASSES, h // 4, w // 4),

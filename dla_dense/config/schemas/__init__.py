@@ -5,6 +5,7 @@ other sections are common to all tasks). :data:`TASK_SCHEMAS` maps a task name t
 from __future__ import annotations
 
 from .cls import ClsDataConfig
+from .ddd import DddDataConfig, DddEvalConfig, DddModelConfig
 from .det import DetDataConfig, DetEvalConfig, DetModelConfig
 from .fairmot import FairMotDataConfig, FairMotEvalConfig, FairMotModelConfig
 from .pose import PoseDataConfig, PoseEvalConfig, PoseModelConfig
@@ -19,11 +20,15 @@ TASK_SCHEMAS: dict[str, dict[str, type]] = {
     "pose": {"model": PoseModelConfig, "data": PoseDataConfig, "evaluation": PoseEvalConfig},
     "track": {"model": TrackModelConfig, "data": TrackDataConfig, "evaluation": TrackEvalConfig},
     "fairmot": {"model": FairMotModelConfig, "data": FairMotDataConfig, "evaluation": FairMotEvalConfig},
+    "ddd": {"model": DddModelConfig, "data": DddDataConfig, "evaluation": DddEvalConfig},
 }
 
 __all__ = [
     "TASK_SCHEMAS",
     "ClsDataConfig",
+    "DddDataConfig",
+    "DddEvalConfig",
+    "DddModelConfig",
     "DetDataConfig",
     "DetEvalConfig",
     "DetModelConfig",

@@ -1,0 +1,83 @@
+"""The config schemas of the ``ddd`` task (CenterNet monocular 3D detection on KITTI): what its configs may set and
+the allowed values. Defaults are CenterNet's ``ddd`` (input 384 x 1280, head_conv 256, loss weights, its
+scale/shift augmentation with probability 0.5, BGR input with ImageNet statistics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
+
+
+@dataclass
+class DddModelConfig(ModelConfig):
+    """CenterNet ``ddd``: heads ``hm``, ``wh``, ``reg``, ``rot``, ``dim``, ``dep`` (and CenterTrack's
+    ``amodel_offset`` with ``amodal_offset``); ``reduction`` of the regression losses: ``slots`` (CenterNet's, over
+    every slot) or ``objects`` (CenterTrack's, over the objects)."""
+
+    TASK: ClassVar[str] = "ddd"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        name: AT_LEAST_0
+        for name in (
+            "head_conv",
+            "hm_weight",
+            "wh_weight",
+            "off_weight",
+            "rot_weight",
+            "dim_weight",
+            "dep_weight",
+            "amodel_offset_weight",
+        )
+    }
+    task: str = "ddd"
+    num_classes: int = 3
+    node: Literal["dcn", "conv"] = "dcn"
+    head_conv: int = 256
+    hm_weight: float = 1.0
+    wh_weight: float = 0.1
+    off_weight: float = 1.0
+    rot_weight: float = 1.0
+    dim_weight: float = 1.0
+    dep_weight: float = 1.0
+    amodal_offset: bool = False
+    amodel_offset_weight: float = 1.0
+    reduction: Literal["slots", "objects"] = "slots"
+
+
+@dataclass
+class DddDataConfig(DataConfig):
+    """KITTI object data (``root`` with ``training/{image_2,label_2,calib}``, splits in ``root/image_sets``);
+    ``aug`` is the probability of CenterNet's scale (``scale``) and shift (``shift``) augmentation."""
+
+    TASK: ClassVar[str] = "ddd"
+    RANGES: ClassVar[dict[str, Bound]] = {
+        "crop_size": STRIDE_32,
+        "max_objs": AT_LEAST_1,
+        "aug": FRACTION,
+        "scale": Bound(0, 1, open_low=True),
+        "shift": FRACTION,
+    }
+    dataset: Literal["kitti"] = "kitti"
+    root: str = "data/kitti"
+    image_sets: str = "ImageSets_3dop"
+    crop_size: tuple[int, int] = (384, 1280)
+    hflip: bool = False
+    bgr: bool = True
+    max_objs: int = 50
+    aug: float = 0.5
+    scale: float = 0.4
+    shift: float = 0.1
+
+
+@dataclass
+class DddEvalConfig(EvalConfig):
+    """Test input fitted by width to ``input_size``; detections above ``score_thresh`` (CenterNet's test: 0.2) of
+    the ``max_dets`` best; KITTI metrics at the ``official`` overlaps or CenterNet's ``loose`` ones."""
+
+    TASK: ClassVar[str] = "ddd"
+    RANGES: ClassVar[dict[str, Bound]] = {"input_size": STRIDE_32, "max_dets": AT_LEAST_1, "score_thresh": FRACTION}
+    input_size: tuple[int, int] = (384, 1280)
+    max_dets: int = 100
+    score_thresh: float = 0.2
+    overlaps: Literal["official", "loose"] = "official"
