@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from ..data.kitti_format import read_kitti_calib
 from ..errors import DLADenseError, about_input
 from ..inference.results import DrawOptions, Result
 from ..inference.sources import (
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tracker", choices=tuple(TRACKERS), help="a tracking task's tracker (default: its evaluation.tracker)"
     )
+    p.add_argument(
+        "--calib",
+        metavar="PATH",
+        help="the camera of the inputs (3D tasks): a KITTI calib file, a folder of them named as the images, or a "
+        "3x4 / 3x3 matrix in a text file",
+    )
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     add_engine_args(p)
     return p
@@ -90,6 +97,21 @@ class _Run:
     def stream(self) -> Any:
         """A stream of the predictor with ``--tracker`` and ``--tta``."""
         return self.predictor.stream(tracker=self.args.tracker, tta=self.args.tta)
+
+    def fields(self, sources: list[Source]) -> dict[str, list[Any]]:
+        """The named fields of ``sources`` from the flags (``--calib``: each one's camera matrix)."""
+        if not self.args.calib:
+            return {}
+        calib = Path(self.args.calib)
+        if calib.is_dir():
+            paths = [calib / f"{Path(source.path).stem}.txt" for source in sources]
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing:
+                raise DLADenseError(f"--calib: no calib file {missing[0]} for its image; name each as its image")
+            return {"calib": [read_kitti_calib(p) for p in paths]}
+        if not calib.is_file():
+            raise DLADenseError(f"--calib: '{calib}' is neither a file nor a folder")
+        return {"calib": [read_kitti_calib(calib)] * len(sources)}
 
     def refine(self, results: list[Result]) -> list[Result]:
         return [result.refined(self.options) for result in results]
@@ -132,7 +154,7 @@ class _Run:
             frames = video_frames(capture)
             index = 0
             for batch in _batches(frames, self.args.batch_size, self.args.max_frames):
-                for result in self.refine(stream(batch)):
+                for result in self.refine(stream(batch, **self.fields([source] * len(batch)))):
                     writer.write(result.draw(on_video))
                     self.record(source, result, index)
                     index += 1
@@ -255,7 +277,8 @@ def _main(argv: Sequence[str] | None) -> int:
             numbers = _frame_numbers(group)
             for batch in _batches(_readable(group, run_), args.batch_size, None):
                 with about_input(", ".join(source.path for source, _ in batch)):
-                    results = run_.refine(predict([rgb for _, rgb in batch]))
+                    fields = run_.fields([source for source, _ in batch])
+                    results = run_.refine(predict([rgb for _, rgb in batch], **fields))
                     for (source, _), result in zip(batch, results, strict=True):
                         run_.text(folder, result, numbers[source.path])
                         bar.write(f"{source.path}: {run_.image(source, result)}", file=sys.stdout)
