@@ -13,10 +13,10 @@ import numpy as np
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ..ops.affine import Warp, get_affine_transform
-from .det_transforms import TargetEncoder, network_input
+from .det_transforms import TargetEncoder, TrainInput
 
 
-class DddTrainTransform:
+class DddTrainTransform(TrainInput):
     """``item`` (a :class:`~dla_dense.data.kitti.KittiDataset` item) -> ``{"image": float32 [3, H, W], "image_id",
     "calib": [3, 4] of the output map, **targets}`` with ``input_size = (H, W)`` and targets at ``/ down_ratio``.
     The randomness comes from one numpy Generator, reseeded by :meth:`set_random_seed`."""
@@ -35,18 +35,9 @@ class DddTrainTransform:
         shift: float = 0.1,
         seed: int | None = None,
     ) -> None:
-        self.heads = heads
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.down_ratio = down_ratio
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
-        self.bgr = bgr
+        normalise = {"mean": mean, "std": std, "bgr": bgr}
+        super().__init__(heads, input_size=input_size, down_ratio=down_ratio, seed=seed, **normalise)
         self.aug, self.scale, self.shift = aug, scale, shift
-        self.rng = np.random.default_rng(seed)
-
-    def set_random_seed(self, seed: int) -> None:
-        """Restart the random stream: the same seed gives the same augmentation."""
-        self.rng = np.random.default_rng(seed)
 
     def crop(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, bool]:
         """The centre ``[2]`` and size ``[2]`` (W, H) of the crop of a ``height`` x ``width`` image, and whether
@@ -67,7 +58,7 @@ class DddTrainTransform:
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
         center, size, augmented = self.crop(height, width)
         matrix = get_affine_transform(center, size, (in_w, in_h))
-        inp = network_input(image, matrix, self.input_size, mean=self.mean, std=self.std, bgr=self.bgr)
+        inp = self.network_input(image, matrix)
         warp = Warp(width=width, flipped=False, matrix=get_affine_transform(center, size, (out_w, out_h)))
         fields = {**self.heads.warp(item, warp), "augmented": augmented, "rotated": False}
         targets = self.heads.encode(fields, output_size=(out_h, out_w))

@@ -141,7 +141,52 @@ def network_input(
     return _normalize(inp, mean, std, bgr)
 
 
-class CenterNetTrainTransform:
+class TrainInput:
+    """What the training transforms share: the ``heads`` whose targets they encode, the network input
+    ``input_size`` (H, W) and its normalisation (``mean``/``std``, ``bgr``), the output stride ``down_ratio``, and
+    one numpy Generator for every random draw, reseeded by :meth:`set_random_seed`."""
+
+    def __init__(
+        self,
+        heads: TargetEncoder,
+        *,
+        input_size: tuple[int, int],
+        down_ratio: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        bgr: bool,
+        seed: int | None,
+    ) -> None:
+        self.heads = heads
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.down_ratio = down_ratio
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.bgr = bgr
+        self.rng = np.random.default_rng(seed)
+
+    def set_random_seed(self, seed: int) -> None:
+        """Restart the random stream: the same seed gives the same augmentation."""
+        self.rng = np.random.default_rng(seed)
+
+    def network_input(
+        self, image: np.ndarray, matrix: np.ndarray, *, flipped: bool = False, color: bool = False
+    ) -> torch.Tensor:
+        """:func:`network_input` of ``image`` warped by ``matrix`` with this transform's size and normalisation
+        (colour-augmented from :attr:`rng` when ``color``)."""
+        return network_input(
+            image,
+            matrix,
+            self.input_size,
+            mean=self.mean,
+            std=self.std,
+            bgr=self.bgr,
+            flipped=flipped,
+            color_rng=self.rng if color else None,
+        )
+
+
+class CenterNetTrainTransform(TrainInput):
     """CenterNet's training input: random scale/shift crop, flip, colour augmentation, and the targets of
     ``heads`` (the heads own them; :class:`TargetEncoder`).
 
@@ -179,23 +224,14 @@ class CenterNetTrainTransform:
         rotate: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        self.heads = heads
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.down_ratio = down_ratio
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
-        self.bgr = bgr
+        normalise = {"mean": mean, "std": std, "bgr": bgr}
+        super().__init__(heads, input_size=input_size, down_ratio=down_ratio, seed=seed, **normalise)
         self.scales = None if scale_range is None else np.arange(scale_range[0], scale_range[1], scale_step)
         self.border = border
         self.flip = flip
         self.color_aug = color_aug
         self.rotate_prob = rotate_prob
         self.rotate = rotate
-        self.rng = np.random.default_rng(seed)
-
-    def set_random_seed(self, seed: int) -> None:
-        """Restart the random stream: the same seed gives the same augmentation."""
-        self.rng = np.random.default_rng(seed)
 
     def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
         image = np.asarray(item["image"])
@@ -212,16 +248,7 @@ class CenterNetTrainTransform:
             center[0] = width - center[0] - 1
 
         trans_input = get_affine_transform(center, scale, (in_w, in_h), rot=rot)
-        inp = network_input(
-            image,
-            trans_input,
-            self.input_size,
-            mean=self.mean,
-            std=self.std,
-            bgr=self.bgr,
-            flipped=flipped,
-            color_rng=self.rng if self.color_aug else None,
-        )
+        inp = self.network_input(image, trans_input, flipped=flipped, color=self.color_aug)
 
         warp = Warp(
             width=width,

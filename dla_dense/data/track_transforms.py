@@ -10,10 +10,10 @@ import torch
 
 from ..ops.affine import Warp, affine_boxes, get_affine_transform
 from ..ops.pre_heatmap import pre_heatmap
-from .det_transforms import TargetEncoder, network_input, random_crop
+from .det_transforms import TargetEncoder, TrainInput, random_crop
 
 
-class CenterTrackTrainTransform:
+class CenterTrackTrainTransform(TrainInput):
     """A frame and a previous frame -> ``image``, ``pre_image`` (``[3, H, W]`` normalised alike), ``pre_hm``
     (``[1, H, W]``, when ``pre_hm``) and the heads' targets at ``(H // down_ratio, W // down_ratio)``.
 
@@ -48,12 +48,8 @@ class CenterTrackTrainTransform:
         pre_hm: bool = True,
         seed: int | None = None,
     ) -> None:
-        self.heads = heads
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.down_ratio = down_ratio
-        self.mean = np.asarray(mean, np.float32)
-        self.std = np.asarray(std, np.float32)
-        self.bgr = bgr
+        normalise = {"mean": mean, "std": std, "bgr": bgr}
+        super().__init__(heads, input_size=input_size, down_ratio=down_ratio, seed=seed, **normalise)
         self.scales = None if scale_range is None else np.arange(scale_range[0], scale_range[1], 0.1)
         self.flip = flip
         self.color_aug = color_aug
@@ -62,11 +58,6 @@ class CenterTrackTrainTransform:
         self.scale = scale
         self.disturb = {"hm_disturb": hm_disturb, "lost_disturb": lost_disturb, "fp_disturb": fp_disturb}
         self.pre_hm = pre_hm
-        self.rng = np.random.default_rng(seed)
-
-    def set_random_seed(self, seed: int) -> None:
-        """Restart the random stream: the same seed gives the same pairs and augmentation."""
-        self.rng = np.random.default_rng(seed)
 
     def previous(self, count: int) -> int:
         """Which of ``count`` candidate frames is the previous frame (uniform)."""
@@ -81,9 +72,7 @@ class CenterTrackTrainTransform:
         return c, s
 
     def _input(self, image: np.ndarray, matrix: np.ndarray, flipped: bool) -> torch.Tensor:
-        color_rng = self.rng if self.color_aug else None
-        options = {"mean": self.mean, "std": self.std, "bgr": self.bgr, "flipped": flipped, "color_rng": color_rng}
-        return network_input(image, matrix, self.input_size, **options)
+        return self.network_input(image, matrix, flipped=flipped, color=self.color_aug)
 
     def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
         image = np.asarray(item["image"])

@@ -186,7 +186,38 @@ class RotationHead(RegressionHead):
         return {"alpha": bins_to_alpha(self.gather(outputs, peaks))}
 
 
-class DimensionHead(RegressionHead):
+class MeasureHead(RegressionHead):
+    """A measurement of each object in metres (its size, its depth), which CenterNet trains only on unaugmented
+    images: target ``<output> [max_objs, channels]`` of :meth:`measure` and ``<output>_mask [max_objs]``; loss
+    ``<output>_loss``, L1 of :meth:`prediction` in the head's ``reduction``."""
+
+    def __init__(self, *, reduction: str = "slots", weight: float | None = None) -> None:
+        super().__init__(weight=weight)
+        self.reduction = reduction
+
+    def measure(self, fields: Fields) -> np.ndarray:
+        """The objects' measurement ``[M, channels]`` from the item's fields."""
+        raise NotImplementedError
+
+    def prediction(self, output: torch.Tensor) -> torch.Tensor:
+        """The output map as the measurement (default: itself)."""
+        return output
+
+    def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
+        mask = targets["reg_mask"]
+        value = torch.zeros(len(mask), self.channels)
+        slots = mask.nonzero().flatten()
+        measured = np.asarray(self.measure(fields), np.float32).reshape(-1, self.channels)
+        value[slots] = torch.from_numpy(measured[slots.numpy()])
+        targets.update({self.output: value, f"{self.output}_mask": _valid(targets, fields)})
+
+    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
+        name = self.output
+        predicted = self.prediction(outputs[name].float())
+        return {f"{name}_loss": _l1(self.reduction, predicted, batch[f"{name}_mask"], batch["ind"], batch[name])}
+
+
+class DimensionHead(MeasureHead):
     """``dim [N, 3, H/4, W/4]``: height, width and length in metres. Targets ``dim [max_objs, 3]`` and ``dim_mask``
     (objects of unaugmented images); loss ``dim_loss``; decodes ``dims``."""
 
@@ -195,28 +226,17 @@ class DimensionHead(RegressionHead):
     output = "dim"
     channels = 3
 
-    def __init__(self, *, reduction: str = "slots", weight: float | None = None) -> None:
-        super().__init__(weight=weight)
-        self.reduction = reduction
-
     def warp(self, item: Fields, warp: Warp) -> Fields:
         return {"dims": np.asarray(item["dims"], np.float32).reshape(-1, 3)}
 
-    def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
-        mask = targets["reg_mask"]
-        dim = torch.zeros(len(mask), 3)
-        slots = mask.nonzero().flatten()
-        dim[slots] = torch.from_numpy(np.asarray(fields["dims"], np.float32)[slots.numpy()]).reshape(-1, 3)
-        targets.update({"dim": dim, "dim_mask": _valid(targets, fields)})
+    def measure(self, fields: Fields) -> np.ndarray:
+        return fields["dims"]
 
     def random_fields(
         self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
     ) -> Fields:
         """Sizes of 0.5-4.5 m."""
         return {"dims": (torch.rand(count, 3, generator=generator) * 4 + 0.5).numpy()}
-
-    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
-        return {"dim_loss": _l1(self.reduction, outputs["dim"], batch["dim_mask"], batch["ind"], batch["dim"])}
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
         return {"dims": self.gather(outputs, peaks)}
@@ -267,7 +287,7 @@ class AmodalOffsetHead(RegressionHead):
         return {"centers3d": torch.from_numpy(back.points(fields["centers3d"])) / back.scale}
 
 
-class DepthHead(RegressionHead):
+class DepthHead(MeasureHead):
     """``dep [N, 1, H/4, W/4]``: depth through ``1 / sigmoid(o) - 1``. Targets ``dep [max_objs, 1]`` (the location's
     z, times the item's ``depth_scale``) and ``dep_mask`` (objects of unaugmented images); loss ``dep_loss`` on the
     transformed output; decodes ``depth``.
@@ -283,30 +303,20 @@ class DepthHead(RegressionHead):
     output = "dep"
     channels = 1
 
-    def __init__(self, *, reduction: str = "slots", weight: float | None = None) -> None:
-        super().__init__(weight=weight)
-        self.reduction = reduction
-
     def warp(self, item: Fields, warp: Warp) -> Fields:
         return {"depth": np.asarray(item["locations"], np.float32).reshape(-1, 3)[:, 2]}
 
-    def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
-        mask = targets["reg_mask"]
-        dep = torch.zeros(len(mask), 1)
-        slots = mask.nonzero().flatten()
-        depth = np.asarray(fields["depth"], np.float32)[slots.numpy()] * np.float32(fields.get("depth_scale", 1.0))
-        dep[slots, 0] = torch.from_numpy(depth)
-        targets.update({"dep": dep, "dep_mask": _valid(targets, fields)})
+    def measure(self, fields: Fields) -> np.ndarray:
+        return np.asarray(fields["depth"], np.float32) * np.float32(fields.get("depth_scale", 1.0))
+
+    def prediction(self, output: torch.Tensor) -> torch.Tensor:
+        return depth_from_output(output)
 
     def random_fields(
         self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None
     ) -> Fields:
         """Depths of 5-60 m."""
         return {"depth": (torch.rand(count, generator=generator) * 55 + 5).numpy()}
-
-    def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
-        depth = depth_from_output(outputs["dep"].float())
-        return {"dep_loss": _l1(self.reduction, depth, batch["dep_mask"], batch["ind"], batch["dep"])}
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
         return {"depth": depth_from_output(self.gather(outputs, peaks))[..., 0]}

@@ -11,7 +11,15 @@ from dla_dense.cli import test
 #: end-to-end runs of the tools: the slow tier.
 pytestmark = pytest.mark.slow
 
-HEADLINE = {"seg": "mIoU ", "det": "AP ", "cls": "top1 ", "pose": "kp_AP ", "track": "HOTA ", "fairmot": "HOTA "}
+HEADLINE = {
+    "seg": "mIoU ",
+    "det": "AP ",
+    "cls": "top1 ",
+    "pose": "kp_AP ",
+    "track": "HOTA ",
+    "fairmot": "HOTA ",
+    "ddd": "Car moderate R40: ",
+}
 TEST_FLAGS = {
     "seg": ["--tta"],
     "det": ["--flip"],
@@ -19,6 +27,7 @@ TEST_FLAGS = {
     "pose": ["--flip"],
     "track": ["--tracker", "byte"],
     "fairmot": ["--tracker", "byte"],
+    "ddd": ["--loose"],
 }
 
 

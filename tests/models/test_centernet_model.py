@@ -201,3 +201,22 @@ def test_centernet_multi_pose_checkpoint_reproduces_the_reference(prefix, tmp_pa
     assert list(out) == ["hm", "wh", "reg", "hps", "hm_hp", "hp_offset"]
     for name in ("hm", "wh", "reg", "hps", "hm_hp", "hp_offset"):
         torch.testing.assert_close(out[name], golden[name], rtol=0, atol=1e-4, msg=name)
+
+
+def test_a_centernet_ddd_checkpoint_loads_into_the_ddd_task(golden, tmp_path):
+    """CenterNet's ``ddd_3dop.pth`` layout: its ctdet network with ``hm`` of 3 classes and the ``dep``, ``rot``, ``dim``
+    heads beside ``wh`` and ``reg`` (``get_pose_net(34, {'hm': 3, 'dep': 1, 'rot': 8, 'dim': 3, 'wh': 2, 'reg': 2},
+    head_conv=256)``: each head a 3x3 conv to 256 channels, ReLU, a 1x1 conv)."""
+    shapes = {k: tuple(s) for k, s in zip(golden["keys"], golden["shapes"], strict=True)}
+    shapes.update({"hm.2.weight": (3, 256, 1, 1), "hm.2.bias": (3,)})
+    for head, channels in (("dep", 1), ("rot", 8), ("dim", 3)):
+        shapes.update({f"{head}.0.weight": (256, 64, 3, 3), f"{head}.0.bias": (256,)})
+        shapes.update({f"{head}.2.weight": (channels, 256, 1, 1), f"{head}.2.bias": (channels,)})
+    path = tmp_path / "ddd_3dop.pth"
+    state = {f"module.{k}": deterministic_value(k, s) for k, s in shapes.items()}
+    torch.save({"epoch": 70, "state_dict": state}, path)
+    model = TASKS["ddd"](default_config("ddd")).build_model()
+    assert load_checkpoint(model, path) == {"epoch": 70}  # strict: every tensor of the file has its place
+    own = model.state_dict()
+    for k in ("rot.2.weight", "dep.0.bias", "dim.2.bias", "hm.2.bias"):
+        torch.testing.assert_close(own[k], deterministic_value(k, shapes[k]), rtol=0, atol=0)
