@@ -5,6 +5,7 @@ line and what is wrong with it."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -97,21 +98,20 @@ def parse_kitti_objects(text: str, source: str | os.PathLike, *, scores: bool = 
                 f"{' or '.join(map(str, wanted))} (type, truncated, occluded, alpha, x1 y1 x2 y2, h w l, x y z, "
                 "rotation_y" + (", score)" if scores else "[, score])")
             )
-        try:
-            rows.append([float(value) for value in parts[1:]])
-        except ValueError:
-            bad = next(value for value in parts[1:] if not _is_number(value))
-            raise DLADenseError(f"{source}, line {number}: '{bad}' is not a number; fix or remove the line") from None
+        bad = next((value for value in parts[1:] if not _is_number(value)), None)
+        if bad is not None:
+            raise DLADenseError(f"{source}, line {number}: '{bad}' is not a finite number; fix or remove the line")
+        rows.append([float(value) for value in parts[1:]])
         types.append(parts[0])
     return KittiObjects.from_rows(types, np.array(rows, np.float64))
 
 
 def _is_number(value: str) -> bool:
+    """Whether ``value`` reads as a finite float."""
     try:
-        float(value)
+        return math.isfinite(float(value))
     except ValueError:
         return False
-    return True
 
 
 def read_kitti_objects(path: str | os.PathLike, *, scores: bool = False) -> KittiObjects:

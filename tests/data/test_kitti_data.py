@@ -109,6 +109,9 @@ def test_missing_files_are_one_line_errors_and_a_missing_calib_takes_the_default
     (copy / "training" / "label_2" / "000002.txt").write_text("Car 0 0 0.1 10 10 50\n")
     with pytest.raises(DLADenseError, match=r"000002.txt, line 1: 7 columns"):
         data[1]
+    (copy / "training" / "image_2" / "000001.png").unlink()
+    with pytest.raises(DLADenseError, match=r"KITTI image 000001 of split 'val': no file .*000001.png"):
+        data[0]
 
 
 def test_the_evaluator_scores_every_image_prints_a_table_and_writes_result_files(kitti_root, tmp_path):

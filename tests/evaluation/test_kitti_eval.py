@@ -99,7 +99,10 @@ def test_label_files_round_trip_and_bad_lines_name_the_file_and_line(tmp_path):
     with pytest.raises(DLADenseError, match=r"000007.txt, line 2: 4 columns, a KITTI label line has 15 or 16"):
         read_kitti_objects(path)
     path.write_text("Car 0.00 0 -1.58 587.0 173.3 614.1 abc 1.65 1.67 3.64 -0.65 1.71 46.70 -1.59\n")
-    with pytest.raises(DLADenseError, match=r"000007.txt, line 1: 'abc' is not a number"):
+    with pytest.raises(DLADenseError, match=r"000007.txt, line 1: 'abc' is not a finite number"):
+        read_kitti_objects(path)
+    path.write_text("Car 0.00 0 -1.58 587.0 173.3 614.1 200.1 nan 1.67 3.64 -0.65 1.71 46.70 -1.59\n")
+    with pytest.raises(DLADenseError, match=r"000007.txt, line 1: 'nan' is not a finite number"):
         read_kitti_objects(path)
 
 
