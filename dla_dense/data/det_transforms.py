@@ -256,7 +256,9 @@ class CenterNetTrainTransform(TrainInput):
             matrix=get_affine_transform(center, scale, (out_w, out_h)),
             rotated=get_affine_transform(center, scale, (out_w, out_h), rot=rot) if rot else None,
         )
-        fields = {**self.heads.warp(item, warp), "rotated": rot != 0}
+        # the crop's side over the image's longer side: CenterTrack scales depth targets by it
+        depth_scale = scale / max(height, width)
+        fields = {**self.heads.warp(item, warp), "rotated": rot != 0, "depth_scale": depth_scale}
         targets = self.heads.encode(fields, output_size=(out_h, out_w))
         sample = {"image": inp, **targets, "image_id": item["image_id"]}
         if "calib" in item:

@@ -160,7 +160,12 @@ class RotationHead(RegressionHead):
     channels = 8
 
     def warp(self, item: Fields, warp: Warp) -> Fields:
-        return {"alpha": np.asarray(item["alpha"], np.float64).reshape(-1)}
+        """The observation angles, mirrored with a mirrored image (CenterTrack: ``pi - a`` for ``a > 0``, else
+        ``-pi - a``)."""
+        alpha = np.asarray(item["alpha"], np.float64).reshape(-1)
+        if warp.flipped:
+            alpha = np.where(alpha > 0, np.pi - alpha, -np.pi - alpha)
+        return {"alpha": alpha}
 
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
         mask = targets["reg_mask"]

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..config.schemas import TASK_SCHEMAS
 from ..data.ddd_transforms import DddTrainTransform
+from ..data.det_transforms import CenterNetTrainTransform
 from ..data.kitti import KITTI_CLASSES, KittiDataset
 from ..data.synthetic.kitti import make_synthetic_kitti
 from ..dist import DistInfo
@@ -30,7 +31,7 @@ from ..inference.results3d import Det3dResult
 from ..models.centernet import CenterNet
 from ..ops.ddd import default_calib
 from .base import Task
-from .centernet import CenterNetTask, DetProbe
+from .centernet import CenterNetTask, DetProbe, crop_options
 from .parts import PLAIN, BenchmarkSpec, Frames, PredictRun, TaskInfo, TestOptions
 from .registry import register_task
 
@@ -123,9 +124,12 @@ class DddTask(CenterNetTask):
         """The training split through CenterNet's ``ddd`` augmentation and the heads' targets."""
         return self.dataset(self.cfg.data.train_split, transform=self.train_transform())
 
-    def train_transform(self) -> DddTrainTransform:
-        """CenterNet's ``ddd`` input: width-fitted, scaled and shifted with probability ``data.aug``, no flip."""
+    def train_transform(self) -> DddTrainTransform | CenterNetTrainTransform:
+        """CenterNet's ``ddd`` input (width-fitted, scaled and shifted with probability ``data.aug``, no flip), or
+        with ``data.augmentation="centertrack"`` CenterTrack's crop, flip and colour with depth scaled by the crop."""
         d = self.cfg.data
+        if d.augmentation == "centertrack":
+            return CenterNetTrainTransform(self.heads(with_data=True), **crop_options(self.cfg))
         return DddTrainTransform(
             self.heads(with_data=True),
             input_size=d.crop_size,

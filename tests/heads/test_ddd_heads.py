@@ -170,3 +170,38 @@ def test_the_training_transform_gives_centernets_targets_and_marks_augmented_ima
         augmented = transform(item)
         assert augmented["dep_mask"].sum() == augmented["dim_mask"].sum() == 0  # no depth or size on a crop
         assert augmented["rot_mask"].sum() == augmented["reg_mask"].sum()  # rotation, boxes and offsets train
+
+
+def test_centertracks_augmentation_mirrors_alpha_and_scales_depth_with_the_crop():
+    from dla_dense.data.det_transforms import CenterNetTrainTransform
+
+    item = {**_item(), "image": np.full((96, 320, 3), 128, np.uint8), "image_id": 0}
+    heads = CenterNetHeads([DddBoxHead(3), RotationHead(), DimensionHead(), DepthHead(reduction="objects")])
+    transform = CenterNetTrainTransform(heads, input_size=(96, 320), scale_range=(0.6, 1.4), flip=1.0, seed=0)
+    seen = []
+    original = heads.warp
+    heads.warp = lambda item, warp: seen.append(warp) or original(item, warp)
+    for _ in range(4):
+        sample = transform(item)
+        warp = seen[-1]
+        side = 80 / float(np.hypot(*warp.matrix[:, 0]))  # the crop's side: the output width over the warp's scale
+        kept = [k for k in range(5) if sample["reg_mask"][k]]
+        depth = item["locations"][kept, 2] * side / 320  # z times the crop side over the image's longer side
+        np.testing.assert_allclose(sample["dep"][kept, 0].numpy(), depth, rtol=1e-4)
+    flipped = heads.heads[1].warp({"alpha": np.array([0.5, -0.5, 3.0, -3.0])}, seen[-1])["alpha"]
+    np.testing.assert_allclose(flipped, [np.pi - 0.5, -np.pi + 0.5, np.pi - 3.0, -np.pi + 3.0])
+    assert seen[-1].flipped
+
+
+def test_the_ddd_task_trains_with_either_augmentation(tiny_config):
+    from dla_dense import load_config
+    from dla_dense.data.det_transforms import CenterNetTrainTransform
+    from dla_dense.tasks import TASKS
+
+    for augmentation in ("centernet", "centertrack"):
+        cfg = load_config(tiny_config("ddd", data=dict(augmentation=augmentation, hflip=True)))
+        task = TASKS["ddd"](cfg)
+        task.prepare()
+        sample = task.train_set()[0]
+        assert sample["image"].shape == (3, 64, 192) and sample["dep"].shape == (16, 1)
+        assert isinstance(task.train_transform(), CenterNetTrainTransform) == (augmentation == "centertrack")

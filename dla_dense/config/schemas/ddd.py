@@ -47,8 +47,10 @@ class DddModelConfig(ModelConfig):
 
 @dataclass
 class DddDataConfig(DataConfig):
-    """KITTI object data (``root`` with ``training/{image_2,label_2,calib}``, splits in ``root/image_sets``);
-    ``aug`` is the probability of CenterNet's scale (``scale``) and shift (``shift``) augmentation."""
+    """KITTI object data (``root`` with ``training/{image_2,label_2,calib}``, splits in ``root/image_sets``).
+    ``augmentation="centernet"``: CenterNet's ddd input, scaled (``scale``) and shifted (``shift``) with probability
+    ``aug``, no flip; ``"centertrack"``: CenterTrack's random crop (``crop_scale_range``), flip with ``hflip`` and
+    colour (``color_aug``), with depth targets scaled by the crop."""
 
     TASK: ClassVar[str] = "ddd"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -57,6 +59,7 @@ class DddDataConfig(DataConfig):
         "aug": FRACTION,
         "scale": Bound(0, 1, open_low=True),
         "shift": FRACTION,
+        "crop_scale_range": Bound(0, open_low=True),
     }
     dataset: Literal["kitti"] = "kitti"
     root: str = "data/kitti"
@@ -65,9 +68,12 @@ class DddDataConfig(DataConfig):
     hflip: bool = False
     bgr: bool = True
     max_objs: int = 50
+    augmentation: Literal["centernet", "centertrack"] = "centernet"
     aug: float = 0.5
     scale: float = 0.4
     shift: float = 0.1
+    crop_scale_range: tuple[float, float] | None = (0.6, 1.4)
+    color_aug: bool = True
 
 
 @dataclass
