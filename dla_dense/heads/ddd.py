@@ -201,8 +201,8 @@ class MeasureHead(RegressionHead):
         self.reduction = reduction
 
     def measure(self, fields: Fields) -> np.ndarray:
-        """The objects' measurement ``[M, channels]`` from the item's fields."""
-        raise NotImplementedError
+        """The objects' measurement ``[M, channels]``: the head's field (its first of :attr:`fields`)."""
+        return fields[self.fields[0]]
 
     def prediction(self, output: torch.Tensor) -> torch.Tensor:
         """The output map as the measurement (default: itself)."""
@@ -233,9 +233,6 @@ class DimensionHead(MeasureHead):
 
     def warp(self, item: Fields, warp: Warp) -> Fields:
         return {"dims": np.asarray(item["dims"], np.float32).reshape(-1, 3)}
-
-    def measure(self, fields: Fields) -> np.ndarray:
-        return fields["dims"]
 
     def random_fields(
         self, found: Fields, count: int, output_size: tuple[int, int], generator: torch.Generator | None

@@ -142,20 +142,6 @@ class DddTask(CenterNetTask):
             shift=d.shift,
         )
 
-    def _detect(self, model: nn.Module, item: Mapping[str, Any]) -> Fields:
-        """One image's detections above ``evaluation.score_thresh``, placed in 3D with its fields."""
-        e = self.cfg.evaluation
-        found = detect(
-            model,
-            item["image"],
-            heads=self.heads(with_data=True),
-            transform=self.eval_transform(),
-            max_dets=e.max_dets,
-            fields=[image_fields(item)],
-        )
-        keep = found["scores"] > e.score_thresh
-        return {name: value[keep] for name, value in found.items()}
-
     @torch.no_grad()
     def evaluate(
         self, model: nn.Module, dataset: KittiDataset, dist: DistInfo, *, out_dir: Path | None = None
@@ -166,8 +152,18 @@ class DddTask(CenterNetTask):
         items = eval_batches(
             dataset, dist, num_workers=self.cfg.data.num_workers, batch_size=None, collate_fn=keep_sample, unit="img"
         )
+        e = self.cfg.evaluation
+        heads, transform = self.heads(with_data=True), self.eval_transform()
+
+        def predict(model: nn.Module, item: Mapping[str, Any]) -> Fields:
+            """One image's detections above ``evaluation.score_thresh``, placed in 3D with its fields."""
+            fields = [image_fields(item)]
+            found = detect(model, item["image"], heads=heads, transform=transform, max_dets=e.max_dets, fields=fields)
+            keep = found["scores"] > e.score_thresh
+            return {name: value[keep] for name, value in found.items()}
+
         evaluator = KittiEvaluator(dataset, self.classes, overlaps)
-        return run_evaluation(model, items, self._detect, evaluator, dist, logger=self.logger, out=out_dir)
+        return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
 
     def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN) -> list[Det3dResult]:
         """:class:`Det3dResult` of each RGB image; each image's ``calib`` field is its camera (without one:

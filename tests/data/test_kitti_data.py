@@ -102,9 +102,8 @@ def test_missing_files_are_one_line_errors_and_a_missing_calib_takes_the_default
     data = KittiDataset(copy, "val", image_sets="ImageSets")
     with caplog.at_level(logging.WARNING):
         first, second = data[0], data[1]
-    np.testing.assert_allclose(first["calib"][:, 2], [160, 48, 1]) and np.testing.assert_allclose(
-        first["calib"][0, 0], 1200
-    )
+    np.testing.assert_allclose(first["calib"][:, 2], [160, 48, 1])
+    np.testing.assert_allclose(first["calib"][0, 0], 1200)
     assert second["calib"][0, 0] == 1200 and sum("default camera" in r.message for r in caplog.records) == 1
     (copy / "training" / "label_2" / "000002.txt").write_text("Car 0 0 0.1 10 10 50\n")
     with pytest.raises(DLADenseError, match=r"000002.txt, line 1: 7 columns"):

@@ -63,7 +63,8 @@ def test_the_predictor_places_boxes_with_the_camera_of_each_image(tiny_config):
     near = predictor(image, calib=P2)
     default = predictor(image)
     assert isinstance(near, Det3dResult) and len(near) and near.fields["calib"] is P2
-    np.testing.assert_allclose(near.calib, P2) and np.testing.assert_allclose(default.calib[0, 0], 1200)
+    np.testing.assert_allclose(near.calib, P2)
+    np.testing.assert_allclose(default.calib[0, 0], 1200)
     np.testing.assert_allclose(near.locations[:, 2], default.locations[:, 2] - P2[2, 3], atol=1e-4)  # same depth
     assert not np.allclose(near.locations[:, 0], default.locations[:, 0])  # another focal length: other x
     # the unprojected bottom centre, lifted by half the height, projects back onto the box centre
