@@ -2,7 +2,8 @@
 size, with probability ``aug`` scaled by ``clip(1 + scale * N(0, 1), 1 - scale, 1 + scale)`` and shifted by
 ``clip(shift * N(0, 1), -2 shift, 2 shift)`` of the image size; no flip, no colour augmentation. The heads move
 their fields with the same :class:`~dla_dense.ops.affine.Warp` and encode their targets; the item is marked
-``augmented`` when it was scaled or shifted (CenterNet then trains no depth and size on it)."""
+``augmented`` when it was scaled or shifted (CenterNet then trains no depth and size on it). SMOKE's input
+(:class:`SmokeTrainTransform`) adds its mirroring and draws its shift and scale from SMOKE's steps."""
 
 from __future__ import annotations
 
@@ -39,9 +40,9 @@ class DddTrainTransform(TrainInput):
         super().__init__(heads, input_size=input_size, down_ratio=down_ratio, seed=seed, **normalise)
         self.aug, self.scale, self.shift = aug, scale, shift
 
-    def crop(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, bool]:
-        """The centre ``[2]`` and size ``[2]`` (W, H) of the crop of a ``height`` x ``width`` image, and whether
-        it was augmented."""
+    def crop(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+        """The centre ``[2]`` and size ``[2]`` (W, H) of the crop of a ``height`` x ``width`` image, whether it
+        was augmented (scaled or shifted) and whether the image is mirrored first (never)."""
         center = np.array([width / 2.0, height / 2.0])
         size = np.array([width, height], np.float64)
         augmented = bool(self.aug and self.rng.random() < self.aug)
@@ -49,20 +50,48 @@ class DddTrainTransform(TrainInput):
             size = size * np.clip(self.rng.normal() * self.scale + 1, 1 - self.scale, 1 + self.scale)
             center[0] += width * np.clip(self.rng.normal() * self.shift, -2 * self.shift, 2 * self.shift)
             center[1] += height * np.clip(self.rng.normal() * self.shift, -2 * self.shift, 2 * self.shift)
-        return center, size, augmented
+        return center, size, augmented, False
 
     def __call__(self, item: Mapping[str, Any]) -> dict[str, Any]:
         image = np.asarray(item["image"])
         height, width = image.shape[:2]
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
-        center, size, augmented = self.crop(height, width)
+        center, size, augmented, flipped = self.crop(height, width)
+        if flipped:
+            image = np.ascontiguousarray(image[:, ::-1])
         matrix = get_affine_transform(center, size, (in_w, in_h))
         inp = self.network_input(image, matrix)
-        warp = Warp(width=width, flipped=False, matrix=get_affine_transform(center, size, (out_w, out_h)))
+        warp = Warp(width=width, flipped=flipped, matrix=get_affine_transform(center, size, (out_w, out_h)))
         fields = {**self.heads.warp(item, warp), "augmented": augmented, "rotated": False}
         targets = self.heads.encode(fields, output_size=(out_h, out_w))
         sample = {"image": inp, **targets, "image_id": item["image_id"]}
         if "calib" in item:
             sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
         return sample
+
+
+class SmokeTrainTransform(DddTrainTransform):
+    """SMOKE's training input (``smoke/data/datasets/kitti.py``): the image mirrored with probability ``flip``
+    (the crop centre mirrored to ``W - 1 - W/2``), then with probability ``aug`` shifted by one of ``-shift .. shift``
+    (steps of 0.1) of the image size in each direction and scaled by one of ``1 - scale .. 1 + scale`` (steps of
+    0.1), fitted by width to the input size; no colour augmentation."""
+
+    def __init__(self, heads: TargetEncoder, *, flip: float = 0.5, aug: float = 0.3, shift: float = 0.2, **kwargs: Any):
+        super().__init__(heads, aug=aug, shift=shift, **kwargs)
+        self.flip = flip
+        self.shifts = np.arange(-shift, shift + 0.1, 0.1)
+        self.scales = np.arange(1 - self.scale, 1 + self.scale + 0.1, 0.1)
+
+    def crop(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray, bool, bool]:
+        center = np.array([width / 2.0, height / 2.0])
+        size = np.array([width, height], np.float64)
+        flipped = bool(self.flip and self.rng.random() < self.flip)
+        if flipped:
+            center[0] = width - center[0] - 1
+        augmented = bool(self.aug and self.rng.random() < self.aug)
+        if augmented:
+            center[0] += width * self.rng.choice(self.shifts)
+            center[1] += height * self.rng.choice(self.shifts)
+            size = size * self.rng.choice(self.scales)
+        return center, size, augmented, flipped

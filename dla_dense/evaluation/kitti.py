@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -315,18 +315,34 @@ def detections_to_kitti(found: Mapping[str, Any], classes: Sequence[str]) -> Kit
     )
 
 
+def at_depth(objects: KittiObjects, depth: float) -> KittiObjects:
+    """``objects`` moved along their camera rays until their 3D centres ``(x, y - h/2, z)`` lie at ``z = depth``
+    (size, yaw, observation angle and 2D box kept): the same detections with the depth of a constant guess."""
+    centres = objects.locations - np.stack([np.zeros(len(objects)), objects.dims[:, 0] / 2, np.zeros(len(objects))], 1)
+    scale = depth / np.maximum(centres[:, 2], 1e-6)
+    moved = centres * scale[:, None] + (objects.locations - centres)
+    return replace(objects, locations=moved)
+
+
 class KittiEvaluator(Evaluator):
     """The KITTI object metrics (:func:`kitti_metrics`) of a :class:`~dla_dense.data.kitti.KittiDataset`: processes
     ``(item with "name", detections as named fields)`` one image per call; every image of the split is scored (an
     image without detections counts with none, as the devkit's empty result file). The headline ``metric`` is Car
-    3D AP, moderate, R40; ``write`` gives one KITTI result file per image."""
+    3D AP, moderate, R40; ``write`` gives one KITTI result file per image. With ``baseline_depth`` (metres) the same
+    detections are also scored at that depth (:func:`at_depth`), under keys ``mean_depth/...``."""
 
     def __init__(
-        self, dataset: Any, classes: Sequence[str], overlaps: Mapping[str, Sequence[float]] = OFFICIAL_OVERLAPS
+        self,
+        dataset: Any,
+        classes: Sequence[str],
+        overlaps: Mapping[str, Sequence[float]] = OFFICIAL_OVERLAPS,
+        *,
+        baseline_depth: float | None = None,
     ):
         self.dataset = dataset
         self.classes = tuple(classes)
         self.overlaps = overlaps
+        self.baseline_depth = baseline_depth
         self.found: dict[str, KittiObjects] = {}
         self.metrics: dict[str, float] = {}
 
@@ -345,6 +361,10 @@ class KittiEvaluator(Evaluator):
         found = [self.found.get(name, KittiObjects.empty()) for name in names]
         self.metrics = kitti_metrics(truth, found, self.overlaps)
         headline = self.metrics.get("Car/3d/moderate/R40", 0.0)
+        if self.baseline_depth is not None:
+            moved = [at_depth(objects, self.baseline_depth) for objects in found]
+            baseline = kitti_metrics(truth, moved, self.overlaps)
+            self.metrics.update({f"mean_depth/{key}": value for key, value in baseline.items()})
         return {"AP3D": headline, **self.metrics}
 
     def table(self) -> str:
@@ -360,6 +380,17 @@ class KittiEvaluator(Evaluator):
                     for level in DIFFICULTIES
                 ]
                 lines.append(f"{cls:<11}{measure:<9}" + "".join(f"{c:>16}" for c in cells))
+        if self.baseline_depth is not None:
+            shown = [
+                f"{cls} {measure} {100 * self.metrics[key]:.2f}"
+                for cls in CLASSES
+                for measure in ("bev", "3d")
+                if (key := f"mean_depth/{cls}/{measure}/moderate/R40") in self.metrics
+            ]
+            lines.append(
+                f"the same detections at the training set's mean depth ({self.baseline_depth:.2f} m), moderate R40: "
+                + ", ".join(shown)
+            )
         return "\n".join(lines)
 
     def write(self, out: Path) -> str:

@@ -24,6 +24,8 @@ from .fusion import fuse_conv_bn
 from .inputs import IMAGE_INPUTS, model_inputs
 
 NODE_TYPES = ("dcn", "conv")
+#: The box outputs every CenterNet has unless ``heads`` gives them 0 channels.
+DEFAULT_BOX_OUTPUTS = {"wh": 2, "reg": 2}
 FIRST_LEVEL = 2
 
 
@@ -147,7 +149,8 @@ class CenterNet(nn.Module):
     (strides 4..32), ``dla_up`` (:class:`CenterNetDLAUp`) merges them, ``ida_up`` (:class:`CenterNetIDAUp`)
     merges its outputs at strides 4, 8 and 16 into ``[N, channels[0], H/4, W/4]``, and each head (see
     :func:`head_branch`) maps that to its output. ``heads`` adds heads or changes the channel count of the
-    default ones, ``{'hm': num_classes, 'wh': 2, 'reg': 2}``; a head whose name contains ``hm`` is a
+    default ones, ``{'hm': num_classes, 'wh': 2, 'reg': 2}`` (``wh`` or ``reg`` given 0 channels is left out, as
+    SMOKE has neither); a head whose name contains ``hm`` is a
     heatmap unless ``initial_bias`` (name -> final bias) says which outputs start at a prior. ``node``
     selects the decoder's 3x3 nodes: ``"dcn"`` (deformable, CenterNet) or ``"conv"``.
     """
@@ -182,7 +185,9 @@ class CenterNet(nn.Module):
             raise DLADenseError(
                 f"heads['hm']={extra['hm']} disagrees with num_classes={num_classes}; set num_classes instead"
             )
-        self.heads = {"hm": num_classes, "wh": 2, "reg": 2, **extra}
+        dropped = {name for name in DEFAULT_BOX_OUTPUTS if extra.get(name) == 0}
+        merged = {"hm": num_classes, **DEFAULT_BOX_OUTPUTS, **extra}
+        self.heads = {name: channels for name, channels in merged.items() if name not in dropped}
         bad = {k: v for k, v in self.heads.items() if not (k.isidentifier() and isinstance(v, int) and v >= 1)}
         if bad:
             raise DLADenseError(f"heads {bad} are invalid; give each head a name and an output channel count >= 1")

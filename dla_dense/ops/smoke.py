@@ -5,6 +5,8 @@ order. Its constants are kept, ``PI = 3.14159`` included, so decoded angles equa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 #: SMOKE's depth reference (mean, scale): ``z = 28.01 + 16.32 * offset``.
@@ -82,13 +84,14 @@ def disentangled_corner_loss(
     *,
     max_objs: int,
     weight: float = 10.0,
+    refs: Sequence[Sequence[float]] = DIM_REF,
 ) -> torch.Tensor:
     """SMOKE's ``DisL1`` loss of the activated regression map ``[N, 8, H, W]`` (depth offset, keypoint offset, 3
     dimension offsets, normalised (sin, cos)) read at the target keypoints: three corner sets, each with one
     predicted group (yaw, dimensions, location) and the others from the targets, against the target corners,
     L1 under ``reg_mask``, each summed and divided by ``weight * max_objs``. ``targets``: ``points [N, M, 2]``,
     ``K`` / ``trans [N, 3, 3]``, ``labels``, ``dims`` (l, h, w), ``locations``, ``rotys``, ``corners [N, M, 3, 8]``,
-    ``reg_mask`` and ``flip_mask [N, M]``."""
+    ``reg_mask`` and ``flip_mask [N, M]``; ``refs`` the (l, h, w) of each label."""
     batch, channels, _, width = regression.shape
     points = targets["points"]
     count = points.shape[1]
@@ -98,7 +101,7 @@ def disentangled_corner_loss(
     image = torch.arange(batch).repeat_interleave(count)
     depths = decode_depth(pois[:, 0])
     located = decode_location(points.reshape(-1, 2), pois[:, 1:3], depths, targets["K"][image], targets["trans"][image])
-    dims = decode_dimension(targets["labels"], pois[:, 3:6])
+    dims = decode_dimension(targets["labels"], pois[:, 3:6], refs)
     located = located + torch.stack([torch.zeros_like(depths), dims[:, 1] / 2, torch.zeros_like(depths)], 1)
     true_dims, true_locations = targets["dims"].reshape(-1, 3), targets["locations"].reshape(-1, 3)
     true_rotys = targets["rotys"].reshape(-1)

@@ -35,7 +35,7 @@ from ..fields import image_fields
 from ..heads import BoxHead, CenterNetHeads, EmbeddingHead, Fields
 from ..inference.detection import detect, detect_batch
 from ..inference.results import DetResult
-from ..models.centernet import CenterNet
+from ..models.centernet import DEFAULT_BOX_OUTPUTS, CenterNet
 from ..models.inputs import batch_inputs
 from ..outputs import output_file
 from .base import Task, backbone_options, check_num_classes
@@ -258,7 +258,8 @@ class CenterNetTask(Task):
         return self.criterion
 
     def build_model(self) -> CenterNet:
-        """``spec.network`` of ``cfg.model`` with :meth:`heads`: inputs -> ``{output: map}`` at stride 4."""
+        """``spec.network`` of ``cfg.model`` with exactly the outputs of :meth:`heads`: inputs -> ``{output: map}``
+        at stride 4."""
         m = self.cfg.model
         heads = self.heads()
         return self.spec.network(
@@ -266,7 +267,7 @@ class CenterNetTask(Task):
             m.num_classes,
             node=m.node,
             head_conv=m.head_conv,
-            heads=heads.outputs,
+            heads={name: 0 for name in DEFAULT_BOX_OUTPUTS} | heads.outputs,
             initial_bias=heads.initial_bias(),
             **{key: getattr(m, key) for key in self.spec.network_keys},
             **backbone_options(self.cfg.model),

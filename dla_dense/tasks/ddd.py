@@ -14,21 +14,24 @@ import torch
 from torch import nn
 
 from ..config.schemas import TASK_SCHEMAS
-from ..data.ddd_transforms import DddTrainTransform
+from ..data.ddd_transforms import DddTrainTransform, SmokeTrainTransform
 from ..data.det_transforms import CenterNetTrainTransform
 from ..data.kitti import KITTI_CLASSES, KittiDataset
 from ..data.synthetic.kitti import make_synthetic_kitti
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
+from ..errors import DLADenseError
 from ..evaluation import run_evaluation
 from ..evaluation.kitti import LOOSE_OVERLAPS, OFFICIAL_OVERLAPS, KittiEvaluator
 from ..evaluation.undefined import format_metrics
 from ..fields import Fields, image_fields
 from ..heads import CenterNetHeads
 from ..heads.ddd import AmodalOffsetHead, DddBoxHead, DepthHead, DimensionHead, RotationHead
+from ..heads.smoke import SmokeKeypointHead, SmokeRegressionHead
 from ..inference.detection import detect, detect_batch
 from ..inference.results3d import Det3dResult
 from ..models.centernet import CenterNet
+from ..models.group_norm import with_group_norm
 from ..ops.ddd import default_calib
 from .base import Task
 from .centernet import CenterNetTask, DetProbe, crop_options
@@ -100,8 +103,17 @@ class DddTask(CenterNetTask):
         return tuple(self.cfg.data.classes or KITTI_CLASSES)
 
     def heads(self, with_data: bool = False) -> CenterNetHeads:
-        """Box, rotation, dimension, (amodal offset) and depth heads, weighted as ``model`` says."""
+        """Box, rotation, dimension, (amodal offset) and depth heads, weighted as ``model`` says; SMOKE's keypoint
+        and regression heads with ``model.recipe="smoke"``."""
         m = self.cfg.model
+        if m.recipe == "smoke":
+            objs = self.cfg.data.max_objs
+            return CenterNetHeads(
+                [
+                    SmokeKeypointHead(m.num_classes, max_objs=objs, hm_weight=m.hm_weight),
+                    SmokeRegressionHead(self.classes, max_objs=objs, weight=m.reg_weight),
+                ]
+            )
         box = DddBoxHead(
             m.num_classes,
             reduction=m.reduction,
@@ -120,27 +132,42 @@ class DddTask(CenterNetTask):
         self.criterion = None
         return None
 
+    def build_model(self) -> CenterNet:
+        """CenterNet's network with the heads; with ``model.recipe="smoke"`` in SMOKE's GroupNorm form."""
+        model = super().build_model()
+        if self.cfg.model.recipe == "smoke":
+            with_group_norm(model, list(self.heads().outputs))
+        return model
+
     def train_set(self) -> KittiDataset:
         """The training split through CenterNet's ``ddd`` augmentation and the heads' targets."""
         return self.dataset(self.cfg.data.train_split, transform=self.train_transform())
 
     def train_transform(self) -> DddTrainTransform | CenterNetTrainTransform:
-        """CenterNet's ``ddd`` input (width-fitted, scaled and shifted with probability ``data.aug``, no flip), or
-        with ``data.augmentation="centertrack"`` CenterTrack's crop, flip and colour with depth scaled by the crop."""
+        """CenterNet's ``ddd`` input (width-fitted, scaled and shifted with probability ``data.aug``, no flip), with
+        ``data.augmentation="centertrack"`` CenterTrack's crop, flip and colour with depth scaled by the crop, or
+        with ``"smoke"`` SMOKE's flip, shift and scale."""
         d = self.cfg.data
         if d.augmentation == "centertrack":
+            if self.cfg.model.recipe == "smoke":
+                raise DLADenseError(
+                    "model.recipe='smoke' does not train on CenterTrack's crops (its depth is not scaled); "
+                    "set data.augmentation='smoke' or 'centernet'"
+                )
             return CenterNetTrainTransform(self.heads(with_data=True), **crop_options(self.cfg))
-        return DddTrainTransform(
-            self.heads(with_data=True),
-            input_size=d.crop_size,
-            down_ratio=CenterNet.output_stride,
-            mean=d.mean,
-            std=d.std,
-            bgr=d.bgr,
-            aug=d.aug,
-            scale=d.scale,
-            shift=d.shift,
-        )
+        options = {
+            "input_size": d.crop_size,
+            "down_ratio": CenterNet.output_stride,
+            "mean": d.mean,
+            "std": d.std,
+            "bgr": d.bgr,
+            "aug": d.aug,
+            "scale": d.scale,
+            "shift": d.shift,
+        }
+        if d.augmentation == "smoke":
+            return SmokeTrainTransform(self.heads(with_data=True), flip=0.5 if d.hflip else 0.0, **options)
+        return DddTrainTransform(self.heads(with_data=True), **options)
 
     @torch.no_grad()
     def evaluate(
@@ -162,8 +189,21 @@ class DddTask(CenterNetTask):
             keep = found["scores"] > e.score_thresh
             return {name: value[keep] for name, value in found.items()}
 
-        evaluator = KittiEvaluator(dataset, self.classes, overlaps)
+        baseline = self.mean_depth() if e.baseline else None
+        evaluator = KittiEvaluator(dataset, self.classes, overlaps, baseline_depth=baseline)
         return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
+
+    def mean_depth(self) -> float:
+        """The mean depth (m) of the trained classes' objects in the training split's labels."""
+        dataset = self.dataset(self.cfg.data.train_split)
+        depths = [
+            objects.locations[[t in self.classes for t in objects.types], 2]
+            for objects in (dataset.ground_truth(i) for i in range(len(dataset)))
+        ]
+        found = np.concatenate(depths) if depths else np.zeros(0)
+        if not len(found):
+            raise DLADenseError(f"evaluation.baseline needs objects of {self.classes} in the training split's labels")
+        return float(found.mean())
 
     def predict(self, model: nn.Module, images: Frames, run: PredictRun = PLAIN) -> list[Det3dResult]:
         """:class:`Det3dResult` of each RGB image; each image's ``calib`` field is its camera (without one:

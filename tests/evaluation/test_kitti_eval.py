@@ -18,7 +18,7 @@ from dla_dense.data.kitti_format import (
     read_kitti_objects,
 )
 from dla_dense.errors import DLADenseError
-from dla_dense.evaluation.kitti import average_precision, kitti_curves, kitti_metrics
+from dla_dense.evaluation.kitti import at_depth, average_precision, kitti_curves, kitti_metrics
 from dla_dense.ops.boxes3d import FIRST, bev_overlaps, box3d_corners, box3d_overlaps, image_overlaps
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "kitti_devkit_golden.json").read_text())
@@ -119,3 +119,23 @@ def test_calib_files(tmp_path):
     path.write_text("P2: 1 2 3\n")
     with pytest.raises(DLADenseError, match=r"calib.txt, line 1: a camera matrix has 12 numbers .* found 3"):
         read_kitti_calib(path)
+
+
+def test_the_mean_depth_baseline_moves_detections_along_their_rays():
+    """A detection moved to 20 m keeps its pixel (the projection of its 3D centre), size, yaw and 2D box; perfect
+    detections at 30 m score 1 in 3D, and at the wrong depth 0, while their 2D AP stays 1."""
+    row = [0.0, 0, 0.3, 100, 120, 180, 170, 1.5, 1.6, 3.9, 2.0, 1.6, 30.0, 0.5, 0.9]
+    truth = KittiObjects.from_rows(["Car"], np.array([row[:14] + [1.0]]))
+    moved = at_depth(truth, 20.0)
+    centre = moved.locations[0] - [0, 0.75, 0]
+    before = truth.locations[0] - [0, 0.75, 0]
+    np.testing.assert_allclose(centre[2], 20.0)
+    np.testing.assert_allclose(centre[:2] / centre[2], before[:2] / before[2])
+    np.testing.assert_array_equal(moved.boxes, truth.boxes)
+    np.testing.assert_array_equal(moved.dims, truth.dims)
+    found = KittiObjects.from_rows(["Car"], np.array([row]))
+    images = 41  # the devkit's R40 reaches 1 for equal scores from 41 ground-truth objects on
+    right = kitti_metrics([truth] * images, [at_depth(found, 30.0)] * images)
+    wrong = kitti_metrics([truth] * images, [at_depth(found, 20.0)] * images)
+    assert right["Car/3d/easy/R40"] == pytest.approx(1.0) and wrong["Car/3d/easy/R40"] == 0.0
+    assert wrong["Car/2d/easy/R40"] == pytest.approx(1.0)

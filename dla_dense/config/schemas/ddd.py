@@ -14,7 +14,9 @@ from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, STRIDE_32, Bound, DataConfi
 class DddModelConfig(ModelConfig):
     """CenterNet ``ddd``: heads ``hm``, ``wh``, ``reg``, ``rot``, ``dim``, ``dep`` (and CenterTrack's
     ``amodel_offset`` with ``amodal_offset``); ``reduction`` of the regression losses: ``slots`` (CenterNet's, over
-    every slot) or ``objects`` (CenterTrack's, over the objects)."""
+    every slot) or ``objects`` (CenterTrack's, over the objects). ``recipe="smoke"``: SMOKE's network and heads
+    instead (GroupNorm everywhere, ``hm`` at the projected 3D centres, one 8-channel ``regression`` head trained
+    with the disentangled corner loss weighted ``reg_weight``)."""
 
     TASK: ClassVar[str] = "ddd"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -28,6 +30,7 @@ class DddModelConfig(ModelConfig):
             "dim_weight",
             "dep_weight",
             "amodel_offset_weight",
+            "reg_weight",
         )
     }
     task: str = "ddd"
@@ -43,6 +46,8 @@ class DddModelConfig(ModelConfig):
     amodal_offset: bool = False
     amodel_offset_weight: float = 1.0
     reduction: Literal["slots", "objects"] = "slots"
+    recipe: Literal["centernet", "smoke"] = "centernet"
+    reg_weight: float = 1.0
 
 
 @dataclass
@@ -50,7 +55,9 @@ class DddDataConfig(DataConfig):
     """KITTI object data (``root`` with ``training/{image_2,label_2,calib}``, splits in ``root/image_sets``).
     ``augmentation="centernet"``: CenterNet's ddd input, scaled (``scale``) and shifted (``shift``) with probability
     ``aug``, no flip; ``"centertrack"``: CenterTrack's random crop (``crop_scale_range``), flip with ``hflip`` and
-    colour (``color_aug``), with depth targets scaled by the crop."""
+    colour (``color_aug``), with depth targets scaled by the crop; ``"smoke"``: SMOKE's, mirrored with probability 0.5
+    when ``hflip``, then shifted (steps of 0.1 up to ``shift``) and scaled (steps of 0.1 up to ``scale``) with
+    probability ``aug``."""
 
     TASK: ClassVar[str] = "ddd"
     RANGES: ClassVar[dict[str, Bound]] = {
@@ -68,7 +75,7 @@ class DddDataConfig(DataConfig):
     hflip: bool = False
     bgr: bool = True
     max_objs: int = 50
-    augmentation: Literal["centernet", "centertrack"] = "centernet"
+    augmentation: Literal["centernet", "centertrack", "smoke"] = "centernet"
     aug: float = 0.5
     scale: float = 0.4
     shift: float = 0.1
@@ -79,7 +86,8 @@ class DddDataConfig(DataConfig):
 @dataclass
 class DddEvalConfig(EvalConfig):
     """Test input fitted by width to ``input_size``; detections above ``score_thresh`` (CenterNet's test: 0.2) of
-    the ``max_dets`` best; KITTI metrics at the ``official`` overlaps or CenterNet's ``loose`` ones."""
+    the ``max_dets`` best; KITTI metrics at the ``official`` overlaps or CenterNet's ``loose`` ones. ``baseline``:
+    also score the same detections at the training set's mean depth (what the depth head must beat)."""
 
     TASK: ClassVar[str] = "ddd"
     RANGES: ClassVar[dict[str, Bound]] = {"input_size": STRIDE_32, "max_dets": AT_LEAST_1, "score_thresh": FRACTION}
@@ -87,3 +95,4 @@ class DddEvalConfig(EvalConfig):
     max_dets: int = 100
     score_thresh: float = 0.2
     overlaps: Literal["official", "loose"] = "official"
+    baseline: bool = False

@@ -32,14 +32,19 @@ TYPES = {
     "Van": ((2.20, 1.90, 5.00), (210, 180, 40)),
 }
 _TYPE_P = np.array([0.55, 0.2, 0.17, 0.08])
+#: The default focal lengths, as fractions of the image width (KITTI's is 0.58).
+DEFAULT_FOCAL = (0.5, 0.65)
 #: The faces of a cuboid (corner indices of :func:`~dla_dense.ops.boxes3d.box3d_corners`), front first.
 FACES = ((0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7), (4, 5, 6, 7), (0, 1, 2, 3))
 _SHADE = (1.0, 0.75, 0.6, 0.8, 0.9, 0.5)
 
 
-def _camera(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, float]:
-    """A random ``P2`` ``[3, 4]`` for an image of ``height`` x ``width`` and the camera's height above ground."""
-    focal = width * rng.uniform(0.5, 0.65)
+def _camera(
+    rng: np.random.Generator, height: int, width: int, focal_range: tuple[float, float]
+) -> tuple[np.ndarray, float]:
+    """A random ``P2`` ``[3, 4]`` for an image of ``height`` x ``width`` (focal length ``focal_range`` times the
+    width) and the camera's height above ground."""
+    focal = width * rng.uniform(*focal_range)
     cx, cy = width / 2 + width * rng.uniform(-0.03, 0.03), height * rng.uniform(0.42, 0.52)
     p2 = np.array([[focal, 0, cx, 0.06 * focal], [0, focal, cy, rng.uniform(-0.5, 0.5)], [0, 0, 1, 0.005]])
     return p2, float(rng.uniform(1.4, 1.9))
@@ -60,19 +65,20 @@ def _background(rng: np.random.Generator, height: int, width: int, p2: np.ndarra
     return image
 
 
-def _objects(rng: np.random.Generator, cam_h: float) -> list[dict]:
-    """1-6 objects on the ground, apart from each other in the bird's-eye view."""
+def _objects(rng: np.random.Generator, cam_h: float, depth_range: tuple[float, float], spread: float) -> list[dict]:
+    """1-6 objects on the ground at depths ``depth_range``, up to ``spread`` times 0.45 of their depth to either
+    side, apart from each other in the bird's-eye view."""
     found: list[dict] = []
     for _ in range(int(rng.integers(1, 7)) * 4):
         if len(found) >= 6:
             break
         kind = list(TYPES)[rng.choice(len(TYPES), p=_TYPE_P)]
         dims = np.array(TYPES[kind][0]) * rng.uniform(0.9, 1.1, 3)
-        z = rng.uniform(5, 40)
+        z = rng.uniform(*depth_range)
         box = {
             "type": kind,
             "dims": dims,
-            "location": np.array([rng.uniform(-0.45, 0.45) * z, cam_h, z]),
+            "location": np.array([rng.uniform(-0.45, 0.45) * z * spread, cam_h, z]),
             "rotation_y": float(rng.uniform(-np.pi, np.pi)),
         }
         geometry = {"dims": box["dims"][None], "locations": box["location"][None], "rotation_y": [box["rotation_y"]]}
@@ -157,10 +163,12 @@ def _write_set(folder: Path, params: dict) -> None:
         (training / sub).mkdir(parents=True)
     rng = np.random.default_rng(params["seed"])
     count = params["num_train"] + params["num_val"]
+    focal_range, depth_range = tuple(params["focal_range"]), tuple(params["depth_range"])
+    spread = (DEFAULT_FOCAL[0] + DEFAULT_FOCAL[1]) / (focal_range[0] + focal_range[1])
     for index in range(count):
-        p2, cam_h = _camera(rng, height, width)
+        p2, cam_h = _camera(rng, height, width, focal_range)
         image = _background(rng, height, width, p2, cam_h)
-        objects = _objects(rng, cam_h)
+        objects = _objects(rng, cam_h, depth_range, spread)
         ids, corners2d = _render(image, objects, p2)
         name = f"{index:06d}"
         rgb = np.clip(image, 0, 255).astype(np.uint8)
@@ -183,10 +191,14 @@ def make_synthetic_kitti(
     num_val: int = 40,
     size: tuple[int, int] = (128, 416),
     seed: int = 0,
+    focal_range: tuple[float, float] = DEFAULT_FOCAL,
+    depth_range: tuple[float, float] = (5.0, 40.0),
 ) -> Path:
     """Write a synthetic KITTI object set of images ``size`` (H, W) under ``root`` and return ``root``:
     ``training/{image_2,label_2,calib}/NNNNNN.*`` and ``ImageSets/{train,val}.txt`` (ids 0.. for training, then
-    validation). The same parameters always give the same files; a complete set is kept, an older or partial one
+    validation). Focal lengths are ``focal_range`` times the width (KITTI's camera: 0.58), objects stand at
+    ``depth_range`` metres, spread sideways in proportion to the field of view. The same parameters always give
+    the same files; a complete set is kept, an older or partial one
     replaced atomically, a folder holding anything else refused."""
     params = {
         "version": _VERSION,
@@ -194,5 +206,7 @@ def make_synthetic_kitti(
         "num_val": int(num_val),
         "size": [int(size[0]), int(size[1])],
         "seed": int(seed),
+        "focal_range": [float(v) for v in focal_range],
+        "depth_range": [float(v) for v in depth_range],
     }
     return write_once(Path(root), params, marker=MARKER, write=lambda f: _write_set(f, params), what="synthetic KITTI")
