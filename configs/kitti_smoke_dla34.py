@@ -3,9 +3,7 @@
 # the disentangled corner loss; input 384 x 1280, mirroring with probability 0.5, shift/scale with probability 0.3;
 # Adam at 2.5e-4, batch 32, 25000 iterations with steps at 10000 and 18000 (SMOKE doubles the biases' learning rate,
 # which this recipe does not). SMOKE trains on trainval for the test server; here train / val of ImageSets.
-model = dict(
-    task="ddd", recipe="smoke", backbone="dla34", num_classes=3, node="dcn", head_conv=256, pretrained=True
-)
+model = dict(task="ddd", recipe="smoke", backbone="dla34", num_classes=3, node="dcn", head_conv=256, pretrained=True)
 data = dict(
     dataset="kitti",
     root="data/kitti",
