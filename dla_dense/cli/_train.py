@@ -65,9 +65,11 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
         if not result.interrupted:
             from ..visualize import plot_training_log
 
-            curves = plot_training_log(result.work_dir, metric=TASKS[cfg.model.task].metric)
+            kind = TASKS[cfg.model.task]
+            curves = plot_training_log(result.work_dir, metric=kind.metric)
+            final = kind.info.test.summary(kind(cfg), result.metrics) if result.metrics else format_metrics({})
             logger.info(
-                f"done: {format_metrics(result.metrics)}; {_best(result.best, TASKS[cfg.model.task].metric)}; "
+                f"done: {final}; {_best(result.best, kind.metric)}; "
                 f"curves {curves}; checkpoints in {result.work_dir}"
             )
     return 130 if result.interrupted else 0

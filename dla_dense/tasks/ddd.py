@@ -57,9 +57,15 @@ class DddTest(TestOptions):
 
     @classmethod
     def summary(cls, task: Task, metrics: Mapping[str, float]) -> str:
-        """Car AP3D, APBEV and AP2D at moderate difficulty (R40)."""
+        """Car AP3D, APBEV and AP2D at moderate difficulty (R40), and with the mean-depth baseline its AP3D and
+        APBEV."""
         keys = {"AP3D": "Car/3d/moderate/R40", "APBEV": "Car/bev/moderate/R40", "AP2D": "Car/2d/moderate/R40"}
-        return "Car moderate R40: " + format_metrics({k: metrics[v] for k, v in keys.items() if v in metrics})
+        line = "Car moderate R40: " + format_metrics({k: metrics[v] for k, v in keys.items() if v in metrics})
+        baseline = {k: metrics[f"mean_depth/{v}"] for k, v in keys.items() if f"mean_depth/{v}" in metrics}
+        if baseline:
+            baseline.pop("AP2D", None)
+            line += "  |  at the mean depth: " + format_metrics(baseline)
+        return line
 
 
 class DddProbe(DetProbe):
