@@ -69,7 +69,6 @@ def train_main(argv: Sequence[str] | None, *, prog: str, description: str, task:
             curves = plot_training_log(result.work_dir, metric=kind.metric)
             final = kind.info.test.summary(kind(cfg), result.metrics) if result.metrics else format_metrics({})
             logger.info(
-                f"done: {final}; {_best(result.best, kind.metric)}; "
-                f"curves {curves}; checkpoints in {result.work_dir}"
+                f"done: {final}; {_best(result.best, kind.metric)}; curves {curves}; checkpoints in {result.work_dir}"
             )
     return 130 if result.interrupted else 0
