@@ -12,7 +12,6 @@ from dla_dense.export import export_model, export_outputs
 from dla_dense.inference.engines import EngineModel
 from dla_dense.models.inputs import example_inputs, model_inputs
 from dla_dense.tasks import build_task
-from dla_dense.tasks.parts import probe
 
 CASES = [
     ("seg", {}),
@@ -97,24 +96,3 @@ def test_engine_refusals_are_one_line_errors(tmp_path):
 
 def test_every_task_has_an_export_case():
     assert {task for task, _ in CASES} == set(TINY) - {"cls"}
-
-
-@pytest.mark.slow  # NNCF quantization of a trained model
-def test_int8_predictor_is_calibrated_on_training_images_and_stays_close(trained_tiny):
-    pytest.importorskip("nncf")
-    from dla_dense import DLADenseError, Predictor
-
-    _, work = trained_tiny("seg")
-    fp32 = Predictor.from_work_dir(work, device="cpu")
-    int8 = Predictor.from_work_dir(work, device="cpu", int8=True)
-    assert int8.backend == "openvino" and int8.model.int8
-    image = probe(fp32.task).image_paths("val")[0]
-    with pytest.raises(DLADenseError, match="no calibration images of input shape 1x3x64x128"):
-        int8(image)
-    assert int8.calibrate_on_training_images(8) == 8
-    expected, got = fp32(image, probabilities=True), int8(image, probabilities=True)
-    # a 4-iteration model has near ties, so compare the probabilities rather than their argmax
-    correlation = np.corrcoef(got.probabilities.reshape(-1), expected.probabilities.reshape(-1))[0, 1]
-    assert correlation > 0.8, correlation
-    with pytest.raises(DLADenseError, match="calibrate is for int8 predictors"):
-        fp32.calibrate([image])

@@ -238,11 +238,13 @@ def _two_nodes(config: Path, works: tuple[Path, Path], *extra: str) -> list[subp
 
 
 def test_two_nodes_train_and_resume_with_only_global_rank_0_writing(tmp_path):
-    config = write_tiny_config(tmp_path / "seg.py", "seg", train=dict(max_iters=4, checkpoint_interval=2))
+    train = dict(max_iters=4, checkpoint_interval=2, sync_bn=True)
+    config = write_tiny_config(tmp_path / "seg.py", "seg", train=train)
     node0, node1 = tmp_path / "node0", tmp_path / "node1"
     for result in _two_nodes(config, (node0, node1)):
         assert result.returncode == 0, result.stderr[-3000:]
-    assert "2 process(es)" in (node0 / "run.log").read_text()
+    log = (node0 / "run.log").read_text()
+    assert "2 process(es)" in log and "sync_bn is ignored on CPU" in log
     assert (node0 / "last_checkpoint").read_text() == "iter_0000004.pth" and not node1.exists()
     final = load_training_state(node0 / "iter_0000004.pth")["model"]
 

@@ -91,13 +91,14 @@ def test_export_has_the_3d_outputs_and_matches_pytorch(trained, tmp_path):
 
 
 def test_onnxruntime_and_int8_predictors_place_the_same_3d_boxes(trained):
-    """onnxruntime gives PyTorch's 3D boxes; the int8 model, calibrated on training images, keeps the raw maps
-    close (a 4-iteration model has near ties, so the maps are compared rather than the boxes)."""
+    """onnxruntime gives PyTorch's 3D boxes; the int8 model runs only once calibrated (on training images, of the
+    input's shape) and keeps the raw maps close (a 4-iteration model has near ties, so the maps are compared rather
+    than the boxes)."""
     pytest.importorskip("onnxruntime", minversion="1.25")
     pytest.importorskip("nncf")
     import torch
 
-    from dla_dense import Predictor
+    from dla_dense import DLADenseError, Predictor
 
     base, _, work, _ = trained
     image = sorted((base / "kitti" / "training" / "image_2").glob("*.png"))[0]
@@ -109,6 +110,11 @@ def test_onnxruntime_and_int8_predictors_place_the_same_3d_boxes(trained):
     np.testing.assert_allclose(got.boxes3d, expected.boxes3d, atol=2e-3, rtol=1e-3)
 
     int8 = Predictor.from_work_dir(work, device="cpu", int8=True)
+    assert int8.backend == "openvino" and int8.model.int8
+    with pytest.raises(DLADenseError, match="no calibration images of input shape 1x3x64x192"):
+        int8(image, calib=calib)
+    with pytest.raises(DLADenseError, match="calibrate is for int8 predictors"):
+        fp32.calibrate([image])
     assert int8.calibrate_on_training_images(4) == 4
     x = torch.randn(1, 3, 64, 192)
     reference, quantized = fp32.model(x), int8.model(x)

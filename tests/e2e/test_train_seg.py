@@ -2,38 +2,30 @@
 
 import copy
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling as cs_eval
-from support import ROOT, run_main, run_python, run_tool, start_tool, tool_env, write_tiny_config
+from support import run_main, run_tool, start_tool, write_tiny_config
 
 #: end-to-end runs of the tools in fresh processes: the slow tier.
 pytestmark = pytest.mark.slow
 
-MAX_ITERS = 8
+MAX_ITERS = 4
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("seg")
     config = write_tiny_config(
-        base / "tiny_seg.py", "seg", data=dict(num_workers=1), train=dict(max_iters=MAX_ITERS, val_interval=4)
+        base / "tiny_seg.py", "seg", data=dict(num_workers=1), train=dict(max_iters=MAX_ITERS, val_interval=2)
     )
     work = base / "run"
     result = run_tool("train_seg", str(config), "--work-dir", str(work), "--device", "cpu")
     assert result.returncode == 0, result.stderr[-3000:]
     return base, config, work, result
-
-
-def _weights(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)["model"]
 
 
 def test_training_writes_everything(setup):
@@ -43,39 +35,10 @@ def test_training_writes_everything(setup):
     assert {"config.py", "metrics.jsonl", "run.log", "best.pth", "last_checkpoint", "curves.png"} <= names
     assert (work / "last_checkpoint").read_text() == f"iter_{MAX_ITERS:07d}.pth"
     records = [json.loads(line) for line in (work / "metrics.jsonl").read_text().splitlines()]
-    assert [r["iter"] for r in records if r["mode"] == "val"] == [4, 8]
+    assert [r["iter"] for r in records if r["mode"] == "val"] == [2, 4]
     assert all(0 <= r["mIoU"] <= 1 for r in records if r["mode"] == "val")
     assert "tiny_seg" in (work / "config.py").read_text()
     assert f"iter {MAX_ITERS}/{MAX_ITERS}" in (work / "run.log").read_text()
-
-
-def test_sigkill_then_resume_equals_uninterrupted(setup):
-    base, config, work, _ = setup
-    killed = base / "killed"
-    proc = subprocess.Popen(
-        [sys.executable, "tools/train_seg.py", str(config), "--work-dir", str(killed), "--device", "cpu"],
-        cwd=ROOT,
-        env=tool_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 240
-    while not (killed / "last_checkpoint").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    pointer = (killed / "last_checkpoint").read_text()
-    assert pointer != f"iter_{MAX_ITERS:07d}.pth", "the run finished before it could be killed"
-    result = run_tool("train_seg", str(config), "--work-dir", str(killed), "--device", "cpu", "--resume")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "resumed from" in result.stderr
-    final = f"iter_{MAX_ITERS:07d}.pth"
-    a, b = _weights(work / final), _weights(killed / final)
-    assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights differ from the uninterrupted run"
-    val = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines() if '"val"' in x]
-    ref = [json.loads(x) for x in (work / "metrics.jsonl").read_text().splitlines() if '"val"' in x]
-    assert val[-1]["mIoU"] == ref[-1]["mIoU"]
 
 
 def test_test_seg_labelids_agree_with_official_evaluation(setup):
@@ -121,30 +84,6 @@ def test_infer_writes_overlays(setup):
     result = run_main("infer", str(config), str(work / "best.pth"), *map(str, images), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list(out.glob("*_overlay.jpg"))) == 2 and len(list(out.glob("*_labelIds.png"))) == 2
-
-
-def test_torchrun_two_processes_on_cpu(setup):
-    base, config, _, _ = setup
-    work = base / "ddp"
-    result = run_python(
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "tools/train_seg.py",
-        str(config),
-        "--work-dir",
-        str(work),
-        "--device",
-        "cpu",
-        "--cfg-options",
-        "train.max_iters=4",
-        "train.sync_bn=True",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (work / "last_checkpoint").read_text() == "iter_0000004.pth"
-    assert "2 process(es)" in result.stderr
-    assert "sync_bn is ignored on CPU" in result.stderr
 
 
 def test_missing_cityscapes_is_one_line_with_the_demo_hint(tmp_path):
