@@ -72,6 +72,7 @@ def user_module(tmp_path, monkeypatch):
     TASK_SCHEMAS.pop("area_det", None)
 
 
+@pytest.mark.slow  # trains, evaluates and exports through the tools
 def test_a_users_task_and_head_train_evaluate_predict_and_export(user_module, tmp_path):
     pytest.importorskip("onnxruntime", minversion="1.25")
     config = write_tiny_config(tmp_path / "area.py", "det", model=dict(task="area_det"))

@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 import pytest
 import torch
+from support import tiered
 from torch import nn
 from torchvision.models.detection import FCOS, FasterRCNN, RetinaNet
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -91,7 +92,7 @@ def _batch() -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
     return images, targets
 
 
-@pytest.mark.parametrize("kind", list(DETECTORS))
+@pytest.mark.parametrize("kind", tiered(list(DETECTORS), lambda kind: kind != "fcos"))  # one in the fast tier
 def test_detector_train_step_and_eval(kind: str) -> None:
     torch.manual_seed(0)
     build, loss_keys = DETECTORS[kind]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from support import ROOT, file_hashes, run_main, run_tool, start_tool, tool_env, write_tiny_config
+from support import ROOT, file_hashes, run_main, start_tool, tool_env, write_tiny_config
 
 from dla_dense.cli.train import seg_main
 from dla_dense.engine import checkpoint
@@ -166,7 +166,7 @@ def test_second_run_in_a_work_dir_is_refused_and_a_killed_runs_lock_is_taken_ove
         holder = json.loads((work / ".lock").read_text())
         assert holder["pid"] == first.pid and holder["host"] == socket.gethostname()
 
-        second = run_tool("train_seg", str(config), "--work-dir", str(work))
+        second = run_main("train_seg", str(config), "--work-dir", str(work))
         assert second.returncode == 2 and "Traceback" not in second.stderr
         line = second.stderr.strip()
         assert "\n" not in line and line.startswith(f"error: the work dir '{work}' is in use by another training run")
@@ -176,7 +176,7 @@ def test_second_run_in_a_work_dir_is_refused_and_a_killed_runs_lock_is_taken_ove
         first.send_signal(signal.SIGKILL)
         first.wait()
     done = load_training_state(work / (work / "last_checkpoint").read_text())["iteration"]
-    resumed = run_tool(
+    resumed = run_main(
         "train_seg", str(config), "--work-dir", str(work), "--resume", "--cfg-options", f"train.max_iters={done + 2}"
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -91,7 +91,7 @@ def test_infer_draws_boxes(trained):
 
 
 def test_export_tool_onnx_matches_pytorch(tmp_path):
-    """Deformable nodes through the tool (plain-conv export is covered by tests/models and tests/test_export.py)."""
+    """Deformable nodes through the tool (plain-conv ONNX export: the track, pose and ddd e2e tests)."""
     pytest.importorskip("onnxscript", minversion="0.7.1")
     pytest.importorskip("onnxruntime", minversion="1.25")
     import torch

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from support import write_tiny_config
+from support import tiered, write_tiny_config
 
 from dla_dense.config import default_config, load_config
 from dla_dense.export import export_outputs
@@ -82,7 +82,7 @@ def test_every_task_has_an_expected_output():
     assert set(EXPECTED) == set(TASKS)
 
 
-@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("backbone", tiered(BACKBONES, ["dla34"]))  # the full DLA-34 in the full run
 @pytest.mark.parametrize("name", list(TASKS))
 def test_forward_loss_backward_round_trip(name, backbone):
     task = _task(name, backbone)
