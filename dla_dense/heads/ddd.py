@@ -135,6 +135,17 @@ class DddBoxHead(BoxHead):
         return {"boxes": torch.cat([centers - sizes / 2, centers + sizes / 2], 1), "centers": centers}
 
 
+def image_camera(back: ToImage) -> np.ndarray:
+    """The camera matrix ``[3, 4]`` of the image decoded fields go back to: its field ``calib``, else CenterTrack's
+    default for its ``orig_size``."""
+    if "calib" in back.fields:
+        return np.asarray(back.fields["calib"], np.float64)
+    if "orig_size" in back.fields:
+        height, width = back.fields["orig_size"]
+        return default_calib(int(width), int(height))
+    raise ValueError("placing detections in 3D needs the image's calib (or its orig_size for the default)")
+
+
 def _placed(box: np.ndarray, width: int, height: int) -> tuple[np.ndarray, int, tuple[float, float]] | None:
     """A box's float centre, gaussian radius and ``(w, h)`` once clipped to a ``width`` x ``height`` map, as
     CenterNet's ``ddd`` sampler computes them (float32); None when nothing of it is left."""
@@ -324,13 +335,7 @@ class DepthHead(MeasureHead):
         return {"depth": depth_from_output(self.gather(outputs, peaks))[..., 0]}
 
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
-        if "calib" in back.fields:
-            calib = np.asarray(back.fields["calib"], np.float64)
-        elif "orig_size" in back.fields:
-            height, width = back.fields["orig_size"]
-            calib = default_calib(int(width), int(height))
-        else:
-            raise ValueError("placing detections in 3D needs the image's calib (or its orig_size for the default)")
+        calib = image_camera(back)
         key = "centers3d" if "centers3d" in fields else "centers"
         centers = back.points(fields[key]) / back.scale
         dims = fields["dims"].double().numpy()

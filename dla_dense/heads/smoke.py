@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..ops.centernet import HM_BIAS, draw_gaussian, focal_loss, gaussian_radius, heatmap_peaks
-from ..ops.ddd import default_calib, project
+from ..ops.ddd import project
 from ..ops.smoke import (
     decode_depth,
     decode_dimension,
@@ -36,6 +36,7 @@ from ..ops.smoke import (
 )
 from .base import Fields, Head, Maps, Peaks, Terms, ToImage, Warp
 from .box import BoxHead
+from .ddd import image_camera
 
 #: SMOKE's (l, h, w) reference of each class, in metres.
 DIM_REFS = {"Car": (3.88, 1.63, 1.53), "Cyclist": (1.78, 1.70, 0.58), "Pedestrian": (0.88, 1.73, 0.67)}
@@ -268,13 +269,7 @@ class SmokeRegressionHead(Head):
         }
 
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
-        if "calib" in back.fields:
-            calib = np.asarray(back.fields["calib"], np.float64)
-        elif "orig_size" in back.fields:
-            height, width = back.fields["orig_size"]
-            calib = default_calib(int(width), int(height))
-        else:
-            raise ValueError("placing detections in 3D needs the image's calib (or its orig_size for the default)")
+        calib = image_camera(back)
         pixels = back.points(fields["centers"]) / back.scale
         rays = np.hstack([pixels, np.ones((len(pixels), 1))]) @ np.linalg.inv(camera_k(calib)).T
         lhw = fields["dims"].double()[:, [2, 0, 1]]
