@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import DLADenseError
 from ..ops.centernet import HM_BIAS, draw_gaussian, focal_loss, gaussian_radius, heatmap_peaks
 from ..ops.ddd import project
 from ..ops.smoke import (
@@ -178,7 +179,9 @@ class SmokeRegressionHead(Head):
     def __init__(self, classes: Sequence[str], *, max_objs: int = MAX_OBJECTS, weight: float = 1.0) -> None:
         unknown = [name for name in classes if name not in DIM_REFS]
         if unknown:
-            raise ValueError(f"SMOKE has no reference size of {unknown}; its classes are {tuple(DIM_REFS)}")
+            raise DLADenseError(
+                f"SMOKE has no reference size of {', '.join(unknown)}; set data.classes to some of {', '.join(DIM_REFS)}"
+            )
         self.dim_refs = tuple(DIM_REFS[name] for name in classes)
         self.max_objs = max_objs
         self.weight = weight

@@ -78,3 +78,12 @@ def test_centertrack_crops_are_refused_in_one_line(task):
             task.train_transform()
     finally:
         task.cfg.data.augmentation = "smoke"
+
+
+def test_a_class_without_a_smoke_reference_size_is_one_line(task):
+    task.cfg.data.classes = ("Car", "Van")
+    try:
+        with pytest.raises(DLADenseError, match="SMOKE has no reference size of Van; set data.classes"):
+            task.build_model()
+    finally:
+        task.cfg.data.classes = ("Car", "Cyclist", "Pedestrian")
