@@ -179,9 +179,8 @@ class SmokeRegressionHead(Head):
     def __init__(self, classes: Sequence[str], *, max_objs: int = MAX_OBJECTS, weight: float = 1.0) -> None:
         unknown = [name for name in classes if name not in DIM_REFS]
         if unknown:
-            raise DLADenseError(
-                f"SMOKE has no reference size of {', '.join(unknown)}; set data.classes to some of {', '.join(DIM_REFS)}"
-            )
+            missing, known = ", ".join(unknown), ", ".join(DIM_REFS)
+            raise DLADenseError(f"SMOKE has no reference size of {missing}; set data.classes to some of {known}")
         self.dim_refs = tuple(DIM_REFS[name] for name in classes)
         self.max_objs = max_objs
         self.weight = weight
