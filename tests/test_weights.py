@@ -124,6 +124,7 @@ class _Payload:
         return (Path.write_text, (self.marker, "code ran"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hand-made pickle's protocol, as intended
 def test_malicious_pickle_is_refused_without_running(tmp_path):
     marker = tmp_path / "pwned.txt"
     path = tmp_path / "evil.pth"
