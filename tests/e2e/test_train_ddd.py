@@ -31,6 +31,8 @@ def test_training_logs_the_ddd_terms_and_the_kitti_table(trained):
     for term in ("hm_loss", "wh_loss", "off_loss", "rot_loss", "dim_loss", "dep_loss"):
         assert term in result.stderr, term
     assert "moderate" in result.stderr and (work / "best.pth").is_file()
+    done = next(line for line in result.stderr.splitlines() if "done: " in line)  # the summary, not 144 numbers
+    assert "done: Car moderate R40: AP3D " in done and "Pedestrian/" not in done
 
 
 def test_result_files_score_as_printed(trained):
