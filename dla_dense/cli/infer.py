@@ -91,6 +91,7 @@ class _Run:
         self.recorded = 0  # images (and frames) in the json so far: the next one's COCO image_id is this + 1
         self.unreadable: list[str] = []
         self.txt: dict[str, list[str]] = {}
+        self.cameras: dict[Path, np.ndarray] = {}
         #: Whether the task follows objects through a video: a folder of frames is then one stream, in order.
         self.tracks = predictor.task.info.stream_state is not None
 
@@ -108,10 +109,17 @@ class _Run:
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
                 raise DLADenseError(f"--calib: no calib file {missing[0]} for its image; name each as its image")
-            return {"calib": [read_kitti_calib(p) for p in paths]}
-        if not calib.is_file():
+        elif calib.is_file():
+            paths = [calib] * len(sources)
+        else:
             raise DLADenseError(f"--calib: '{calib}' is neither a file nor a folder")
-        return {"calib": [read_kitti_calib(calib)] * len(sources)}
+        return {"calib": [self._camera(path) for path in paths]}
+
+    def _camera(self, path: Path) -> np.ndarray:
+        """The camera matrix of the calib file ``path``, read once per run (a video's batches share it)."""
+        if path not in self.cameras:
+            self.cameras[path] = read_kitti_calib(path)
+        return self.cameras[path]
 
     def refine(self, results: list[Result]) -> list[Result]:
         return [result.refined(self.options) for result in results]

@@ -185,7 +185,7 @@ class BoxHead(Head):
     def peaks(self, outputs: Mapping[str, torch.Tensor], k: int) -> Peaks:
         """The ``k`` best peaks of ``hm`` (after sigmoid) over all classes (CenterNet's ``_nms`` + ``_topk``)."""
         scores, inds, classes, ys, xs = heatmap_peaks(outputs["hm"], k, "decode")
-        dtype = outputs["wh"].dtype
+        dtype = outputs["hm"].dtype
         return Peaks(scores=scores, inds=inds, classes=classes, xs=xs.to(dtype), ys=ys.to(dtype))
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:

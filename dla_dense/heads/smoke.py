@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DLADenseError
-from ..ops.centernet import HM_BIAS, draw_gaussian, focal_loss, gaussian_radius, heatmap_peaks
+from ..ops.centernet import HM_BIAS, draw_gaussian, focal_loss, gaussian_radius, transpose_and_gather_feat
 from ..ops.ddd import project
 from ..ops.smoke import (
     decode_depth,
@@ -83,7 +83,8 @@ def smoke_objects(item: Mapping, warp: Warp) -> Fields:
 
 
 class SmokeKeypointHead(BoxHead):
-    """``hm [N, C, H/4, W/4]`` (logits) of the projected 3D centres. Targets ``hm``, ``ind`` and ``reg_mask``
+    """``hm [N, C, H/4, W/4]`` (logits) of the projected 3D centres, whose peaks are the box head's (SMOKE's
+    ``nms_hm`` + ``select_topk`` are CenterNet's). Targets ``hm``, ``ind`` and ``reg_mask``
     (objects with a keypoint inside the map, on images not scaled or shifted) of ``max_objs`` slots in the item's
     object order; loss ``hm_loss`` (focal); decodes ``scores``, ``labels`` and ``centers`` (the peaks)."""
 
@@ -150,12 +151,6 @@ class SmokeKeypointHead(BoxHead):
     def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         hm = outputs["hm"]
         return {"hm": (hm[:1] + hm[1:].flip(-1)) / 2}
-
-    def peaks(self, outputs: Mapping[str, torch.Tensor], k: int) -> Peaks:
-        """The ``k`` best 3x3 peaks of ``hm`` over all classes (SMOKE's ``nms_hm`` + ``select_topk``)."""
-        scores, inds, classes, ys, xs = heatmap_peaks(outputs["hm"], k, "decode")
-        dtype = outputs["hm"].dtype
-        return Peaks(scores=scores, inds=inds, classes=classes, xs=xs.to(dtype), ys=ys.to(dtype))
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
         centers = torch.stack([peaks.xs, peaks.ys], 2)
@@ -260,7 +255,7 @@ class SmokeRegressionHead(Head):
         return {self.output: outputs[self.output][:1]}
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
-        values = _gather(outputs[self.output], peaks.inds)  # [N, K, 8]
+        values = transpose_and_gather_feat(outputs[self.output], peaks.inds)  # [N, K, 8]
         batch, k = peaks.inds.shape
         dims = decode_dimension(peaks.classes.reshape(-1), values[..., _DIM_CHANNELS].reshape(-1, 3), self.dim_refs)
         return {
@@ -286,12 +281,6 @@ class SmokeRegressionHead(Head):
             "boxes": torch.from_numpy(boxes).float(),
             "centers": torch.from_numpy(pixels).float(),
         }
-
-
-def _gather(output: torch.Tensor, inds: torch.Tensor) -> torch.Tensor:
-    """``output [N, C, H, W]`` at the flat indices ``inds [N, K]`` -> ``[N, K, C]``."""
-    flat = output.flatten(2).transpose(1, 2)
-    return flat.gather(1, inds.unsqueeze(-1).expand(-1, -1, flat.shape[-1]))
 
 
 def _image_boxes(corners: torch.Tensor, calib: np.ndarray, size: Sequence[int] | None) -> np.ndarray:

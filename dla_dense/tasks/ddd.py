@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import Config
 from ..config.schemas import TASK_SCHEMAS
 from ..data.ddd_transforms import DddTrainTransform, SmokeTrainTransform
 from ..data.det_transforms import CenterNetTrainTransform
@@ -97,6 +98,10 @@ class DddTask(CenterNetTask):
     )
     metric = "AP3D"
     schemas = TASK_SCHEMAS["ddd"]
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        self._mean_depth: float | None = None
 
     def dataset(self, split: str, transform=None) -> KittiDataset:
         """The KITTI split ``split`` of ``data.root`` (``data.image_sets``)."""
@@ -200,7 +205,12 @@ class DddTask(CenterNetTask):
         return run_evaluation(model, items, predict, evaluator, dist, logger=self.logger, out=out_dir)
 
     def mean_depth(self) -> float:
-        """The mean depth (m) of the trained classes' objects in the training split's labels."""
+        """The mean depth (m) of the trained classes' objects in the training split's labels (read once)."""
+        if self._mean_depth is None:
+            self._mean_depth = self._labelled_mean_depth()
+        return self._mean_depth
+
+    def _labelled_mean_depth(self) -> float:
         dataset = self.dataset(self.cfg.data.train_split)
         depths = [
             objects.locations[[t in self.classes for t in objects.types], 2]
