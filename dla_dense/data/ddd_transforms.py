@@ -58,17 +58,9 @@ class DddTrainTransform(TrainInput):
         in_h, in_w = self.input_size
         out_h, out_w = in_h // self.down_ratio, in_w // self.down_ratio
         center, size, augmented, flipped = self.crop(height, width)
-        if flipped:
-            image = np.ascontiguousarray(image[:, ::-1])
-        matrix = get_affine_transform(center, size, (in_w, in_h))
-        inp = self.network_input(image, matrix)
+        inp = self.network_input(image, get_affine_transform(center, size, (in_w, in_h)), flipped=flipped)
         warp = Warp(width=width, flipped=flipped, matrix=get_affine_transform(center, size, (out_w, out_h)))
-        fields = {**self.heads.warp(item, warp), "augmented": augmented, "rotated": False}
-        targets = self.heads.encode(fields, output_size=(out_h, out_w))
-        sample = {"image": inp, **targets, "image_id": item["image_id"]}
-        if "calib" in item:
-            sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
-        return sample
+        return self.sample(item, inp, warp, {"augmented": augmented, "rotated": False})
 
 
 class SmokeTrainTransform(DddTrainTransform):

@@ -185,6 +185,18 @@ class TrainInput:
             color_rng=self.rng if color else None,
         )
 
+    def sample(self, item: Mapping[str, Any], inp: torch.Tensor, warp: Warp, marks: Mapping[str, Any]) -> dict:
+        """The training sample of ``item``: the network input ``inp``, the heads' targets of its fields moved by
+        ``warp`` (with the augmentation's ``marks``, e.g. ``rotated``), its ``image_id`` and, when it has one, its
+        camera as the camera of the output map (``calib [3, 4]``)."""
+        fields = {**self.heads.warp(item, warp), **marks}
+        height, width = self.input_size
+        targets = self.heads.encode(fields, output_size=(height // self.down_ratio, width // self.down_ratio))
+        sample = {"image": inp, **targets, "image_id": item["image_id"]}
+        if "calib" in item:
+            sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
+        return sample
+
 
 class CenterNetTrainTransform(TrainInput):
     """CenterNet's training input: random scale/shift crop, flip, colour augmentation, and the targets of
@@ -258,12 +270,7 @@ class CenterNetTrainTransform(TrainInput):
         )
         # the crop's side over the image's longer side: CenterTrack scales depth targets by it
         depth_scale = scale / max(height, width)
-        fields = {**self.heads.warp(item, warp), "rotated": rot != 0, "depth_scale": depth_scale}
-        targets = self.heads.encode(fields, output_size=(out_h, out_w))
-        sample = {"image": inp, **targets, "image_id": item["image_id"]}
-        if "calib" in item:
-            sample["calib"] = warp.camera(item["calib"]).astype(np.float32)
-        return sample
+        return self.sample(item, inp, warp, {"rotated": rot != 0, "depth_scale": depth_scale})
 
 
 class CenterNetEvalTransform:
