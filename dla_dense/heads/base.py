@@ -128,6 +128,13 @@ class Head(ABC):
         return {}
 
 
+def positive_slots(targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """``[max_objs]`` bool: the object slots a box head made positives of (its ``reg_mask``, per object as
+    CenterNet's or per component as CenterTrack's)."""
+    mask = targets["reg_mask"]
+    return (mask if mask.dim() == 1 else mask[..., 0]) > 0
+
+
 def slot_centers(targets: Mapping[str, torch.Tensor], width: int) -> torch.Tensor:
     """The integer centre ``[max_objs, 2]`` (x, y) of every target slot, from ``ind`` of a map ``width`` wide."""
     ind = targets["ind"]

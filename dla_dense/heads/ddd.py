@@ -40,7 +40,7 @@ from ..ops.ddd import (
     slot_l1_loss,
     unproject,
 )
-from .base import Fields, Maps, Peaks, Terms, ToImage, Warp
+from .base import Fields, Maps, Peaks, Terms, ToImage, Warp, positive_slots
 from .box import BoxHead
 from .regression import RegressionHead
 
@@ -59,7 +59,12 @@ def _l1(reduction: str, output: torch.Tensor, mask: torch.Tensor, ind: torch.Ten
 
 def _valid(targets: Mapping[str, torch.Tensor], fields: Fields) -> torch.Tensor:
     """Slots ``[max_objs]`` whose depth and size train: objects of an unaugmented image (CenterNet's ``reg_mask``)."""
-    return targets["reg_mask"] * (0 if fields.get("augmented", False) else 1)
+    return _slots(targets) * (0 if fields.get("augmented", False) else 1)
+
+
+def _slots(targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """``[max_objs]`` uint8: the slots holding an object (CenterNet's ``ddd`` box head or CenterTrack's)."""
+    return positive_slots(targets).to(torch.uint8)
 
 
 class DddBoxHead(BoxHead):
@@ -179,7 +184,7 @@ class RotationHead(RegressionHead):
         return {"alpha": alpha}
 
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
-        mask = targets["reg_mask"]
+        mask = _slots(targets)
         rotbin, rotres = torch.zeros(len(mask), 2, dtype=torch.int64), torch.zeros(len(mask), 2)
         slots = mask.nonzero().flatten()
         if len(slots):
@@ -220,7 +225,7 @@ class MeasureHead(RegressionHead):
         return output
 
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
-        mask = targets["reg_mask"]
+        mask = _slots(targets)
         value = torch.zeros(len(mask), self.channels)
         slots = mask.nonzero().flatten()
         measured = np.asarray(self.measure(fields), np.float32).reshape(-1, self.channels)
@@ -258,7 +263,8 @@ class DimensionHead(MeasureHead):
 class AmodalOffsetHead(RegressionHead):
     """CenterTrack's ``amodel_offset [N, 2, H/4, W/4]``: from the integer centre to the projected 3D centre
     ``P2 (x, y - h/2, z)`` in output pixels. Targets ``amodel_offset`` / ``amodel_offset_mask [max_objs, 2]``; loss
-    ``amodel_offset_loss`` (CenterTrack's weighted L1); decodes ``centers3d``, the box centre plus the offset."""
+    ``amodel_offset_loss`` (CenterTrack's weighted L1); decodes ``centers3d``, the centre of the decoded box plus
+    the offset (CenterTrack's ``generic_post_process``)."""
 
     item_fields = ("locations", "dims", "calib")
     fields = ("centers3d",)
@@ -276,7 +282,7 @@ class AmodalOffsetHead(RegressionHead):
         return {"amodel_centers": affine_points(pixels, warp.matrix).astype(np.float32)}
 
     def encode(self, fields: Fields, targets: dict[str, torch.Tensor], *, output_size: tuple[int, int]) -> None:
-        mask = targets["reg_mask"]
+        mask = _slots(targets)
         offset, offset_mask = torch.zeros(len(mask), 2), torch.zeros(len(mask), 2)
         width = output_size[1]
         for k in mask.nonzero().flatten().tolist():
@@ -294,7 +300,7 @@ class AmodalOffsetHead(RegressionHead):
         return {"amodel_centers": centres.numpy()}
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
-        return {"centers3d": found["centers"] + self.gather(outputs, peaks)}
+        return {"centers3d": box_centers(found["boxes"]) + self.gather(outputs, peaks)}
 
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
         return {"centers3d": torch.from_numpy(back.points(fields["centers3d"])) / back.scale}
@@ -308,8 +314,9 @@ class DepthHead(MeasureHead):
     Back in the image it places each detection in 3D (CenterNet's ``ddd2locrot``): the 3D centre is the pixel
     ``centers3d`` (the amodal offset's) or the box centre unprojected at that depth with the image's ``calib``
     (without one: CenterTrack's focal 1200 at the centre of ``orig_size``), moved down by half the height to the
-    bottom centre, ``locations [K, 3]``; ``rotation_y [K]`` is ``alpha + atan2(u - cx, fx)``. It must come after
-    the box, rotation and dimension heads."""
+    bottom centre, ``locations [K, 3]``; ``rotation_y [K]`` is ``alpha + atan2(u - cx, fx)``; the pixel used is
+    ``centers3d [K, 2]`` in the image (where CenterTrack's tracker places a 3D detection). It must come after the
+    box, rotation and dimension heads."""
 
     item_fields = ("locations",)
     fields = ("depth", "locations", "rotation_y")
@@ -336,10 +343,19 @@ class DepthHead(MeasureHead):
 
     def to_image(self, fields: Fields, back: ToImage) -> Fields:
         calib = image_camera(back)
-        key = "centers3d" if "centers3d" in fields else "centers"
-        centers = back.points(fields[key]) / back.scale
+        pixels = fields["centers3d"] if "centers3d" in fields else box_centers(fields["boxes"])
+        centers = back.points(pixels) / back.scale
         dims = fields["dims"].double().numpy()
         locations = unproject(centers, fields["depth"].double().numpy(), calib)
         locations[:, 1] += dims[:, 0] / 2
         rotation_y = alpha_to_rotation_y(fields["alpha"].double().numpy(), centers[:, 0], calib)
-        return {"locations": torch.from_numpy(locations).float(), "rotation_y": torch.from_numpy(rotation_y).float()}
+        return {
+            "locations": torch.from_numpy(locations).float(),
+            "rotation_y": torch.from_numpy(rotation_y).float(),
+            "centers3d": torch.from_numpy(centers).float(),
+        }
+
+
+def box_centers(boxes: torch.Tensor) -> torch.Tensor:
+    """The centres ``[..., 2]`` of boxes ``[..., 4]`` (x1y1x2y2)."""
+    return (boxes[..., :2] + boxes[..., 2:]) / 2

@@ -13,18 +13,11 @@ from torch import nn
 
 from ..errors import DLADenseError
 from ..ops.centernet import transpose_and_gather_feat
-from .base import Fields, Head, Maps, Peaks, Terms, Warp
+from .base import Fields, Head, Maps, Peaks, Terms, Warp, positive_slots
 
 #: FairMOT's initial uncertainty weights (``s_det``, ``s_id``).
 S_DET, S_ID = -1.85, -1.05
 WEIGHTINGS = ("uncertainty", "fixed")
-
-
-def positive_slots(targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """``[max_objs]`` bool: the object slots a box head made positives of (its ``reg_mask``, per object or per
-    component)."""
-    mask = targets["reg_mask"]
-    return (mask if mask.dim() == 1 else mask[..., 0]) > 0
 
 
 class EmbeddingCriterion(nn.Module):

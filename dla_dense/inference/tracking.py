@@ -22,6 +22,7 @@ from ..models.inputs import model_inputs
 from ..ops.affine import affine_boxes, get_affine_transform
 from ..ops.pre_heatmap import pre_heatmap
 from ..tracking import Tracker
+from ..tracking.base import with_detection_fields
 from .detection import to_image_mapping
 from .timing import NULL_TIMER, StageTimer
 
@@ -87,7 +88,8 @@ def track_frame(
     """The detections of the next frame ``image`` (uint8 RGB ``[H, W, 3]``) of ``state``'s video, image pixels,
     best first with ``score > out_thresh`` (``boxes``, ``scores``, ``labels`` and, as the heads give them, ``centers``,
     ``tracking``, ``embeddings``), and the tracks of each of ``state``'s trackers (``boxes``, ``scores``, ``labels``,
-    ``track_ids``), each tracker seeing the detections above its floor (``state.floors``)."""
+    ``track_ids`` and the other fields of the detection each track took), each tracker seeing the detections above
+    its floor (``state.floors``)."""
     device = next(model.parameters()).device
     with timer.stage("preprocess"):
         item = transform({"image": image, **(fields or {})})
@@ -114,7 +116,7 @@ def track_frame(
                 if floor <= out_thresh
                 else {k: v[detections["scores"] > floor] for k, v in detections.items()}
             )
-            tracks[name] = tracker.update(seen)
+            tracks[name] = with_detection_fields(seen, tracker.update(seen))
     state.pre_image = x
     state.frames += 1
     return detections, tracks

@@ -1,6 +1,8 @@
 """What every tracker takes and gives: the named fields of one frame's detections (image pixels): ``boxes [N, 4]``
 (x1y1x2y2), ``scores [N]``, ``labels [N]``; a detector with a tracking head adds ``centers [N, 2]`` and
-``tracking [N, 2]``; tracks add ``track_ids [N]``."""
+``tracking [N, 2]``; tracks add ``track_ids [N]`` and ``detections [N]``, the index of the detection each track
+took in this frame (-1: none), through which the detections' other fields travel with the tracks
+(:func:`with_detection_fields`: a 3D detector's boxes in the camera frame, for example)."""
 
 from __future__ import annotations
 
@@ -42,7 +44,25 @@ def empty_tracks() -> Fields:
         "scores": np.zeros(0, np.float32),
         "labels": np.zeros(0, np.int64),
         "track_ids": np.zeros(0, np.int64),
+        "detections": np.zeros(0, np.int64),
     }
+
+
+def with_detection_fields(detections: Fields, tracks: Fields) -> Fields:
+    """``tracks`` with every field of ``detections`` they lack (``[N, ...]`` numpy), taken from the detection each
+    track took this frame (``tracks["detections"]``; NaN, or -1 for integers, where it took none)."""
+    rows = np.asarray(tracks["detections"], np.int64)
+    out = dict(tracks)
+    for name, value in as_numpy(detections).items():
+        if name in out:
+            continue
+        taken = value[np.clip(rows, 0, None)] if len(value) else np.zeros((len(rows), *value.shape[1:]), value.dtype)
+        missing = rows < 0
+        if missing.any():
+            taken = taken.copy()
+            taken[missing] = -1 if np.issubdtype(taken.dtype, np.integer) else np.nan
+        out[name] = taken
+    return out
 
 
 #: Tracker name (a config's ``evaluation.tracker``) -> class; each tracker module registers its own.
@@ -73,8 +93,9 @@ class Tracker(ABC):
 
     @abstractmethod
     def update(self, detections: Fields) -> Fields:
-        """The tracks of the next frame: ``boxes``, ``scores``, ``labels`` and ``track_ids`` (1-based) of the
-        tracks to output, from this frame's ``detections`` (image pixels)."""
+        """The tracks of the next frame: ``boxes``, ``scores``, ``labels``, ``track_ids`` (1-based) and
+        ``detections`` (the index of the detection each took) of the tracks to output, from this frame's
+        ``detections`` (image pixels)."""
 
     def heatmap_boxes(self) -> np.ndarray:
         """Boxes ``[M, 4]`` of the tracks a CenterTrack model is shown as its previous-frame heatmap."""

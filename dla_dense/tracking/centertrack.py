@@ -13,7 +13,9 @@ from .base import TRACKERS, Fields, Tracker, as_numpy, empty_tracks, in_precisio
 
 @TRACKERS.register("centertrack")
 class CenterTrackTracker(Tracker):
-    """CenterTrack's ``Tracker.step`` on detections with ``centers`` and ``tracking`` (image pixels).
+    """CenterTrack's ``Tracker.step`` on detections with ``centers`` and ``tracking`` (image pixels); a 3D
+    detector's detections are placed at their ``centers3d`` instead, the pixel their 3D box was unprojected from
+    (``generic_post_process``), with the same tracking offset.
 
     Detections in score order each take the nearest free track: squared distance from ``center + tracking``
     to the track's centre, refused when it exceeds the area of the track's box or of the detection's box or the
@@ -46,8 +48,10 @@ class CenterTrackTracker(Tracker):
         ``tracking``, ``tracking_id``, ``age``, ``active``); ``public`` centres ``[P, 2]`` or None."""
         d = as_numpy(detections)
         results = [
-            {"bbox": b, "score": s, "class": int(c), "ct": ct, "tracking": t}
-            for b, s, c, ct, t in zip(d["boxes"], d["scores"], d["labels"], d["centers"], d["tracking"], strict=True)
+            {"bbox": b, "score": s, "class": int(c), "ct": ct, "tracking": t, "detection": i}
+            for i, (b, s, c, ct, t) in enumerate(
+                zip(d["boxes"], d["scores"], d["labels"], d.get("centers3d", d["centers"]), d["tracking"], strict=True)
+            )
         ]
         n, m = len(results), len(self.tracks)
         dets = np.array([r["ct"] + r["tracking"] for r in results], np.float32).reshape(n, 2)
@@ -106,6 +110,7 @@ class CenterTrackTracker(Tracker):
             "scores": np.array([t["score"] for t in active], np.float32),
             "labels": np.array([t["class"] for t in active], np.int64),
             "track_ids": np.array([t["tracking_id"] for t in active], np.int64),
+            "detections": np.array([t["detection"] for t in active], np.int64),
         }
 
     def heatmap_boxes(self) -> np.ndarray:

@@ -44,4 +44,4 @@ class IouTracker(Tracker):
             self.id_count += 1
             ids[j] = self.id_count
         self.previous = {"boxes": boxes, "scores": scores, "labels": labels, "track_ids": ids}
-        return dict(self.previous)
+        return {**self.previous, "detections": np.flatnonzero(keep).astype(np.int64)}

@@ -45,8 +45,10 @@ class Track:
         label: int,
         offset: np.ndarray | None = None,
         feature: np.ndarray | None = None,
+        detection: int = -1,
     ) -> None:
         self.box = np.asarray(box, np.float64)
+        self.detection = detection
         self.score = score
         self.label = label
         self.offset = offset
@@ -98,6 +100,7 @@ class Track:
         if score:
             self.score = det.score
         self.box = det.box
+        self.detection = det.detection
         if det.feature is not None:
             self.add_feature(det.feature)
 
@@ -177,6 +180,7 @@ class KalmanTracker(Tracker):
                 int(fields["labels"][i]),
                 None if offsets is None else offsets[i],
                 None if features is None else features[i],
+                int(i),
             )
             for i in np.flatnonzero(mask)
         ]
@@ -246,12 +250,12 @@ class KalmanTracker(Tracker):
         self.tracked, self.lost = remove_duplicates(tracked, self.lost)
         return self.output([t for t in self.tracked if t.activated])
 
-    @staticmethod
-    def output(tracks: list[Track]) -> Fields:
-        """The named fields of ``tracks``."""
+    def output(self, tracks: list[Track]) -> Fields:
+        """The named fields of ``tracks`` (``detections``: the index of the detection each took this frame)."""
         if not tracks:
             return empty_tracks()
         return {
+            "detections": np.array([t.detection if t.frame_id == self.frame_id else -1 for t in tracks], np.int64),
             "boxes": np.array([t.tlbr for t in tracks], np.float32),
             "scores": np.array([t.score for t in tracks], np.float32),
             "labels": np.array([t.label for t in tracks], np.int64),
