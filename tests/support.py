@@ -104,6 +104,20 @@ TINY["ddd"] = {
     "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
     "evaluation": dict(input_size=(64, 192), max_dets=20, score_thresh=0.0),
 }
+#: CenterTrack's 3D tracking on tiny synthetic KITTI tracking videos.
+TINY["track3d"] = {
+    "model": dict(task="track3d", backbone="dla46_c", num_classes=3, node="conv", head_conv=32),
+    "data": dict(
+        synthetic=dict(videos=2, frames=8, size=(64, 192), seed=0),
+        crop_size=(64, 192),
+        max_objs=16,
+        batch_size=2,
+        num_workers=0,
+    ),
+    "optim": dict(name="adam", lr=1e-3),
+    "train": dict(max_iters=4, val_interval=4, checkpoint_interval=2, log_interval=2, seed=0),
+    "evaluation": dict(input_size=(64, 192), max_dets=20),
+}
 #: FairMOT on the same tiny videos as CenterTrack: the track config with FairMOT's model.
 TINY["fairmot"] = {
     **TINY["track"],

@@ -24,7 +24,9 @@ class CenterTrackTrainTransform(TrainInput):
     The previous frame takes the same affine when ``same_aug`` and it is another frame, else the affine disturbed
     by ``shift`` / ``scale`` (static images: the same image under two affines). Its objects other than crowds,
     mapped to the input, are drawn into ``pre_hm`` with the ``hm_disturb`` / ``lost_disturb`` / ``fp_disturb``
-    noise (:func:`~dla_dense.ops.pre_heatmap.pre_heatmap`); their centres and ids feed the tracking target.
+    noise (:func:`~dla_dense.ops.pre_heatmap.pre_heatmap`); their centres and ids feed the tracking target. A 3D
+    head's depth target is scaled by the crop (``depth_scale``: crop side / longer image side), and a frame's camera
+    comes along as the output map's ``calib`` (:meth:`TrainInput.sample`).
     """
 
     def __init__(
@@ -102,9 +104,11 @@ class CenterTrackTrainTransform(TrainInput):
         if self.pre_hm:
             out["pre_hm"] = torch.from_numpy(hm)
         warp = Warp(width=width, flipped=flipped, matrix=trans_out)
-        fields = self.heads.warp({**item, "ignore": np.asarray(item["ignore"]) | np.asarray(item["crowd"])}, warp)
-        fields["pre_centers"] = centers
-        fields["pre_ids"] = np.asarray(pre["track_ids"], np.int64)[drawn][kept].tolist()
-        out.update(self.heads.encode(fields, output_size=(out_h, out_w)))
-        out["image_id"] = item["image_id"]
+        marks = {
+            "pre_centers": centers,
+            "pre_ids": np.asarray(pre["track_ids"], np.int64)[drawn][kept].tolist(),
+            "depth_scale": scale / max(height, width),
+        }
+        item = {**item, "ignore": np.asarray(item["ignore"]) | np.asarray(item["crowd"])}
+        out.update(self.sample(item, out["image"], warp, marks))
         return out

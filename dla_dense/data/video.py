@@ -45,7 +45,9 @@ class Frame:
     """One frame: its image, video and 1-based ``frame_id``, and its objects: ``boxes [M, 4]`` (x1y1x2y2, image
     pixels, may leave the image), 0-based ``labels [M]`` (-1 with ``ignore``: every class), ``ignore [M]``
     (ignore regions: ``hm`` 1 inside, still drawn in the previous heatmap), ``crowd [M]`` (ignored, not drawn) and
-    ``track_ids [M]``; ``identities [M]`` when the dataset numbers its identities itself (FairMOT's JDE labels)."""
+    ``track_ids [M]``; ``identities [M]`` when the dataset numbers its identities itself (FairMOT's JDE labels).
+    ``object_fields`` are more per-object fields by name (``[M, ...]``: KITTI's 3D boxes), ``frame_fields`` the
+    frame's own (a camera matrix ``calib [3, 4]``)."""
 
     path: Path
     video: str
@@ -56,6 +58,8 @@ class Frame:
     crowd: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     identities: np.ndarray | None = None
+    object_fields: dict[str, np.ndarray] = field(default_factory=dict)
+    frame_fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _objects(rows: list[tuple[list[float], int, bool, bool, int]]) -> dict[str, np.ndarray]:
@@ -469,13 +473,15 @@ def _image_size(path: Path) -> tuple[int, int]:
 
 class VideoDataset(Dataset):
     """Frames of videos. Without ``transform`` an item is one frame to predict: ``{"image": RGB uint8 [H, W, 3],
-    "video", "frame_id", "image_id", "first"}`` (``first``: the video's first frame). With ``transform`` (training)
-    an item is a frame pair: the frame and a previous one chosen by ``transform.previous(candidates)`` among the
-    frames of the same video less than ``max_frame_dist`` apart (itself and later frames included, as
-    CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre": {"image", <objects>}, "frame_dist"}``;
-    with ``pairs=False`` the frame alone with its real objects (no ignore regions or crowds, as FairMOT trains):
-    ``{"image", "boxes", "labels", "track_ids", "identities", "image_id"}``.
-    The objects include their ``identities`` (:func:`identities_of`; :attr:`num_identities` in all)."""
+    "video", "frame_id", "image_id", "first", **frame_fields}`` (``first``: the video's first frame).
+
+    With ``transform`` (training) an item is a frame pair: the frame and a previous one chosen by
+    ``transform.previous(candidates)`` among the frames of the same video less than ``max_frame_dist`` apart
+    (itself and later frames included, as CenterTrack), given to ``transform`` as ``{"image", <objects>, "pre":
+    {"image", <objects>}, "frame_dist"}``; with ``pairs=False`` the frame alone with its real objects (no ignore
+    regions or crowds, as FairMOT trains): ``{"image", "boxes", "labels", "track_ids", "identities",
+    "image_id"}``. The objects include their ``identities`` (:func:`identities_of`; :attr:`num_identities` in all)
+    and each frame's ``object_fields``; its ``frame_fields`` come with it."""
 
     def __init__(
         self,
@@ -508,7 +514,8 @@ class VideoDataset(Dataset):
     def _fields(self, index: int) -> dict[str, Any]:
         f = self.frames[index]
         fields = {"boxes": f.boxes, "labels": f.labels, "ignore": f.ignore, "crowd": f.crowd, "track_ids": f.track_ids}
-        return {"image": np.asarray(load_image(f.path)), **fields, "identities": self.identities[index]}
+        image = np.asarray(load_image(f.path))
+        return {"image": image, **fields, "identities": self.identities[index], **f.object_fields, **f.frame_fields}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         frame = self.frames[index]
@@ -520,12 +527,13 @@ class VideoDataset(Dataset):
                 "frame_id": frame.frame_id,
                 "image_id": index,
                 "first": first,
+                **frame.frame_fields,
             }
         if not self.pairs:
             item = self._fields(index)
             real = ~(item["ignore"] | item["crowd"])
-            objects = {k: item[k][real] for k in ("boxes", "labels", "track_ids", "identities")}
-            return self.transform({"image": item["image"], **objects, "image_id": index})
+            objects = {k: item[k][real] for k in ("boxes", "labels", "track_ids", "identities", *frame.object_fields)}
+            return self.transform({"image": item["image"], **objects, **frame.frame_fields, "image_id": index})
         candidates = [
             i for i in self.videos[frame.video] if abs(self.frames[i].frame_id - frame.frame_id) < self.max_frame_dist
         ]

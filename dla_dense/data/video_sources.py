@@ -11,6 +11,8 @@ import numpy as np
 
 from ..errors import DLADenseError
 from ..registry import Registry
+from .kitti import KITTI_CLASSES
+from .kitti_tracking import read_kitti_tracking
 from .mot_format import GroundTruth
 from .video import Frame, read_crowdhuman, read_jde, read_mot, read_video_coco
 
@@ -41,6 +43,9 @@ class VideoSource(ABC):
 
     #: Whether the ground truth has MOT Challenge distractor classes (scored as TrackEval's MOT17 does).
     distractors: bool = False
+    #: How tracks on this data are scored: ``mot`` (TrackEval's MOT Challenge protocol on :class:`GroundTruth`)
+    #: or ``kitti`` (its KITTI 2D-box protocol on :class:`~dla_dense.data.kitti_tracking.KittiTrackTruth`).
+    protocol: str = "mot"
 
     @abstractmethod
     def read(self, d: Any, split: str, num_classes: int) -> tuple[list[Frame], tuple[str, ...], dict[str, GroundTruth]]:
@@ -128,6 +133,28 @@ class JdeSource(VideoSource):
         if d.classes:
             return tuple(d.classes)
         return ("pedestrian",) if num_classes == 1 else tuple(f"class{k}" for k in range(num_classes))
+
+
+@VIDEO_SOURCES.register("kitti_tracking")
+class KittiTrackingSource(VideoSource):
+    """KITTI tracking (``root/training/{image_02,label_02,calib}``; ``train_half`` / ``val_half`` are CenterTrack's
+    halves of the training sequences, ``mot_sequences`` a glob of sequence names); ``data.classes`` are the
+    trained KITTI types (default Pedestrian, Car, Cyclist). Frames carry 3D boxes and their sequence's camera."""
+
+    protocol = "kitti"
+
+    def read(self, d: Any, split: str, num_classes: int):
+        classes = self.classes(d)
+        if len(classes) != num_classes:
+            raise DLADenseError(
+                f"KITTI tracking trains {len(classes)} classes ({', '.join(classes)}) but model.num_classes="
+                f"{num_classes}; make them agree (data.classes)"
+            )
+        frames, truth = read_kitti_tracking(Path(d.root), split, classes=classes, sequences=d.mot_sequences)
+        return frames, classes, truth
+
+    def classes(self, d: Any) -> tuple[str, ...]:
+        return tuple(d.classes) if d.classes else KITTI_CLASSES
 
 
 def video_truth(frames: list[Frame]) -> dict[str, GroundTruth]:

@@ -78,6 +78,41 @@ def summary(result: Mapping[str, Mapping[str, Any]], *, defined: bool = True) ->
     return values if defined else {**values, **dict.fromkeys(_RATIOS, float("nan"))}
 
 
+def combine_classes(
+    per_class: Mapping[str, Mapping[str, dict]], has_truth: Mapping[str, Mapping[str, bool]]
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, float]]:
+    """The headline numbers of each class and sequence (:func:`summary`) and the metrics over all: one class's
+    own, or TrackEval's class average of the classes with ground-truth objects (counts summed over every class),
+    with ``<metric>/<class>`` of each class."""
+    import trackeval
+
+    per_sequence = {
+        name: {seq: summary(result, defined=has_truth[name][seq]) for seq, result in results.items()}
+        for name, results in per_class.items()
+    }
+    if len(per_class) == 1:
+        return per_sequence, dict(next(iter(per_sequence.values()))["COMBINED_SEQ"])
+    classes = {name: results["COMBINED_SEQ"] for name, results in per_class.items()}
+    scored = {name: c for name, c in classes.items() if has_truth[name]["COMBINED_SEQ"]} or classes
+    combined = summary(
+        {
+            key: metric.combine_classes_class_averaged({n: c[key] for n, c in scored.items()})
+            for key, metric in (
+                ("HOTA", trackeval.metrics.HOTA()),
+                ("CLEAR", trackeval.metrics.CLEAR({"PRINT_CONFIG": False})),
+                ("Identity", trackeval.metrics.Identity({"PRINT_CONFIG": False})),
+            )
+        },
+        defined=any(found["COMBINED_SEQ"] for found in has_truth.values()),
+    )
+    for count in _COUNTS:  # every class's false positives and switches count, with or without objects
+        combined[count] = sum(per_sequence[name]["COMBINED_SEQ"][count] for name in classes)
+    metrics = dict(combined)
+    for name, results in per_sequence.items():
+        metrics.update({f"{key}/{name}": value for key, value in results["COMBINED_SEQ"].items()})
+    return per_sequence, metrics
+
+
 class MotEvaluator(Evaluator):
     """Tracks of every frame of every sequence, scored per class by TrackEval (see the module docstring).
 
@@ -138,10 +173,13 @@ class MotEvaluator(Evaluator):
         return f"MOT result files of {len(self.ground_truth)} sequences written to {out}"
 
     def compute(self) -> dict[str, float]:
-        import trackeval
+        self.per_sequence, self.metrics = combine_classes(*self.trackeval_results())
+        return self.metrics
 
+    def trackeval_results(self) -> tuple[dict[str, dict[str, dict]], dict[str, dict[str, bool]]]:
+        """TrackEval's results per class name and sequence (and ``COMBINED_SEQ``), and whether each has
+        ground-truth objects."""
         per_class: dict[str, dict[str, dict]] = {}
-        #: class name -> sequence (and COMBINED_SEQ) -> whether it has ground-truth objects.
         has_truth: dict[str, dict[str, bool]] = {}
         lengths = {seq: gt.length for seq, gt in self.ground_truth.items()}
         with tempfile.TemporaryDirectory(prefix="dla_dense_mot_") as tmp:
@@ -160,34 +198,7 @@ class MotEvaluator(Evaluator):
                     write_mot(root / "trackers" / "dla_dense" / "data" / f"{seq}.txt", tracked)
                 per_class[name] = trackeval_metrics(root / "gt", root / "trackers" / "dla_dense", lengths)
                 found["COMBINED_SEQ"] = any(found.values())
-        self.per_sequence = {
-            name: {seq: summary(result, defined=has_truth[name][seq]) for seq, result in results.items()}
-            for name, results in per_class.items()
-        }
-        if len(per_class) == 1:
-            combined = next(iter(self.per_sequence.values()))["COMBINED_SEQ"]
-        else:
-            classes = {name: results["COMBINED_SEQ"] for name, results in per_class.items()}
-            scored = {name: c for name, c in classes.items() if has_truth[name]["COMBINED_SEQ"]} or classes
-            combined = summary(
-                {
-                    key: metric.combine_classes_class_averaged({n: c[key] for n, c in scored.items()})
-                    for key, metric in (
-                        ("HOTA", trackeval.metrics.HOTA()),
-                        ("CLEAR", trackeval.metrics.CLEAR({"PRINT_CONFIG": False})),
-                        ("Identity", trackeval.metrics.Identity({"PRINT_CONFIG": False})),
-                    )
-                },
-                defined=any(found["COMBINED_SEQ"] for found in has_truth.values()),
-            )
-            for count in _COUNTS:  # every class's false positives and switches count, with or without objects
-                combined[count] = sum(self.per_sequence[name]["COMBINED_SEQ"][count] for name in classes)
-        metrics = dict(combined)
-        if len(per_class) > 1:
-            for name, results in self.per_sequence.items():
-                metrics.update({f"{key}/{name}": value for key, value in results["COMBINED_SEQ"].items()})
-        self.metrics = metrics
-        return metrics
+        return per_class, has_truth
 
     def table(self) -> str:
         """Per class and sequence, then the combined row: HOTA, DetA, AssA, MOTA, IDF1 (%) and the counts."""

@@ -4,7 +4,7 @@ picture of the projected cuboids beside a bird's-eye view."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 
 from ..data.kitti_format import format_kitti_objects
-from ..drawing import class_colours, draw_labels
+from ..drawing import class_colours, draw_labels, track_colour
 from ..evaluation.kitti import detections_to_kitti
+from ..evaluation.kitti_tracking import tracking_lines
 from ..ops.boxes3d import bev_rectangles, box3d_corners
 from ..ops.ddd import project
 from .results import DrawOptions, ResultBase, _carry, _save
@@ -42,6 +43,9 @@ class Det3dResult(ResultBase):
     calib: np.ndarray
     score_thr: float = 0.3
 
+    #: The fields with one entry per detection.
+    per_object = ("boxes", "scores", "labels", "alpha", "dims", "locations", "rotation_y")
+
     def __len__(self) -> int:
         return len(self.scores)
 
@@ -56,13 +60,21 @@ class Det3dResult(ResultBase):
         return self._select(self.scores >= score_thr)
 
     def _select(self, keep: np.ndarray) -> Det3dResult:
-        names = ("boxes", "scores", "labels", "alpha", "dims", "locations", "rotation_y")
-        return _carry(self, replace(self, **{name: getattr(self, name)[keep] for name in names}))
+        return _carry(self, replace(self, **{name: getattr(self, name)[keep] for name in self.per_object}))
 
     def fields_of(self) -> dict[str, np.ndarray]:
         """The detections as named fields."""
-        names = ("boxes", "scores", "labels", "alpha", "dims", "locations", "rotation_y")
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in self.per_object}
+
+    def colours(self, shown: Det3dResult) -> list[tuple[int, int, int]]:
+        """The colour of each of ``shown``'s boxes: its class's."""
+        palette = class_colours(len(self.class_names))
+        return [palette[int(c)] for c in shown.labels]
+
+    def texts(self, shown: Det3dResult) -> list[str]:
+        """The label of each of ``shown``'s boxes: class, score and depth."""
+        rows = zip(shown.labels, shown.scores, shown.locations[:, 2], strict=True)
+        return [f"{self.class_names[int(c)]} {s:.2f} {z:.0f}m" for c, s, z in rows]
 
     def to_kitti(self) -> str:
         """KITTI result lines (type, truncation 0, occlusion 0, alpha, 2D box, h w l, x y z, rotation_y, score)."""
@@ -72,7 +84,7 @@ class Det3dResult(ResultBase):
         """RGB ``[H, W + H, 3]``: the projected cuboids on the image (front face marked, labelled), beside a
         bird's-eye view ``H`` wide of the 50 m in front of the camera (camera at the bottom centre, 10 m grid)."""
         shown = self.above(self.score_thr if score_thr is None else score_thr)
-        colours = class_colours(len(self.class_names))
+        colours = self.colours(shown)
         image = np.ascontiguousarray(self.image.copy())
         height = image.shape[0]
         thickness = max(1, height // 200)
@@ -81,14 +93,12 @@ class Det3dResult(ResultBase):
             if (corners[:, 2] < 0.1).any():
                 continue
             pixels = np.round(project(corners, self.calib)).astype(np.int32)
-            colour = colours[int(shown.labels[k])]
+            colour = colours[k]
             for f, face in enumerate(_FACES):
                 cv2.polylines(image, [pixels[list(face)]], True, colour, thickness + (f == 0), cv2.LINE_AA)
             cv2.line(image, tuple(pixels[0]), tuple(pixels[5]), colour, thickness, cv2.LINE_AA)  # the front's cross
             cv2.line(image, tuple(pixels[1]), tuple(pixels[4]), colour, thickness, cv2.LINE_AA)
-        rows = zip(shown.labels, shown.scores, shown.locations[:, 2], strict=True)
-        texts = [f"{self.class_names[int(c)]} {s:.2f} {z:.0f}m" for c, s, z in rows]
-        image = draw_labels(image, shown.boxes, texts, [colours[int(c)] for c in shown.labels])
+        image = draw_labels(image, shown.boxes, self.texts(shown), colours)
         return np.concatenate([image, self._bird_view(shown, height, colours)], 1)
 
     def _bird_view(self, shown: Det3dResult, size: int, colours: list) -> np.ndarray:
@@ -106,7 +116,7 @@ class Det3dResult(ResultBase):
         rectangles = bev_rectangles(shown.dims, shown.locations, shown.rotation_y)
         for k, rect in enumerate(rectangles):
             points = np.round(to_pixels(rect)).astype(np.int32)
-            colour = colours[int(shown.labels[k])]
+            colour = colours[k]
             cv2.polylines(view, [points], True, colour, 1 + size // 300, cv2.LINE_AA)
             cv2.line(view, tuple(points[0]), tuple(points[1]), (255, 255, 255), 1, cv2.LINE_AA)  # the heading side
         return view
@@ -144,3 +154,38 @@ class Det3dResult(ResultBase):
                 strict=True,
             )
         ]
+
+
+@dataclass
+class Track3dResult(Det3dResult):
+    """The tracks of one video frame with their 3D boxes: :class:`Det3dResult`'s fields (the 3D box of the detection
+    each track took) and ``track_ids [K]`` (1-based, stable through the video); ``frame`` is the 1-based frame
+    number, ``trails`` the recent image centres of each track (id -> points, oldest first). Every track is drawn
+    (the tracker chose them; ``score_thr`` 0)."""
+
+    score_thr: float = 0.0
+    track_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    frame: int = 1
+    trails: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+
+    per_object = (*Det3dResult.per_object, "track_ids")
+
+    def colours(self, shown: Det3dResult) -> list[tuple[int, int, int]]:
+        """The colour of each track (the same in every frame)."""
+        return [track_colour(int(i)) for i in shown.track_ids]
+
+    def texts(self, shown: Det3dResult) -> list[str]:
+        """``"<class> #<id> <depth>m"`` of each track."""
+        rows = zip(shown.labels, shown.track_ids, shown.locations[:, 2], strict=True)
+        return [f"{self.class_names[int(c)]} #{int(i)} {z:.0f}m" for c, i, z in rows]
+
+    def describe(self, options: DrawOptions) -> str:
+        return f"{len(self)} 3D tracks"
+
+    def text_rows(self, frame: int) -> list[str]:
+        """KITTI tracking result lines of the frame's tracks (``frame`` 1-based; written 0-based as ``label_02``)."""
+        return [line.rstrip("\n") for line in tracking_lines(frame - 1, self.fields_of(), self.class_names)]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """:meth:`Det3dResult.to_json` with each track's ``id``."""
+        return [{"id": int(i), **entry} for i, entry in zip(self.track_ids, super().to_json(), strict=True)]

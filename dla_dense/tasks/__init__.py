@@ -21,6 +21,7 @@ from .pose import PoseTask
 from .track import TrackTask
 from .fairmot import FairMotTask
 from .ddd import DddTask
+from .track3d import Track3dTask
 
 # isort: on
 
@@ -44,6 +45,7 @@ __all__ = [
     "PoseTask",
     "SegTask",
     "Task",
+    "Track3dTask",
     "TrackTask",
     "build_model",
     "build_task",

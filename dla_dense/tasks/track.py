@@ -35,33 +35,11 @@ class TrackProbe(VideoProbe):
         return {**out, **{name: x.to(device) for name, x in self.random_inputs(batch, size).items()}}
 
 
-@register_task
-class TrackTask(VideoTask):
-    """CenterTrack on videos: the previous frame and its objects' heatmap as extra inputs, a tracking-offset head,
-    frame pairs to train on."""
+class CenterTrackTask(VideoTask):
+    """What CenterTrack's tasks share (2D and 3D): its network with the previous frame and its objects' heatmap as
+    extra inputs, frame pairs to train on with CenterTrack's augmentation. Each gives its heads."""
 
-    name = "track"
-    info = video_info(
-        "a CenterTrack tracker",
-        "CenterTrack {backbone} node={node}",
-        (544, 960),
-        docs="tasks/tracking.md",
-        probe=TrackProbe,
-    )
-    schemas = TASK_SCHEMAS["track"]
     spec = CenterNetSpec(network=CenterTrack, network_keys=("pre_hm",))
-
-    def heads(self, with_data: bool = False) -> CenterNetHeads:
-        """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
-        with ``model.reid_dim``, the embedding head."""
-        m = self.cfg.model
-        heads = [
-            TrackBoxHead(m.num_classes, **box_options(self.cfg)),
-            TrackingHead(weight=m.tracking_weight),
-        ]
-        if m.ltrb_amodal:
-            heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
-        return CenterNetHeads([*heads, *embedding_heads(self.cfg, self._num_identities)])
 
     def item_options(self) -> dict[str, Any]:
         """Frame pairs: the previous frame within ``data.max_frame_dist``."""
@@ -84,3 +62,31 @@ class TrackTask(VideoTask):
         dataset = self.dataset(d.train_split, transform)
         self._num_identities = dataset.num_identities
         return dataset
+
+
+@register_task
+class TrackTask(CenterTrackTask):
+    """CenterTrack on videos: the previous frame and its objects' heatmap as extra inputs, a tracking-offset head,
+    frame pairs to train on."""
+
+    name = "track"
+    info = video_info(
+        "a CenterTrack tracker",
+        "CenterTrack {backbone} node={node}",
+        (544, 960),
+        docs="tasks/tracking.md",
+        probe=TrackProbe,
+    )
+    schemas = TASK_SCHEMAS["track"]
+
+    def heads(self, with_data: bool = False) -> CenterNetHeads:
+        """``TrackBoxHead`` (``hm``, ``reg``, ``wh``), ``TrackingHead``, with ``model.ltrb_amodal`` ``AmodalHead`` and,
+        with ``model.reid_dim``, the embedding head."""
+        m = self.cfg.model
+        heads = [
+            TrackBoxHead(m.num_classes, **box_options(self.cfg)),
+            TrackingHead(weight=m.tracking_weight),
+        ]
+        if m.ltrb_amodal:
+            heads.append(AmodalHead(weight=m.ltrb_amodal_weight))
+        return CenterNetHeads([*heads, *embedding_heads(self.cfg, self._num_identities)])

@@ -21,11 +21,14 @@ from ..data.video_sources import VIDEO_SOURCES
 from ..dist import DistInfo
 from ..engine.sampling import eval_batches, keep_sample
 from ..evaluation import Comparison, run_evaluation
+from ..evaluation.kitti_tracking import KittiTrackEvaluator
 from ..evaluation.mot import MotEvaluator
 from ..evaluation.undefined import format_metric
-from ..fields import image_fields
+from ..fields import Fields, image_fields
 from ..inference.results import TrackResult
+from ..inference.results3d import Track3dResult
 from ..inference.tracking import TrackState, track_frame
+from ..ops.ddd import default_calib
 from ..tracking import TRACKERS, build_tracker
 from ..weights import load_checkpoint
 from .base import Task
@@ -37,12 +40,14 @@ TRAIL_LENGTH = 20
 
 
 class VideoTest(TestOptions):
-    """The tracking test tool: ``--out DIR`` (MOT result files) and ``--tracker``."""
+    """The tracking test tool: ``--out DIR`` (result files in the data's format) and ``--tracker``."""
 
     @classmethod
     def add_args(cls, parser: argparse.ArgumentParser) -> None:
         """``--out DIR`` (MOT result files) and ``--tracker``."""
-        parser.add_argument("--out", metavar="DIR", help="write one MOT result file per sequence into DIR")
+        parser.add_argument(
+            "--out", metavar="DIR", help="write one result file per sequence into DIR (MOT Challenge or KITTI tracking)"
+        )
         parser.add_argument("--tracker", choices=tuple(TRACKERS), help="override evaluation.tracker")
 
     @classmethod
@@ -128,6 +133,14 @@ class VideoTask(CenterNetTask):
         """The validation videos, frame by frame."""
         return self.dataset(self.cfg.data.val_split)
 
+    def evaluator(self, dataset: VideoDataset) -> MotEvaluator:
+        """A scorer of tracks on ``dataset``: TrackEval's KITTI protocol for KITTI tracking, else its MOT
+        Challenge protocol."""
+        if self.source.protocol == "kitti":
+            return KittiTrackEvaluator(dataset.ground_truth, self.classes)
+        names, mot_ids = tuple(self.classes), self.class_ids()
+        return MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self.source.distractors)
+
     # Tracking ------------------------------------------------------------------------------------------
 
     def new_state(self, compare: bool = False, tracker: str | None = None) -> TrackState:
@@ -164,11 +177,7 @@ class VideoTask(CenterNetTask):
             videos=videos,
         )
         state = self.new_state(compare=True)
-        names, mot_ids = tuple(self.classes), self.class_ids()
-        evaluators = {
-            name: MotEvaluator(dataset.ground_truth, names, mot_ids, distractors=self.source.distractors)
-            for name in state.trackers
-        }
+        evaluators = {name: self.evaluator(dataset) for name in state.trackers}
         titles = {n: "IoU-only association" if n == "iou" else f"tracker '{n}'" for n in state.trackers}
         evaluator = Comparison(evaluators, titles=titles, prefixes={"iou": "baseline"}, headline=_headline)
 
@@ -217,20 +226,42 @@ class VideoTask(CenterNetTask):
                 alive.add(int(track_id))
             for track_id in [t for t in trails if t not in alive]:
                 del trails[track_id]
-            results.append(
-                TrackResult(
-                    image=image,
-                    boxes=np.asarray(found["boxes"], np.float32).reshape(-1, 4),
-                    scores=np.asarray(found["scores"], np.float32),
-                    labels=np.asarray(found["labels"], np.int64),
-                    track_ids=np.asarray(found["track_ids"], np.int64),
-                    class_names=tuple(self.classes),
-                    class_ids=self.class_ids(),
-                    frame=current.frames,
-                    trails={k: list(v) for k, v in trails.items()},
-                )
-            )
+            own = run.fields[k] if run.fields else {}
+            results.append(track_result(self, image, found, current.frames, trails, own))
         return results
+
+
+def track_result(
+    task: VideoTask,
+    image: np.ndarray,
+    tracks: Fields,
+    frame: int,
+    trails: Mapping[int, list[tuple[float, float]]],
+    fields: Mapping[str, Any],
+) -> TrackResult | Track3dResult:
+    """The result of one frame's ``tracks``: a :class:`Track3dResult` when they carry 3D boxes (``locations``;
+    placed with the frame's ``calib`` field or CenterTrack's default camera), else a :class:`TrackResult`."""
+    common = {
+        "image": image,
+        "boxes": np.asarray(tracks["boxes"], np.float32).reshape(-1, 4),
+        "scores": np.asarray(tracks["scores"], np.float32),
+        "labels": np.asarray(tracks["labels"], np.int64),
+        "track_ids": np.asarray(tracks["track_ids"], np.int64),
+        "class_names": tuple(task.classes),
+        "frame": frame,
+        "trails": {k: list(v) for k, v in trails.items()},
+    }
+    if "locations" not in tracks:
+        return TrackResult(**common, class_ids=task.class_ids())
+    calib = fields.get("calib")
+    return Track3dResult(
+        **common,
+        alpha=np.asarray(tracks["alpha"], np.float32).reshape(-1),
+        dims=np.asarray(tracks["dims"], np.float32).reshape(-1, 3),
+        locations=np.asarray(tracks["locations"], np.float32).reshape(-1, 3),
+        rotation_y=np.asarray(tracks["rotation_y"], np.float32).reshape(-1),
+        calib=default_calib(image.shape[1], image.shape[0]) if calib is None else np.asarray(calib, np.float64),
+    )
 
 
 def _headline(metrics: Mapping[str, float], prefix: str = "") -> str:

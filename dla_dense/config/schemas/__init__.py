@@ -11,6 +11,7 @@ from .fairmot import FairMotDataConfig, FairMotEvalConfig, FairMotModelConfig
 from .pose import PoseDataConfig, PoseEvalConfig, PoseModelConfig
 from .seg import SegDataConfig, SegEvalConfig, SegModelConfig
 from .track import TrackDataConfig, TrackEvalConfig, TrackModelConfig
+from .track3d import Track3dDataConfig, Track3dEvalConfig, Track3dModelConfig
 
 #: Task name -> its section schemas.
 TASK_SCHEMAS: dict[str, dict[str, type]] = {
@@ -21,6 +22,7 @@ TASK_SCHEMAS: dict[str, dict[str, type]] = {
     "track": {"model": TrackModelConfig, "data": TrackDataConfig, "evaluation": TrackEvalConfig},
     "fairmot": {"model": FairMotModelConfig, "data": FairMotDataConfig, "evaluation": FairMotEvalConfig},
     "ddd": {"model": DddModelConfig, "data": DddDataConfig, "evaluation": DddEvalConfig},
+    "track3d": {"model": Track3dModelConfig, "data": Track3dDataConfig, "evaluation": Track3dEvalConfig},
 }
 
 __all__ = [
@@ -41,6 +43,9 @@ __all__ = [
     "SegDataConfig",
     "SegEvalConfig",
     "SegModelConfig",
+    "Track3dDataConfig",
+    "Track3dEvalConfig",
+    "Track3dModelConfig",
     "TrackDataConfig",
     "TrackEvalConfig",
     "TrackModelConfig",

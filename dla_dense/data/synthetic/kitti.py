@@ -23,7 +23,10 @@ from ..kitti_format import KittiObjects, format_kitti_objects
 from ._sets import write_once
 
 MARKER = ".synthetic_kitti_done"
+TRACKING_MARKER = ".synthetic_kitti_tracking_done"
 _VERSION = 1
+#: Speed range (m per frame) of each drawn type when it moves through a video.
+SPEEDS = {"Car": (0.3, 0.9), "Pedestrian": (0.03, 0.08), "Cyclist": (0.12, 0.3), "Van": (0.3, 0.8)}
 #: Mean (h, w, l) in metres and colour (RGB) of each drawn type.
 TYPES = {
     "Car": ((1.53, 1.63, 3.88), (200, 40, 40)),
@@ -119,10 +122,13 @@ def _render(image: np.ndarray, objects: list[dict], p2: np.ndarray) -> tuple[np.
     return ids, corners2d
 
 
-def _labels(objects: list[dict], ids: np.ndarray, corners2d: list[np.ndarray], p2: np.ndarray) -> KittiObjects:
-    """KITTI labels of the drawn ``objects`` (left out: those off the image or lower than 6 px)."""
+def _labels(
+    objects: list[dict], ids: np.ndarray, corners2d: list[np.ndarray], p2: np.ndarray
+) -> tuple[KittiObjects, list[int]]:
+    """KITTI labels of the drawn ``objects`` (left out: those off the image or lower than 6 px) and the index of
+    each labelled object."""
     height, width = ids.shape
-    types, rows = [], []
+    types, rows, kept = [], [], []
     for i, o in enumerate(objects):
         full = np.concatenate([corners2d[i].min(0), corners2d[i].max(0)])
         box = np.clip(full, 0, [width - 1, height - 1, width - 1, height - 1])
@@ -144,7 +150,8 @@ def _labels(objects: list[dict], ids: np.ndarray, corners2d: list[np.ndarray], p
             truncated, occluded = -1.0, -1
         types.append(kind)
         rows.append([truncated, occluded, alpha, *box, *dims, *location, ry, 1.0])
-    return KittiObjects.from_rows(types, np.array(rows).reshape(len(rows), 15))
+        kept.append(i)
+    return KittiObjects.from_rows(types, np.array(rows).reshape(len(rows), 15)), kept
 
 
 def _calib_text(p2: np.ndarray) -> str:
@@ -173,7 +180,7 @@ def _write_set(folder: Path, params: dict) -> None:
         name = f"{index:06d}"
         rgb = np.clip(image, 0, 255).astype(np.uint8)
         cv2.imwrite(str(training / "image_2" / f"{name}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        labels = _labels(objects, ids, corners2d, p2)
+        labels, _ = _labels(objects, ids, corners2d, p2)
         text = "".join(line.rsplit(" ", 1)[0] + "\n" for line in format_kitti_objects(labels).splitlines())
         (training / "label_2" / f"{name}.txt").write_text(text)
         (training / "calib" / f"{name}.txt").write_text(_calib_text(p2))
@@ -210,3 +217,78 @@ def make_synthetic_kitti(
         "depth_range": [float(v) for v in depth_range],
     }
     return write_once(Path(root), params, marker=MARKER, write=lambda f: _write_set(f, params), what="synthetic KITTI")
+
+
+def _tracking_line(frame: int, track: int, name: str, row: np.ndarray) -> str:
+    """A ``label_02`` line: frame, track id (-1 for DontCare), type, integer truncation (0 inside the image, 1 partly
+    out, 2 mostly out), occlusion, then the object's values."""
+    truncated = row[0]
+    level = -1 if name == "DontCare" else 0 if truncated < 0.01 else 1 if truncated < 0.5 else 2
+    values = " ".join(f"{v:.6f}" for v in row[2:14])
+    return f"{frame} {track if name != 'DontCare' else -1} {name} {level} {int(row[1])} {values}\n"
+
+
+def _write_videos(folder: Path, params: dict) -> None:
+    height, width = params["size"]
+    training = folder / "training"
+    for sub in ("image_02", "label_02", "calib"):
+        (training / sub).mkdir(parents=True)
+    rng = np.random.default_rng(params["seed"])
+    focal_range, depth_range = tuple(params["focal_range"]), tuple(params["depth_range"])
+    spread = (DEFAULT_FOCAL[0] + DEFAULT_FOCAL[1]) / (focal_range[0] + focal_range[1])
+    for video in range(params["videos"]):
+        seq = f"{video:04d}"
+        p2, cam_h = _camera(rng, height, width, focal_range)
+        background = _background(rng, height, width, p2, cam_h)
+        objects = _objects(rng, cam_h, depth_range, spread)
+        for o in objects:
+            o["speed"] = rng.uniform(*SPEEDS[o["type"]]) * rng.choice([-1.0, 1.0])
+        (training / "image_02" / seq).mkdir()
+        lines = []
+        for frame in range(params["frames"]):
+            image = background + rng.normal(0, 2, background.shape)
+            ids, corners2d = _render(image, objects, p2)
+            rgb = np.clip(image, 0, 255).astype(np.uint8)
+            cv2.imwrite(str(training / "image_02" / seq / f"{frame:06d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            labels, kept = _labels(objects, ids, corners2d, p2)
+            lines += [_tracking_line(frame, i, t, r) for t, r, i in zip(labels.types, labels.rows(), kept, strict=True)]
+            for o in objects:  # along the heading, on the ground
+                o["location"] = o["location"] + o["speed"] * np.array(
+                    [np.cos(o["rotation_y"]), 0, -np.sin(o["rotation_y"])]
+                )
+        (training / "label_02" / f"{seq}.txt").write_text("".join(lines))
+        (training / "calib" / f"{seq}.txt").write_text(_calib_text(p2))
+    (folder / TRACKING_MARKER).write_text(json.dumps(params))
+
+
+def make_synthetic_kitti_tracking(
+    root: str | os.PathLike,
+    *,
+    videos: int = 8,
+    frames: int = 40,
+    size: tuple[int, int] = (128, 416),
+    seed: int = 0,
+    focal_range: tuple[float, float] = DEFAULT_FOCAL,
+    depth_range: tuple[float, float] = (5.0, 40.0),
+) -> Path:
+    """Write synthetic KITTI tracking videos of ``frames`` images ``size`` (H, W) under ``root`` and return
+    ``root``: ``training/{image_02/<seq>/NNNNNN.png, label_02/<seq>.txt, calib/<seq>.txt}``. Each video is one
+    camera (as :func:`make_synthetic_kitti` draws them) watching its objects move along their heading at their
+    type's speed, forwards or backwards; an object keeps its track id while it is drawn. The same parameters always
+    give the same files, written once and atomically (as :func:`make_synthetic_kitti`)."""
+    params = {
+        "version": _VERSION,
+        "videos": int(videos),
+        "frames": int(frames),
+        "size": [int(size[0]), int(size[1])],
+        "seed": int(seed),
+        "focal_range": [float(v) for v in focal_range],
+        "depth_range": [float(v) for v in depth_range],
+    }
+    return write_once(
+        Path(root),
+        params,
+        marker=TRACKING_MARKER,
+        write=lambda f: _write_videos(f, params),
+        what="synthetic KITTI tracking",
+    )
