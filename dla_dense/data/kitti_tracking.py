@@ -13,7 +13,6 @@ Car, Person (sitting) of Pedestrian, DontCare of every class; Tram and Misc are 
 from __future__ import annotations
 
 import fnmatch
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from ..errors import DLADenseError
 from .kitti import IMAGE_SUFFIXES, KITTI_CLASSES, NEIGHBOURS
-from .kitti_format import KITTI_TYPES, read_kitti_calib
+from .kitti_format import KITTI_TYPES, KittiObjects, parse_kitti_objects, read_kitti_calib
 from .video import Frame
 
 #: KITTI tracking's type names beyond the object benchmark's: ``Person`` is a person sitting.
@@ -33,20 +32,34 @@ LABEL_LAYOUT = "frame track_id type truncated occluded alpha x1 y1 x2 y2 h w l x
 
 @dataclass(frozen=True)
 class KittiTrackTruth:
-    """One sequence's labels for scoring: ``frames [R]`` (0-based in the split), ``track_ids [R]``, ``types [R]``,
-    ``values [R, 14]`` (truncated ... rotation_y, KITTI's columns after the type) and the split's ``length``."""
+    """One sequence's labels for scoring: ``frames [R]`` (0-based in the split), ``track_ids [R]``, the labelled
+    ``objects`` row by row and the split's ``length``."""
 
     frames: np.ndarray
     track_ids: np.ndarray
-    types: tuple[str, ...]
-    values: np.ndarray
+    objects: KittiObjects
     length: int
 
     def text(self) -> str:
         """The sequence's ``label_02`` lines (frames 0-based within the split, as CenterTrack's half labels)."""
+        o = self.objects
         return "".join(
-            f"{int(f)} {int(t)} {name} {int(v[0])} {int(v[1])} " + " ".join(f"{x:.6f}" for x in v[2:]) + "\n"
-            for f, t, name, v in zip(self.frames, self.track_ids, self.types, self.values, strict=True)
+            f"{int(f)} {int(t)} {name} {int(tr)} {int(oc)} {a:.6f} "
+            + " ".join(f"{x:.6f}" for x in (*box, *dims, *loc, ry))
+            + "\n"
+            for f, t, name, tr, oc, a, box, dims, loc, ry in zip(
+                self.frames,
+                self.track_ids,
+                o.types,
+                o.truncated,
+                o.occluded,
+                o.alpha,
+                o.boxes,
+                o.dims,
+                o.locations,
+                o.rotation_y,
+                strict=True,
+            )
         )
 
 
@@ -61,13 +74,13 @@ def kitti_tracking_split(split: str) -> tuple[str, str | None]:
     raise DLADenseError(f"KITTI tracking split '{split}': use train, train_half, val_half or test")
 
 
-def parse_tracking_labels(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], np.ndarray]:
-    """``(frames, track_ids, types, values [R, 14])`` of a ``label_02`` file, checked line by line."""
+def parse_tracking_labels(path: Path) -> tuple[np.ndarray, np.ndarray, KittiObjects]:
+    """``(frames [R], track_ids [R], objects)`` of a ``label_02`` file, checked line by line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise DLADenseError(f"cannot read the KITTI tracking labels '{path}' ({e})") from None
-    frames, tracks, types, values = [], [], [], []
+    frames, tracks, objects = [], [], []
     for number, line in enumerate(text.splitlines(), 1):
         parts = line.split()
         if not parts:
@@ -78,34 +91,31 @@ def parse_tracking_labels(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[str
         if parts[2] not in TRACKING_TYPES:
             raise DLADenseError(f"{where}: unknown type '{parts[2]}'; KITTI's are {', '.join(TRACKING_TYPES)}")
         try:
-            numbers = [float(v) for v in (*parts[:2], *parts[3:17])]
+            frame, track = float(parts[0]), float(parts[1])
         except ValueError:
             raise DLADenseError(f"{where}: a value is not a number; the line is '{LABEL_LAYOUT}'") from None
-        if not all(math.isfinite(v) for v in numbers):
-            raise DLADenseError(f"{where}: a value is not finite; the line is '{LABEL_LAYOUT}'")
-        if numbers[0] != int(numbers[0]) or numbers[0] < 0 or numbers[1] != int(numbers[1]) or numbers[1] < -1:
+        if frame != int(frame) or frame < 0 or track != int(track) or track < -1:
             raise DLADenseError(
                 f"{where}: frame {parts[0]} and track id {parts[1]} must be integers (frames from 0, ids from 0, "
                 "-1 for DontCare)"
             )
-        frames.append(int(numbers[0]))
-        tracks.append(int(numbers[1]))
-        types.append(parts[2])
-        values.append(numbers[2:])
-    return (
-        np.array(frames, np.int64),
-        np.array(tracks, np.int64),
-        tuple(types),
-        np.array(values, np.float64).reshape(-1, 14),
-    )
+        frames.append(int(frame))
+        tracks.append(int(track))
+        objects.append(" ".join(parts[2:17]))
+    # the rest of each line is a KITTI object label; blank lines keep the line numbers of its errors
+    numbered = ["" for _ in text.splitlines()]
+    rows = iter(objects)
+    for number, line in enumerate(text.splitlines()):
+        if line.split():
+            numbered[number] = next(rows)
+    parsed = parse_kitti_objects("\n".join(numbered), path)
+    return np.array(frames, np.int64), np.array(tracks, np.int64), parsed
 
 
-def _frame_objects(
-    types: tuple[str, ...], track_ids: np.ndarray, values: np.ndarray, classes: tuple[str, ...]
-) -> dict[str, object]:
+def _frame_objects(objects: KittiObjects, track_ids: np.ndarray, classes: tuple[str, ...]) -> dict[str, object]:
     """:class:`Frame` objects of one frame's labels: the trained classes' and the ignore regions."""
     labels, ignore, keep = [], [], []
-    for k, name in enumerate(types):
+    for k, name in enumerate(objects.types):
         if name in classes:
             labels.append(classes.index(name))
             ignore.append(False)
@@ -115,21 +125,21 @@ def _frame_objects(
         else:
             continue
         keep.append(k)
-    rows = values[keep]
+    kept = objects.select(np.array(keep, np.int64))
     ignored = np.array(ignore, bool)
     return {
-        "boxes": rows[:, 3:7].astype(np.float32),
+        "boxes": kept.boxes.astype(np.float32),
         "labels": np.array(labels, np.int64),
         "ignore": ignored,
         "crowd": np.zeros(len(keep), bool),
         "track_ids": np.where(ignored, -1, track_ids[keep]).astype(np.int64),
         "object_fields": {
-            "alpha": rows[:, 2],
-            "dims": rows[:, 7:10].astype(np.float32),
-            "locations": rows[:, 10:13].astype(np.float32),
-            "rotation_y": rows[:, 13],
-            "truncated": rows[:, 0],
-            "occluded": rows[:, 1].astype(np.int64),
+            "alpha": kept.alpha,
+            "dims": kept.dims.astype(np.float32),
+            "locations": kept.locations.astype(np.float32),
+            "rotation_y": kept.rotation_y,
+            "truncated": kept.truncated,
+            "occluded": kept.occluded,
         },
     }
 
@@ -166,7 +176,7 @@ def read_kitti_tracking(
             label_path = base / "label_02" / f"{seq}.txt"
             if not label_path.is_file():
                 raise DLADenseError(f"KITTI tracking sequence {seq}: no labels {label_path}")
-            frame_of, ids, types, values = parse_tracking_labels(label_path)
+            frame_of, ids, labelled_objects = parse_tracking_labels(label_path)
             inside = (frame_of >= keep.start) & (frame_of < keep.stop)
             if (frame_of >= len(images)).any():
                 bad = int(frame_of[frame_of >= len(images)][0])
@@ -175,17 +185,13 @@ def read_kitti_tracking(
                     f"(frames 0..{len(images) - 1})"
                 )
             truth[seq] = KittiTrackTruth(
-                frame_of[inside] - keep.start,
-                ids[inside],
-                tuple(t for t, k in zip(types, inside, strict=True) if k),
-                values[inside],
-                len(keep),
+                frame_of[inside] - keep.start, ids[inside], labelled_objects.select(inside), len(keep)
             )
         for index in keep:
             objects = {}
             if labelled:
-                rows = np.flatnonzero(frame_of == index)
-                objects = _frame_objects(tuple(types[r] for r in rows), ids[rows], values[rows], tuple(classes))
+                here = frame_of == index
+                objects = _frame_objects(labelled_objects.select(here), ids[here], tuple(classes))
             frames.append(Frame(images[index], seq, index - keep.start + 1, **objects, frame_fields={"calib": calib}))
     if not frames:
         raise DLADenseError(f"no KITTI tracking sequence matching '{sequences}' with images under {image_root}")

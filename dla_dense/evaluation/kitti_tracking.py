@@ -121,8 +121,9 @@ class KittiTrackEvaluator(MotEvaluator):
 
 def _counted(truth: KittiTrackTruth, name: str) -> bool:
     """Whether the sequence has ground truth of class ``name`` the protocol counts (truncation 0, occlusion <= 2)."""
-    kept = (truth.values[:, 0] <= 0) & (truth.values[:, 1] <= 2)
-    return bool((np.array([t == name for t in truth.types], bool) & kept).any())
+    o = truth.objects
+    kept = (o.truncated <= 0) & (o.occluded <= 2)
+    return bool((np.array([t == name for t in o.types], bool) & kept).any())
 
 
 def _write(path: Path, lines: Sequence[str]) -> None:

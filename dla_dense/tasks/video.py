@@ -214,7 +214,7 @@ class VideoTask(CenterNetTask):
                 max_dets=e.max_dets,
                 out_thresh=current.floor,
                 timer=run.timer,
-                fields=run.fields[k] if run.fields else None,
+                fields={"orig_size": image.shape[:2], **(run.fields[k] if run.fields else {})},
             )
             found = tracks[current.name]
             trails = current.extra.setdefault("trails", {})

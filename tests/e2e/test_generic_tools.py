@@ -19,6 +19,7 @@ HEADLINE = {
     "track": "HOTA ",
     "fairmot": "HOTA ",
     "ddd": "Car moderate R40: ",
+    "track3d": "HOTA ",
 }
 TEST_FLAGS = {
     "seg": ["--tta"],
@@ -28,6 +29,7 @@ TEST_FLAGS = {
     "track": ["--tracker", "byte"],
     "fairmot": ["--tracker", "byte"],
     "ddd": ["--loose"],
+    "track3d": ["--tracker", "byte"],
 }
 
 

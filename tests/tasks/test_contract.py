@@ -48,6 +48,16 @@ EXPECTED = {
         "tracking": (n, 2, h // 4, w // 4),
         "ltrb_amodal": (n, 4, h // 4, w // 4),
     },
+    "track3d": lambda n, h, w: {
+        "hm": (n, NUM_CLASSES, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
+        "wh": (n, 2, h // 4, w // 4),
+        "tracking": (n, 2, h // 4, w // 4),
+        "rot": (n, 8, h // 4, w // 4),
+        "dim": (n, 3, h // 4, w // 4),
+        "amodel_offset": (n, 2, h // 4, w // 4),
+        "dep": (n, 1, h // 4, w // 4),
+    },
     "fairmot": lambda n, h, w: {
         "hm": (n, NUM_CLASSES, h // 4, w // 4),
         "wh": (n, 4, h // 4, w // 4),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,7 @@ import numpy as np
 from ...ops.boxes3d import bev_overlaps, box3d_corners
 from ...ops.ddd import project
 from ..kitti_format import KittiObjects, format_kitti_objects
+from ..kitti_tracking import KittiTrackTruth
 from ._sets import write_once
 
 MARKER = ".synthetic_kitti_done"
@@ -219,13 +221,14 @@ def make_synthetic_kitti(
     return write_once(Path(root), params, marker=MARKER, write=lambda f: _write_set(f, params), what="synthetic KITTI")
 
 
-def _tracking_line(frame: int, track: int, name: str, row: np.ndarray) -> str:
-    """A ``label_02`` line: frame, track id (-1 for DontCare), type, integer truncation (0 inside the image, 1 partly
-    out, 2 mostly out), occlusion, then the object's values."""
-    truncated = row[0]
-    level = -1 if name == "DontCare" else 0 if truncated < 0.01 else 1 if truncated < 0.5 else 2
-    values = " ".join(f"{v:.6f}" for v in row[2:14])
-    return f"{frame} {track if name != 'DontCare' else -1} {name} {level} {int(row[1])} {values}\n"
+def _tracking_text(frame: int, labels: KittiObjects, kept: list[int]) -> str:
+    """The ``label_02`` lines of one frame's ``labels`` (track id: the object's index, -1 for DontCare), with
+    KITTI tracking's integer truncation: 0 inside the image, 1 partly out, 2 mostly out."""
+    dont_care = np.array([t == "DontCare" for t in labels.types], bool)
+    levels = np.where(labels.truncated < 0.01, 0, np.where(labels.truncated < 0.5, 1, 2))
+    leveled = replace(labels, truncated=np.where(dont_care, -1, levels).astype(np.float64))
+    ids = np.where(dont_care, -1, np.array(kept, np.int64))
+    return KittiTrackTruth(np.full(len(labels), frame), ids, leveled, 0).text()
 
 
 def _write_videos(folder: Path, params: dict) -> None:
@@ -251,7 +254,7 @@ def _write_videos(folder: Path, params: dict) -> None:
             rgb = np.clip(image, 0, 255).astype(np.uint8)
             cv2.imwrite(str(training / "image_02" / seq / f"{frame:06d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
             labels, kept = _labels(objects, ids, corners2d, p2)
-            lines += [_tracking_line(frame, i, t, r) for t, r, i in zip(labels.types, labels.rows(), kept, strict=True)]
+            lines.append(_tracking_text(frame, labels, kept))
             for o in objects:  # along the heading, on the ground
                 o["location"] = o["location"] + o["speed"] * np.array(
                     [np.cos(o["rotation_y"]), 0, -np.sin(o["rotation_y"])]
