@@ -32,9 +32,9 @@ data = dict(
 )
 optim = dict(name="adam", lr=5e-4, weight_decay=0.0, schedule="poly", power=0.9, warmup_iters=20)
 train = dict(
-    max_iters=300,
+    max_iters=600,
     val_interval=300,
-    checkpoint_interval=150,
+    checkpoint_interval=300,
     log_interval=25,
     seed=0,
     amp="auto",

@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calib",
         metavar="PATH",
-        help="the camera of the inputs (3D tasks): a KITTI calib file, a folder of them named as the images, or a "
-        "3x4 / 3x3 matrix in a text file",
+        help="the camera of the inputs (3D tasks): a KITTI calib file, a folder of them named as the images (or as "
+        "their folder: one per KITTI tracking sequence), or a 3x4 / 3x3 matrix in a text file",
     )
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     add_engine_args(p)
@@ -105,10 +105,13 @@ class _Run:
             return {}
         calib = Path(self.args.calib)
         if calib.is_dir():
-            paths = [calib / f"{Path(source.path).stem}.txt" for source in sources]
-            missing = [str(p) for p in paths if not p.is_file()]
+            paths = [_calib_file(calib, Path(source.path)) for source in sources]
+            missing = [calib / f"{Path(s.path).stem}.txt" for s, p in zip(sources, paths, strict=True) if p is None]
             if missing:
-                raise DLADenseError(f"--calib: no calib file {missing[0]} for its image; name each as its image")
+                raise DLADenseError(
+                    f"--calib: no calib file {missing[0]} for its image; name each as its image (or as its folder, "
+                    "one per KITTI tracking sequence)"
+                )
         elif calib.is_file():
             paths = [calib] * len(sources)
         else:
@@ -316,3 +319,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``tools/infer.py``."""
     with torch.inference_mode():
         return run(_main, argv)
+
+
+def _calib_file(folder: Path, image: Path) -> Path | None:
+    """The calib file of ``image`` in ``folder``: ``<image stem>.txt``, else ``<its folder's name>.txt`` (a KITTI
+    tracking sequence's); None when neither exists."""
+    for name in (image.stem, image.parent.name):
+        if (folder / f"{name}.txt").is_file():
+            return folder / f"{name}.txt"
+    return None

@@ -1,7 +1,8 @@
 """End to end: CenterTrack's 3D tracking on tiny synthetic KITTI tracking videos (trained once per session by
 ``trained_tiny``): the test tool scores with TrackEval's KITTI protocol and writes KITTI tracking result files with
-3D boxes; infer on a sequence folder with its calib file draws 3D tracks beside a bird's-eye view and writes KITTI
-rows; a stream gives 3D tracks with the camera it is given; the export has three named inputs and the 3D outputs."""
+3D boxes; infer on a sequence folder with the calib folder (its sequence's file) draws 3D tracks beside a bird's-eye
+view and writes KITTI rows; a stream gives 3D tracks with the camera it is given; the export has three named inputs
+and the 3D outputs."""
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def test_infer_on_a_sequence_with_its_calib_draws_3d_tracks(trained_tiny, tmp_pa
     data = config.parent / "data" / "training"
     out = tmp_path / "out"
     args = [str(config), str(work / "best.pth"), str(data / "image_02" / "0000"), "--out", str(out)]
-    assert infer.main([*args, "--calib", str(data / "calib" / "0000.txt"), "--save-txt", *LOW]) == 0
+    assert infer.main([*args, "--calib", str(data / "calib"), "--save-txt", *LOW]) == 0  # the sequence's file
     drawn = sorted(out.glob("*_tracks3d.jpg"))
     assert len(drawn) == 8
     assert load_image(drawn[0]).size == (192 + 64, 64)  # the frame beside a bird's-eye view as high as it
