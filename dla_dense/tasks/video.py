@@ -44,7 +44,7 @@ class VideoTest(TestOptions):
 
     @classmethod
     def add_args(cls, parser: argparse.ArgumentParser) -> None:
-        """``--out DIR`` (MOT result files) and ``--tracker``."""
+        """``--out DIR`` (result files in the data's format) and ``--tracker``."""
         parser.add_argument(
             "--out", metavar="DIR", help="write one result file per sequence into DIR (MOT Challenge or KITTI tracking)"
         )
@@ -162,7 +162,8 @@ class VideoTask(CenterNetTask):
     ) -> dict[str, float]:
         """TrackEval metrics of the configured tracker on ``dataset`` (video by video, frames in order), with those
         of ``evaluation.compare_trackers`` on the same detections as ``<tracker>_*`` and of the IoU-only baseline
-        (``evaluation.baseline``) as ``baseline_*``; ``out_dir`` gets one MOT result file per sequence."""
+        (``evaluation.baseline``) as ``baseline_*``; ``out_dir`` gets one result file per sequence (MOT Challenge
+        or KITTI tracking)."""
         e = self.cfg.evaluation
         transform = self.eval_transform()
         heads = self.heads(with_data=True)

@@ -1,14 +1,13 @@
 """End to end: CenterTrack's 3D tracking on tiny synthetic KITTI tracking videos (trained once per session by
 ``trained_tiny``): the test tool scores with TrackEval's KITTI protocol and writes KITTI tracking result files with
 3D boxes; infer on a sequence folder with the calib folder (its sequence's file) draws 3D tracks beside a bird's-eye
-view and writes KITTI rows; a stream gives 3D tracks with the camera it is given; the export has three named inputs
-and the 3D outputs."""
+view and writes KITTI rows; a stream gives 3D tracks with the camera it is given."""
 
 import numpy as np
 import pytest
 
 from dla_dense import Predictor
-from dla_dense.cli import export, infer, test
+from dla_dense.cli import infer, test
 from dla_dense.data.kitti_format import read_kitti_calib
 from dla_dense.images import load_image
 from dla_dense.inference.results3d import Track3dResult
@@ -61,16 +60,3 @@ def test_a_stream_gives_3d_tracks_with_the_camera_it_is_given(trained_tiny):
     boxes3d = results[-1].boxes3d
     assert boxes3d.shape == (len(results[-1]), 7) and np.isfinite(boxes3d).all()
     assert {"id", "location", "dims"} <= set(results[-1].to_json()[0])
-
-
-def test_export_has_three_named_inputs_and_the_3d_outputs(trained_tiny, tmp_path, capsys):
-    pytest.importorskip("onnxruntime", minversion="1.25")
-    import onnxruntime as ort
-
-    config, work = trained_tiny("track3d")
-    out = tmp_path / "track3d.onnx"
-    assert export.main([str(config), str(work / "best.pth"), "--out", str(out), "--input-size", "64", "192"]) == 0
-    assert "max abs diff" in "".join(capsys.readouterr())
-    session = ort.InferenceSession(str(out))
-    assert [i.name for i in session.get_inputs()] == ["image", "pre_image", "pre_hm"]
-    assert {"tracking", "rot", "dim", "dep", "amodel_offset"} <= {o.name for o in session.get_outputs()}

@@ -12,7 +12,6 @@ max_age -1), once with the amodal offset and once without (ct = the image box ce
 
 import json
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +19,13 @@ import numpy as np
 np.float = float  # reference code predates NumPy 1.24
 SRC = sys.argv[1]
 sys.path[:0] = [f"{SRC}/src/lib", str(Path(__file__).parent)]
-sk = types.ModuleType("sklearn.utils.linear_assignment_")
-sk.linear_assignment = None
-sys.modules.update(
-    {
-        "sklearn": types.ModuleType("sklearn"),
-        "sklearn.utils": types.ModuleType("sklearn.utils"),
-        "sklearn.utils.linear_assignment_": sk,
-    }
-)
-nb = types.ModuleType("numba")
-nb.jit = lambda *a, **k: lambda f: f
-sys.modules["numba"] = nb
+from reference_harness import stub
+
+# stubs for imports the pure-numpy parts do not use
+stub("sklearn")
+stub("sklearn.utils")
+stub("sklearn.utils.linear_assignment_", linear_assignment=None)
+stub("numba", jit=lambda *a, **k: lambda f: f)
 
 import torch
 from model.decode import generic_decode
