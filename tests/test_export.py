@@ -20,6 +20,7 @@ CASES = [
     ("track", {"node": "conv"}),
     ("fairmot", {"node": "conv"}),  # CenterNet with plain nodes, 4-channel wh and the id head
     ("ddd", {"node": "conv"}),  # the 3D heads: rot, dim, dep
+    ("track3d", {"node": "conv"}),  # three inputs and the 3D heads beside the tracking head
 ]
 
 
@@ -82,8 +83,9 @@ def test_engines_behind_the_predictor_give_pytorchs_detections(backend, trained_
     np.testing.assert_allclose(got.scores, expected.scores, atol=1e-4)
     np.testing.assert_allclose(got.boxes, expected.boxes, atol=1e-2)
     assert got.labels.tolist() == expected.labels.tolist()
-    engine([image, image])  # a new batch shape is exported once more
-    assert len(engine.model.sessions) == 2
+    if backend == "openvino":  # a new batch shape is exported once more (the same for both engines)
+        engine([image, image])
+        assert len(engine.model.sessions) == 2
 
 
 def test_engine_refusals_are_one_line_errors(tmp_path):

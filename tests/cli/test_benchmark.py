@@ -33,7 +33,7 @@ def _check_rows(section: dict, names: list[str], iters: int) -> None:
 
 def test_run_benchmark_seg_variants():
     result = run_benchmark(
-        "seg:dla34",
+        "seg:dla46_c",
         compare=["fast", "bf16", "smp-fpn"],
         infer_size=(64, 64),
         train_size=(64, 64),
@@ -43,7 +43,7 @@ def test_run_benchmark_seg_variants():
     assert result["task"] == "seg" and isinstance(result["malloc_tuned"], bool)
     assert result["conv_peak_gflops"]["fp32"] > 0 and result["conv_peak_gflops"]["bf16"] > 0
     assert set(result["archs"]) == {"dla", "smp-fpn"}
-    assert result["archs"]["dla"]["params_m"] > 10 and result["archs"]["dla"]["gflops"]["infer"] > 0
+    assert result["archs"]["dla"]["params_m"] > 1 and result["archs"]["dla"]["gflops"]["infer"] > 0
     names = ["eager", "fast", "bf16", "smp-fpn"]
     _check_rows(result["infer"], names, 2)
     _check_rows(result["train"], names, 2)
@@ -137,13 +137,13 @@ def test_engine_variants_time_inference_only_and_agree_with_eager():
     pytest.importorskip("openvino")
     result = run_benchmark(
         "det:dla46_c:conv",  # deformable nodes through both engines: tests/test_export.py
-        compare=["ort", "openvino-int8"],
+        compare=["openvino-int8"],  # onnxruntime: test_track_frame_mode_times_every_stage_of_a_stream
         infer_size=(64, 64),
         train_size=(64, 64),
         iters=2,
         warmup=1,
     )
-    assert [r["variant"] for r in result["infer"]["variants"]] == ["eager", "ort", "openvino-int8"]
+    assert [r["variant"] for r in result["infer"]["variants"]] == ["eager", "openvino-int8"]
     assert result["infer"]["variants"][-1]["peak_fraction"] is None
     assert [r["variant"] for r in result["train"]["variants"]] == ["eager"]
     for row in result["infer"]["variants"][1:]:

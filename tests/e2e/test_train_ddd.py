@@ -1,6 +1,6 @@
 """End to end: the 3D tools on a tiny synthetic KITTI-layout set: training logs every ddd term and the KITTI
 table, the test tool writes KITTI result files that the metrics read back to the printed AP, infer draws 3D boxes,
-the ONNX export and the onnxruntime and int8 predictors agree with PyTorch."""
+the int8 predictor keeps the 3D maps."""
 
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from support import run_main, write_tiny_config
 from dla_dense.data.kitti import KittiDataset
 from dla_dense.data.kitti_format import read_kitti_calib, read_kitti_objects
 from dla_dense.evaluation.kitti import kitti_metrics
+from dla_dense.images import load_image
 
 #: end-to-end runs of the tools in fresh processes: the slow tier.
 pytestmark = pytest.mark.slow
@@ -79,24 +80,10 @@ def test_infer_draws_3d_boxes_with_a_birds_eye_view(trained, tmp_path):
     assert missing.returncode == 2 and "--calib: no calib file" in missing.stderr.strip().splitlines()[-1]
 
 
-def test_export_has_the_3d_outputs_and_matches_pytorch(trained, tmp_path):
-    pytest.importorskip("onnxscript", minversion="0.7.1")
-    pytest.importorskip("onnxruntime", minversion="1.25")
-    _, config, work, _ = trained
-    out = tmp_path / "ddd.onnx"
-    result = run_main("export", str(config), str(work / "best.pth"), "--out", str(out), "--input-size", "64", "192")
-    assert result.returncode == 0, result.stderr[-3000:]
-    import onnx
-
-    assert [o.name for o in onnx.load(str(out)).graph.output] == ["hm", "wh", "reg", "rot", "dim", "dep"]
-    assert float(result.stdout.split("max abs diff")[-1]) <= 1e-3
-
-
-def test_onnxruntime_and_int8_predictors_place_the_same_3d_boxes(trained):
-    """onnxruntime gives PyTorch's 3D boxes; the int8 model runs only once calibrated (on training images, of the
-    input's shape) and keeps the raw maps close (a 4-iteration model has near ties, so the maps are compared rather
-    than the boxes)."""
-    pytest.importorskip("onnxruntime", minversion="1.25")
+def test_the_int8_predictor_runs_once_calibrated_and_keeps_the_3d_maps(trained):
+    """The int8 model runs only once calibrated (on training images, of the input's shape) and keeps the raw maps
+    close (a 4-iteration model has near ties, so the maps are compared rather than the boxes). The engines give
+    PyTorch's outputs behind the Predictor in tests/test_export.py; the camera stays in Python either way."""
     pytest.importorskip("nncf")
     import torch
 
@@ -106,11 +93,6 @@ def test_onnxruntime_and_int8_predictors_place_the_same_3d_boxes(trained):
     image = sorted((base / "kitti" / "training" / "image_2").glob("*.png"))[0]
     calib = read_kitti_calib(base / "kitti" / "training" / "calib" / f"{image.stem}.txt")
     fp32 = Predictor.from_work_dir(work, device="cpu")
-    engine = Predictor.from_work_dir(work, device="cpu", backend="onnxruntime")
-    expected, got = fp32(image, calib=calib), engine(image, calib=calib)
-    assert len(expected.scores) == len(got.scores) > 0
-    np.testing.assert_allclose(got.boxes3d, expected.boxes3d, atol=2e-3, rtol=1e-3)
-
     int8 = Predictor.from_work_dir(work, device="cpu", int8=True)
     assert int8.backend == "openvino" and int8.model.int8
     with pytest.raises(DLADenseError, match="no calibration images of input shape 1x3x64x192"):
@@ -118,8 +100,10 @@ def test_onnxruntime_and_int8_predictors_place_the_same_3d_boxes(trained):
     with pytest.raises(DLADenseError, match="calibrate is for int8 predictors"):
         fp32.calibrate([image])
     assert int8.calibrate_on_training_images(4) == 4
-    x = torch.randn(1, 3, 64, 192)
-    reference, quantized = fp32.model(x), int8.model(x)
+    val = sorted((base / "kitti" / "training" / "image_2").glob("*.png"))[-1]  # a validation image
+    x = fp32.task.eval_transform()({"image": np.asarray(load_image(val))})["image"][None]
+    with torch.no_grad():
+        reference, quantized = fp32.model(x), int8.model(x)
     for name in ("hm", "dep", "rot", "dim"):
         a, b = reference[name].detach().flatten().numpy(), quantized[name].flatten().numpy()
         assert np.corrcoef(a, b)[0, 1] > 0.9, name

@@ -50,8 +50,8 @@ EXPECTED = {
     },
     "track3d": lambda n, h, w: {
         "hm": (n, NUM_CLASSES, h // 4, w // 4),
-        "reg": (n, 2, h // 4, w // 4),
         "wh": (n, 2, h // 4, w // 4),
+        "reg": (n, 2, h // 4, w // 4),
         "tracking": (n, 2, h // 4, w // 4),
         "rot": (n, 8, h // 4, w // 4),
         "dim": (n, 3, h // 4, w // 4),
@@ -138,6 +138,9 @@ def test_meta_and_export_outputs(name, tmp_path):
     with torch.no_grad():
         out = module(*example_inputs(model, SIZE).values())
     assert len(out if isinstance(out, tuple) else (out,)) == len(names)
+    expected = EXPECTED[name](1, *SIZE)
+    if isinstance(expected, dict):  # the exported outputs' names, in the heads' order
+        assert names == list(expected)
 
 
 @pytest.mark.parametrize("name", list(TASKS))
