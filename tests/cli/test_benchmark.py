@@ -73,7 +73,7 @@ def test_cli_det_config_json_data_and_allocator(tmp_path, capsys):
         config, "det", tmp_path / "shapes", data=dict(synthetic=dict(num_train=4, num_val=2, size=(64, 64), seed=0))
     )
     out = tmp_path / "bench.json"
-    argv = [str(config), "--compare", "fast", "node", "--input-size", "64", "64", "--train-size", "64", "64"]
+    argv = [str(config), "--compare", "fast", "node", "--input-size", "64", "64", "--train-size", "32", "32"]
     argv += ["--iters", "1", "--warmup", "0", "--data", "--data-batches", "2", "--compare-allocator"]
     assert main([*argv, "--device", "cpu", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -81,7 +81,7 @@ def test_cli_det_config_json_data_and_allocator(tmp_path, capsys):
     names = ["eager", "fast", "node=dcn"]
     _check_rows(data["infer"], names, 1)
     _check_rows(data["train"], names, 1)
-    assert data["infer"]["input"] == [1, 3, 64, 64] and data["train"]["input"] == [2, 3, 64, 64]
+    assert data["infer"]["input"] == [1, 3, 64, 64] and data["train"]["input"] == [2, 3, 32, 32]
     fast = data["infer"]["variants"][1]
     assert 0 <= fast["agreement"]["hm_max_abs_diff"] < 1e-3
     archs = data["archs"]  # the dcn twin adds offset/mask convolutions to the same products
@@ -161,19 +161,19 @@ def test_track_frame_mode_times_every_stage_of_a_stream(tmp_path):
     result = run_benchmark(
         str(config),
         modes=("infer", "frame"),
-        compare=["fast", "ort"],  # int8 through OpenVINO: test_engine_variants_time_inference_only_and_agree_with_eager
+        compare=["ort"],  # int8 through OpenVINO: test_engine_variants_time_inference_only_and_agree_with_eager
         infer_size=(64, 96),
         iters=2,
         warmup=1,
         checkpoint=str(tmp_path / "model.pth"),
     )
     assert result["infer"]["input"] == [1, 3, 64, 96]
-    fast = result["infer"]["variants"][1]
-    assert fast["variant"] == "fast" and fast["agreement"]["hm_max_abs_diff"] < 1e-3
+    engine = result["infer"]["variants"][1]  # the fused eager model's agreement: test_cli_det_config_json_...
+    assert engine["variant"] == "ort" and engine["agreement"]["hm_max_abs_diff"] < 1e-3
     frame = result["frame"]
     assert frame["input"] == [1, 3, 64, 96] and frame["iters"] == 2
     rows = frame["variants"]
-    assert [r["variant"] for r in rows] == ["eager", "fast", "ort"]
+    assert [r["variant"] for r in rows] == ["eager", "ort"]
     assert rows[0]["speedup"]["median"] == 1.0
     for row in rows:
         assert len(row["times_ms"]) == 2 and row["fps"] > 0
