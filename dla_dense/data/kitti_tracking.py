@@ -42,25 +42,30 @@ class KittiTrackTruth:
 
     def text(self) -> str:
         """The sequence's ``label_02`` lines (frames 0-based within the split, as CenterTrack's half labels)."""
-        o = self.objects
-        return "".join(
-            f"{int(f)} {int(t)} {name} {int(tr)} {int(oc)} {a:.6f} "
-            + " ".join(f"{x:.6f}" for x in (*box, *dims, *loc, ry))
-            + "\n"
-            for f, t, name, tr, oc, a, box, dims, loc, ry in zip(
-                self.frames,
-                self.track_ids,
-                o.types,
-                o.truncated,
-                o.occluded,
-                o.alpha,
-                o.boxes,
-                o.dims,
-                o.locations,
-                o.rotation_y,
-                strict=True,
-            )
+        return format_tracking_labels(self.frames, self.track_ids, self.objects)
+
+
+def format_tracking_labels(frames: np.ndarray, track_ids: np.ndarray, objects: KittiObjects) -> str:
+    """``label_02`` lines of ``objects`` in ``frames`` with ``track_ids`` (truncation and occlusion as integers)."""
+    o = objects
+    return "".join(
+        f"{int(f)} {int(t)} {name} {int(tr)} {int(oc)} {a:.6f} "
+        + " ".join(f"{x:.6f}" for x in (*box, *dims, *loc, ry))
+        + "\n"
+        for f, t, name, tr, oc, a, box, dims, loc, ry in zip(
+            frames,
+            track_ids,
+            o.types,
+            o.truncated,
+            o.occluded,
+            o.alpha,
+            o.boxes,
+            o.dims,
+            o.locations,
+            o.rotation_y,
+            strict=True,
         )
+    )
 
 
 def kitti_tracking_split(split: str) -> tuple[str, str | None]:
@@ -80,10 +85,11 @@ def parse_tracking_labels(path: Path) -> tuple[np.ndarray, np.ndarray, KittiObje
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise DLADenseError(f"cannot read the KITTI tracking labels '{path}' ({e})") from None
-    frames, tracks, objects = [], [], []
+    frames, tracks, objects = [], [], []  # objects: each line's KITTI object label, "" for a blank line
     for number, line in enumerate(text.splitlines(), 1):
         parts = line.split()
         if not parts:
+            objects.append("")  # kept, so that the object parser's errors name the file's line numbers
             continue
         where = f"{path}, line {number}"
         if len(parts) not in (17, 18):
@@ -102,13 +108,7 @@ def parse_tracking_labels(path: Path) -> tuple[np.ndarray, np.ndarray, KittiObje
         frames.append(int(frame))
         tracks.append(int(track))
         objects.append(" ".join(parts[2:17]))
-    # the rest of each line is a KITTI object label; blank lines keep the line numbers of its errors
-    numbered = ["" for _ in text.splitlines()]
-    rows = iter(objects)
-    for number, line in enumerate(text.splitlines()):
-        if line.split():
-            numbered[number] = next(rows)
-    parsed = parse_kitti_objects("\n".join(numbered), path)
+    parsed = parse_kitti_objects("\n".join(objects), path)
     return np.array(frames, np.int64), np.array(tracks, np.int64), parsed
 
 
@@ -178,8 +178,9 @@ def read_kitti_tracking(
                 raise DLADenseError(f"KITTI tracking sequence {seq}: no labels {label_path}")
             frame_of, ids, labelled_objects = parse_tracking_labels(label_path)
             inside = (frame_of >= keep.start) & (frame_of < keep.stop)
-            if (frame_of >= len(images)).any():
-                bad = int(frame_of[frame_of >= len(images)][0])
+            past = frame_of >= len(images)
+            if past.any():
+                bad = int(frame_of[past][0])
                 raise DLADenseError(
                     f"{label_path}: frame {bad} has labels but the sequence has {len(images)} images "
                     f"(frames 0..{len(images) - 1})"

@@ -66,8 +66,8 @@ class KittiTrackEvaluator(MotEvaluator):
         self.reset()
 
     def process(self, batch: Mapping[str, Any], predictions: Mapping[str, Any]) -> None:
-        lines = tracking_lines(int(batch["frame_id"]) - 1, predictions, self.class_names)
-        self.rows[batch["video"]].append((lines, np.asarray(predictions["labels"]).reshape(-1)))
+        frame = int(batch["frame_id"]) - 1
+        self.rows[batch["video"]].append((frame, tracking_lines(frame, predictions, self.class_names)))
 
     def write(self, out: Path) -> str:
         """One KITTI tracking result file per sequence (every class, frames 0-based) in the folder ``out``."""
@@ -75,9 +75,9 @@ class KittiTrackEvaluator(MotEvaluator):
             _write(out / f"{seq}.txt", self._lines(seq))
         return f"KITTI tracking result files of {len(self.ground_truth)} sequences written to {out}"
 
-    def _lines(self, sequence: str, name: str | None = None) -> list[str]:
-        parts = sorted(self.rows[sequence], key=lambda part: int(part[0][0].split()[0]) if part[0] else 0)
-        return [line for lines, _ in parts for line in lines if name is None or line.split()[2] == name]
+    def _lines(self, sequence: str) -> list[str]:
+        """The result lines of ``sequence``, in frame order."""
+        return [line for _, lines in sorted(self.rows[sequence], key=lambda part: part[0]) for line in lines]
 
     def trackeval_results(self) -> tuple[dict[str, dict[str, dict]], dict[str, dict[str, bool]]]:
         import trackeval

@@ -21,7 +21,7 @@ import numpy as np
 from ...ops.boxes3d import bev_overlaps, box3d_corners
 from ...ops.ddd import project
 from ..kitti_format import KittiObjects, format_kitti_objects
-from ..kitti_tracking import KittiTrackTruth
+from ..kitti_tracking import format_tracking_labels
 from ._sets import write_once
 
 MARKER = ".synthetic_kitti_done"
@@ -228,7 +228,7 @@ def _tracking_text(frame: int, labels: KittiObjects, kept: list[int]) -> str:
     levels = np.where(labels.truncated < 0.01, 0, np.where(labels.truncated < 0.5, 1, 2))
     leveled = replace(labels, truncated=np.where(dont_care, -1, levels).astype(np.float64))
     ids = np.where(dont_care, -1, np.array(kept, np.int64))
-    return KittiTrackTruth(np.full(len(labels), frame), ids, leveled, 0).text()
+    return format_tracking_labels(np.full(len(labels), frame), ids, leveled)
 
 
 def _write_videos(folder: Path, params: dict) -> None:
