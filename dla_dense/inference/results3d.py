@@ -179,6 +179,9 @@ class Track3dResult(Det3dResult):
         rows = zip(shown.labels, shown.track_ids, shown.locations[:, 2], strict=True)
         return [f"{self.class_names[int(c)]} #{int(i)} {z:.0f}m" for c, i, z in rows]
 
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot()
+
     def describe(self, options: DrawOptions) -> str:
         return f"{len(self)} 3D tracks"
 

@@ -10,7 +10,7 @@ import torch
 from dla_dense import Predictor, build_model, load_config
 from dla_dense.data.kitti_format import parse_kitti_objects
 from dla_dense.inference.results import DrawOptions
-from dla_dense.inference.results3d import Det3dResult
+from dla_dense.inference.results3d import Det3dResult, Track3dResult
 
 P2 = np.array([[350.0, 0, 200, 20], [0, 350, 60, 0], [0, 0, 1, 0.005]])
 
@@ -50,6 +50,19 @@ def test_the_picture_has_the_cuboids_and_a_birds_eye_view_beside_them():
     assert (view[:-10] != 32).any(axis=2).sum() > 50  # the grid and two rectangles
     only_car = result.draw(DrawOptions(score_thr=0.5))[:, 400:]
     assert (only_car != 32).any(axis=2).sum() < (view != 32).any(axis=2).sum()
+
+
+def test_tracks_are_all_drawn_with_their_ids_and_written_as_kitti_tracking_rows():
+    base = _result()
+    tracks = Track3dResult(**{**base.fields_of(), "image": base.image, "class_names": base.class_names},
+                           calib=P2, track_ids=np.array([4, 7]), frame=3)  # fmt: skip
+    # the tracker chose the tracks: a low-scoring one is drawn whatever the drawing threshold
+    assert np.array_equal(tracks.draw(DrawOptions(score_thr=0.5)), tracks.draw(DrawOptions(score_thr=0.1)))
+    assert not np.array_equal(tracks.draw(DrawOptions(score_thr=0.5)), base.draw(DrawOptions(score_thr=0.1)))
+    rows = [row.split() for row in tracks.text_rows(3)]
+    assert [r[:3] for r in rows] == [["2", "4", "Car"], ["2", "7", "Pedestrian"]]  # frame 0-based in label_02
+    assert [float(v) for v in rows[1][13:16]] == pytest.approx([4.0, 1.6, 20.0])
+    assert [entry["id"] for entry in tracks.to_json()] == [4, 7]
 
 
 def test_the_predictor_places_boxes_with_the_camera_of_each_image(tiny_config):
