@@ -145,12 +145,14 @@ def _openvino():
     return ov
 
 
-def openvino_model(path: str | os.PathLike, *, bf16: bool = False):
+def openvino_model(path: str | os.PathLike, *, bf16: bool = False, profile: bool = False):
     """The IR ``path`` compiled for OpenVINO's CPU plugin at f32 precision (bf16 with ``bf16``; OpenVINO's own
-    default on CPUs with bf16 units)."""
+    default on CPUs with bf16 units); ``profile`` turns on its per-layer counters (``InferRequest.profiling_info``)."""
     ov = _openvino()
     precision = "bf16" if bf16 else "f32"
-    return ov.Core().compile_model(os.fspath(path), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+    return ov.Core().compile_model(
+        os.fspath(path), "CPU", {"INFERENCE_PRECISION_HINT": precision, "PERF_COUNT": profile}
+    )
 
 
 def export_torchscript(

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..inference.engines import EngineModel
 from ..inference.timing import STAGES, StageTimer
 from ..predictor import Predictor
 from ..tasks import Task
@@ -54,6 +55,7 @@ def measure_frames(
     device: torch.device,
     seed: int,
     log: Callable[[str], None],
+    profile: bool = False,
 ) -> dict[str, Any]:
     """Per-frame time of each variant on one video of ``warmup + iters`` frames at ``size`` (the task's
     :meth:`~dla_dense.tasks.parts.Probe.video`; the network input is ``size`` too).
@@ -61,7 +63,8 @@ def measure_frames(
     Frame i runs every variant once, starting with variant ``i % len(variants)``; the first ``warmup`` frames are
     not timed (exports are made and the tracks start there). Rows hold the per-frame time, the mean of each stage
     of :class:`~dla_dense.inference.timing.StageTimer` over the timed frames, the ratio to eager, paired frame by
-    frame, and the tracks output per frame.
+    frame, the tracks output per frame and, with ``profile``, an OpenVINO variant's per-layer times (``layers``,
+    as :meth:`~dla_dense.inference.engines.EngineModel.layer_profile`).
     """
     chosen = [v for v in variants if v.arch in bases and v.arch in ("dla", "node")]
     video = probe(task).video(CALIBRATION_FRAMES + warmup + iters, size, seed)
@@ -70,6 +73,8 @@ def measure_frames(
     for v in chosen:
         log(f"frame: preparing {variant_label(v, cfg)}")
         predictor = _predictor(cfg, bases[v.arch], v, device, size)
+        if isinstance(predictor.model, EngineModel):
+            predictor.model.profile = profile and v.engine == "openvino"
         if v.int8:
             predictor.calibrate(calibration, video=True)
         predictors[v], streams[v] = predictor, predictor.stream()
@@ -80,6 +85,8 @@ def measure_frames(
         if i == warmup:
             for predictor in predictors.values():
                 predictor.timer = StageTimer()
+                if isinstance(predictor.model, EngineModel):
+                    predictor.model.reset_profile()
         shift = i % len(chosen)
         for v in chosen[shift:] + chosen[:shift]:
             start = time.perf_counter()
@@ -106,6 +113,7 @@ def measure_frames(
                 "speedup": _stats(ratios),
                 "stages_ms": {stage: 1000 * timer.seconds[stage] / max(1, timer.images) for stage in STAGES},
                 "tracks_per_frame": tracks[v] / iters,
+                "layers": predictors[v].model.layer_profile() if isinstance(predictors[v].model, EngineModel) else [],
             }
         )
     return {"input": [1, 3, *size], "iters": iters, "warmup": warmup, "variants": rows}

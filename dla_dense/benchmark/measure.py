@@ -178,6 +178,7 @@ class _Runner:
     call: Callable[[], Any]
     label: str
     predict: Callable[[Sequence[torch.Tensor]], Any] | None = None  # inference on other inputs, for agreement
+    engine: EngineModel | None = None  # the engine running an export, whose layer profile the row reports
 
 
 def _round_robin(
@@ -195,11 +196,18 @@ def _round_robin(
 
 
 def _infer_runner(
-    base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], device: torch.device, cfg: Config
+    base: nn.Module,
+    variant: Variant,
+    inputs: Sequence[torch.Tensor],
+    device: torch.device,
+    cfg: Config,
+    *,
+    profile: bool = False,
 ) -> _Runner:
-    """``variant`` of ``base`` called on ``inputs`` (the network's inputs in argument order)."""
+    """``variant`` of ``base`` called on ``inputs`` (the network's inputs in argument order); ``profile``: an
+    OpenVINO variant gathers its per-layer times."""
     if variant.engine != "torch":
-        return _engine_runner(base, variant, inputs, cfg)
+        return _engine_runner(base, variant, inputs, cfg, profile=profile and variant.engine == "openvino")
     changes_model = variant.fuse or variant.channels_last or variant.compile or variant.bf16
     model = copy.deepcopy(base) if changes_model else base
     model = prepare_for_inference(
@@ -217,11 +225,15 @@ def _infer_runner(
     return _Runner(variant, lambda: predict(inp), variant_label(variant, cfg), lambda xs: predict(prepared(xs)))
 
 
-def _engine_runner(base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], cfg: Config) -> _Runner:
+def _engine_runner(
+    base: nn.Module, variant: Variant, inputs: Sequence[torch.Tensor], cfg: Config, *, profile: bool = False
+) -> _Runner:
     """The network exported once for the inputs' shape and run by onnxruntime or OpenVINO (int8: calibrated on
-    eight perturbed copies of ``inputs``)."""
+    eight perturbed copies of ``inputs``; ``profile``: OpenVINO's per-layer counters on)."""
     module, names, as_dict = export_outputs(copy.deepcopy(base).eval())
-    engine = EngineModel(module, names, variant.engine, as_dict=as_dict, bf16=variant.bf16, int8=variant.int8)
+    engine = EngineModel(
+        module, names, variant.engine, as_dict=as_dict, bf16=variant.bf16, int8=variant.int8, profile=profile
+    )
     if variant.int8:
         generator = torch.Generator().manual_seed(0)
         engine.calibration[tuple(inputs[0].shape)] = [
@@ -235,7 +247,7 @@ def _engine_runner(base: nn.Module, variant: Variant, inputs: Sequence[torch.Ten
     def predict(xs: Sequence[torch.Tensor]) -> Any:
         return engine(*xs)
 
-    return _Runner(variant, lambda: predict(inputs), variant_label(variant, cfg), predict)
+    return _Runner(variant, lambda: predict(inputs), variant_label(variant, cfg), predict, engine)
 
 
 #: The identity classifier's size in a training step of a model with an embedding head (random data).
@@ -299,6 +311,9 @@ def _measure_mode(
             if runner.variant.arch == "dla":
                 agreement[runner.label] = _agreement(task, runner, runners[0], agreement_images)
     log(f"{mode}: timing {len(runners)} variant(s), {iters} round(s)")
+    for runner in runners:
+        if runner.engine is not None:
+            runner.engine.reset_profile()
     times = _round_robin(runners, iters, device, conv_peak)
     base_times = times[runners[0].label]
     rows = []
@@ -320,6 +335,7 @@ def _measure_mode(
                 "warmup_s": warm[runner.label],
                 "gflops_per_s": gflops[v.arch] * batch / stats["median"],
                 "agreement": agreement.get(runner.label),
+                "layers": runner.engine.layer_profile() if runner.engine is not None else [],
             }
         )
     log(f"{mode}: measuring peak memory")

@@ -45,6 +45,32 @@ def _frame_table(section: dict[str, Any]) -> str:
     return title + "\n" + _table(header, rows)
 
 
+#: Layer kinds listed per profiled variant (the slowest; the rest are summed in one line).
+PROFILE_ROWS = 12
+
+
+def _layer_tables(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Per profiled variant, OpenVINO's time per call by layer type and kernel, slowest first."""
+    lines = []
+    for row in rows:
+        layers = row.get("layers") or []
+        if not layers:
+            continue
+        shown, rest = layers[:PROFILE_ROWS], layers[PROFILE_ROWS:]
+        cells = [
+            [la["layer"], la["kernel"], str(la["layers"]), f"{la['ms']:.1f}", f"{100 * la['share']:.1f}%"]
+            for la in shown
+        ]
+        if rest:
+            count, ms, share = (sum(la[k] for la in rest) for k in ("layers", "ms", "share"))
+            cells.append(["other", "-", str(count), f"{ms:.1f}", f"{100 * share:.1f}%"])
+        total = sum(la["ms"] for la in layers)
+        cells.append(["all layers", "-", str(sum(la["layers"] for la in layers)), f"{total:.1f}", "100.0%"])
+        lines += ["", f"{row['variant']}: OpenVINO layers per call (its counters)"]
+        lines.append(_table(["layer type", "kernel", "layers", "ms", "share"], cells))
+    return lines
+
+
 def format_report(result: dict[str, Any]) -> str:
     """The result of :func:`run_benchmark` as plain aligned text tables."""
     peaks = result["conv_peak_gflops"]
@@ -83,10 +109,12 @@ def format_report(result: dict[str, Any]) -> str:
             lines.append("agreement of random networks (BatchNorm randomised) is indicative only; use --checkpoint")
         elif mode == "infer" and measured_on:
             lines.append(f"agreement measured on {', '.join(sorted(measured_on))}")
+        lines += _layer_tables(section["variants"])
     if "frame" in result:
         lines += ["", _frame_table(result["frame"])]
         if result["weights"] == "random":
             lines.append("random weights: detections and tracks are not a real load; use --checkpoint for the tracker")
+        lines += _layer_tables(result["frame"]["variants"])
     if "data" in result:
         d = result["data"]
         lines.append("")

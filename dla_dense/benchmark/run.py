@@ -70,6 +70,7 @@ def run_benchmark(
     data: bool = False,
     data_batches: int = 10,
     compare_allocator: bool = False,
+    profile: bool = False,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -86,8 +87,9 @@ def run_benchmark(
     into the config's network; without it BatchNorm parameters are randomised (:func:`randomize_bn`). With a
     checkpoint, seg agreement is measured on the first ``agreement_images`` validation images.
     ``data`` adds the training input pipeline's throughput, ``compare_allocator`` the eager baseline with and
-    without malloc tuning in subprocesses. Like the tools, this tunes the C allocator first
-    (:func:`~dla_dense.runtime.tune_malloc`) and records whether it is active.
+    without malloc tuning in subprocesses. ``profile`` gives each OpenVINO variant's row its per-layer times
+    (``layers``: OpenVINO's counters, mean per call by layer type and kernel). Like the tools, this tunes the C
+    allocator first (:func:`~dla_dense.runtime.tune_malloc`) and records whether it is active.
     """
     say = log or (lambda message: None)
     if iters < 1 or warmup < 0 or infer_batch < 1 or train_batch < 1:
@@ -155,7 +157,7 @@ def run_benchmark(
         "warmup": warmup,
     }
     if "infer" in modes:
-        runners = [_infer_runner(bases[v.arch], v, inputs, dev, cfg) for v in variants]
+        runners = [_infer_runner(bases[v.arch], v, inputs, dev, cfg, profile=profile) for v in variants]
         gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
         real = probe(task).agreement_inputs(agreement_images, dev) if checkpoint else None
         rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
@@ -171,7 +173,17 @@ def run_benchmark(
         del runners
     if "frame" in modes:
         result["frame"] = measure_frames(
-            task, cfg, bases, variants, size=infer_size, iters=iters, warmup=warmup, device=dev, seed=seed, log=say
+            task,
+            cfg,
+            bases,
+            variants,
+            size=infer_size,
+            iters=iters,
+            warmup=warmup,
+            device=dev,
+            seed=seed,
+            profile=profile,
+            log=say,
         )
     result["conv_peak_gflops"] = conv_peak.best
     for mode in (m for m in modes if m != "frame"):

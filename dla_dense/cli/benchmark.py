@@ -74,6 +74,11 @@ def _main(argv: Sequence[str] | None) -> int:
         action="store_true",
         help="rerun the eager baseline in subprocesses with DLA_DENSE_MALLOC=1 and 0 and report the ratio",
     )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="OpenVINO variants: also print the time per call of each layer type (OpenVINO's per-layer counters)",
+    )
     p.add_argument("--json", metavar="FILE", help="also write the full result (every timing) as JSON")
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE", help="override config keys")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: cuda when available)")
@@ -97,6 +102,7 @@ def _main(argv: Sequence[str] | None) -> int:
         data=args.data,
         data_batches=args.data_batches,
         compare_allocator=args.compare_allocator,
+        profile=args.profile,
         seed=args.seed,
         log=lambda message: print(message, file=sys.stderr, flush=True),
     )

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ class EngineModel(nn.Module):
     ``int8`` (OpenVINO): each export is quantized after training (NNCF's post-training static quantization,
     its default symmetric preset) with the inputs of that shape recorded while :attr:`recording` was on: the
     calls made then run the PyTorch module and keep their inputs (see :meth:`Predictor.calibrate
-    <dla_dense.Predictor.calibrate>`)."""
+    <dla_dense.Predictor.calibrate>`).
+
+    ``profile`` (OpenVINO): every call adds OpenVINO's per-layer times to :attr:`layer_ms` (see
+    :meth:`layer_profile`)."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class EngineModel(nn.Module):
         as_dict: bool,
         bf16: bool = False,
         int8: bool = False,
+        profile: bool = False,
     ) -> None:
         super().__init__()
         if backend not in BACKENDS[1:]:
@@ -55,6 +60,8 @@ class EngineModel(nn.Module):
             raise DLADenseError("onnxruntime has no bf16 switch; drop --bf16 or use --backend openvino")
         if int8 and backend != "openvino":
             raise DLADenseError("int8 runs on OpenVINO (NNCF quantization); use --backend openvino")
+        if profile and backend != "openvino":
+            raise DLADenseError("per-layer profiles come from OpenVINO; use the openvino backend")
         self.module = module.eval()
         self.inputs = model_inputs(module)
         self.output_names = list(output_names)
@@ -62,6 +69,12 @@ class EngineModel(nn.Module):
         self.as_dict = as_dict
         self.bf16 = bf16
         self.int8 = int8
+        self.profile = profile
+        #: ``(layer type, kernel) -> [milliseconds, layers]`` summed over the profiled calls (``profile``).
+        self.layer_ms: Counter[tuple[str, str]] = Counter()
+        self.layer_counts: dict[tuple[str, str], int] = {}
+        #: Calls whose layer times :attr:`layer_ms` holds.
+        self.profiled_calls = 0
         #: While True, calls run the PyTorch module and record their inputs for int8 calibration.
         self.recording = False
         self.calibration: dict[tuple[int, ...], list[dict[str, np.ndarray]]] = {}
@@ -83,7 +96,7 @@ class EngineModel(nn.Module):
                 export_openvino(self.module, path, check=False, **options)
                 if self.int8:
                     path = quantize_openvino(path, self._samples(shape), self.folder / f"{name}-int8.xml")
-                self.sessions[shape] = openvino_model(path, bf16=self.bf16)
+                self.sessions[shape] = openvino_model(path, bf16=self.bf16, profile=self.profile).create_infer_request()
         return self.sessions[shape]
 
     def _samples(self, shape: tuple[int, ...]) -> list[Any]:
@@ -125,10 +138,45 @@ class EngineModel(nn.Module):
         if self.backend == "onnxruntime":
             outputs = session.run(None, arrays)
         else:
-            results = session(arrays)
-            outputs = [results[port] for port in session.outputs]
+            results = session.infer(arrays)
+            outputs = [results[port] for port in session.model_outputs]
+            if self.profile:
+                self._add_profile(session.profiling_info)
         tensors = [torch.from_numpy(o.copy()) for o in outputs]
         return dict(zip(self.output_names, tensors, strict=True)) if self.as_dict else tensors[0]
+
+    def _add_profile(self, layers: Sequence[Any]) -> None:
+        counts: Counter[tuple[str, str]] = Counter()
+        for layer in layers:
+            key = (layer.node_type, layer.exec_type)
+            self.layer_ms[key] += layer.real_time.total_seconds() * 1000
+            counts[key] += 1
+        self.layer_counts.update(counts)
+        self.profiled_calls += 1
+
+    def reset_profile(self) -> None:
+        """Forget the layer times gathered so far."""
+        self.layer_ms.clear()
+        self.layer_counts.clear()
+        self.profiled_calls = 0
+
+    def layer_profile(self) -> list[dict[str, Any]]:
+        """The mean per call of OpenVINO's per-layer times, by layer type and kernel, slowest first: rows of
+        ``{"layer", "kernel", "layers", "ms", "share"}`` (``layers`` of that kind per call; ``share`` of the
+        summed layer time). Empty without ``profile`` or before a call."""
+        if not self.profiled_calls:
+            return []
+        total = sum(self.layer_ms.values()) or 1.0
+        return [
+            {
+                "layer": layer,
+                "kernel": kernel,
+                "layers": self.layer_counts[(layer, kernel)],
+                "ms": ms / self.profiled_calls,
+                "share": ms / total,
+            }
+            for (layer, kernel), ms in self.layer_ms.most_common()
+        ]
 
 
 def quantize_openvino(path: Path, samples: Sequence[np.ndarray], out: Path) -> Path:

@@ -142,13 +142,22 @@ def test_engine_variants_time_inference_only_and_agree_with_eager():
         train_size=(64, 64),
         iters=2,
         warmup=1,
+        profile=True,
     )
     assert [r["variant"] for r in result["infer"]["variants"]] == ["eager", "openvino-int8"]
     assert result["infer"]["variants"][-1]["peak_fraction"] is None
     assert [r["variant"] for r in result["train"]["variants"]] == ["eager"]
     for row in result["infer"]["variants"][1:]:
         assert row["ms"]["median"] > 0 and row["agreement"] is not None
-    assert "openvino" in format_report(result)
+    eager, int8 = result["infer"]["variants"]
+    assert eager["layers"] == []  # PyTorch has no OpenVINO counters
+    kinds = {layer["layer"]: layer for layer in int8["layers"]}
+    assert "Convolution" in kinds and any("I8" in la["kernel"].upper() for la in int8["layers"])  # quantized convs
+    assert sum(la["share"] for la in int8["layers"]) == pytest.approx(1.0)
+    assert all(la["ms"] >= 0 and la["layers"] >= 1 for la in int8["layers"])
+    assert sum(la["ms"] for la in int8["layers"]) < int8["ms"]["median"]  # per call, not summed over the rounds
+    report = format_report(result)
+    assert "openvino-int8: OpenVINO layers per call" in report and "Convolution" in report
 
 
 def test_track_frame_mode_times_every_stage_of_a_stream(tmp_path):
