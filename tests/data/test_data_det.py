@@ -14,7 +14,10 @@ from dla_dense.data.det_transforms import (
     CENTERNET_COCO_STD,
     CenterNetEvalTransform,
     CenterNetTrainTransform,
+    _normalize,
     get_affine_transform,
+    normalization_table,
+    normalize_uint8,
 )
 from dla_dense.data.synthetic import shapes as synthetic_shapes
 from dla_dense.data.synthetic.shapes import make_synthetic_shapes, synthetic_shapes_split
@@ -270,6 +273,17 @@ def test_bgr_flag_reorders_channels():
 
 
 # --- evaluation transform --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bgr", [False, True])
+def test_uint8_lookup_normalisation_is_bitwise_the_float_formula(bgr):
+    image = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    image[0, :3] = [[0, 0, 0], [255, 255, 255], [1, 128, 254]]
+    mean, std = np.asarray(CENTERNET_COCO_MEAN, np.float32), np.asarray(CENTERNET_COCO_STD, np.float32)
+    expected = _normalize(image.astype(np.float32) / 255.0, mean, std, bgr)
+    got = normalize_uint8(image, normalization_table(mean, std, bgr), bgr)
+    assert got.dtype == torch.float32 and got.shape == (3, 37, 53)
+    assert torch.equal(got, expected)
 
 
 @pytest.mark.parametrize("input_size", [None, (64, 64), (96, 128)])
