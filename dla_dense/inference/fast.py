@@ -57,8 +57,7 @@ def prepare_for_inference(
 ) -> nn.Module:
     """Put ``model`` in eval mode and speed it up for ``model(images [N, 3, H, W])``.
 
-    ``fuse`` folds BatchNorm into convolutions (the model's own ``fuse()`` where it has one, which may fuse more,
-    e.g. a CenterNet's heads; else :func:`fuse_conv_bn`; in place), ``channels_last`` stores the
+    ``fuse`` folds BatchNorm into convolutions (:func:`fuse_conv_bn`, in place), ``channels_last`` stores the
     4-d weights in NHWC order (outputs follow; inputs may stay NCHW), ``bf16`` prepares for bf16 autocast by
     keeping the stem in float32 (:func:`keep_stem_float32`), ``compile`` wraps the model in ``torch.compile``
     (the first calls of each input shape compile). Returns the model to call, which is the compiled wrapper
@@ -66,11 +65,7 @@ def prepare_for_inference(
     """
     model.eval()
     if fuse:
-        own = getattr(model, "fuse", None)
-        if callable(own):
-            own()
-        else:
-            fuse_conv_bn(model)
+        fuse_conv_bn(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     if bf16:

@@ -20,7 +20,6 @@ from ..ops.centernet import HM_BIAS
 from ..ops.dcn import ModulatedDeformConv2d
 from ..weights import WeightsSource
 from .dla_up import bilinear_upsampler
-from .fused_heads import FusedHeads, fuse_heads
 from .fusion import fuse_conv_bn
 from .inputs import IMAGE_INPUTS, model_inputs
 
@@ -211,8 +210,6 @@ class CenterNet(nn.Module):
             initial_bias = {name: HM_BIAS for name in self.heads if "hm" in name}
         for name, out_channels in self.heads.items():
             self.add_module(name, head_branch(channels[0], out_channels, head_conv, prior=initial_bias.get(name)))
-        #: The heads as one function once :meth:`fuse` ran (:mod:`~dla_dense.models.fused_heads`), else None.
-        self.fused_heads: FusedHeads | None = None
 
     def export_outputs(self) -> tuple[nn.Module, list[str], bool]:
         """This network for export (:class:`CenterNetTupleOutputs`: a tuple of the head maps), their names, and
@@ -220,27 +217,13 @@ class CenterNet(nn.Module):
         wrapper = CenterNetTupleOutputs(self)
         return wrapper, list(wrapper.output_names), True
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """``x [N, 3, H, W]`` (H, W multiples of 32) -> the map every head reads, ``[N, channels[0], H/4, W/4]``."""
-        return self.ida_up(self.dla_up(self.base(x))[:-1])[-1]
-
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``x [N, 3, H, W]`` (H, W multiples of 32) -> ``{head: [N, heads[head], H/4, W/4]}``."""
-        return self.run_heads(self.features(x))
-
-    def run_heads(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``features [N, C, H/4, W/4]`` -> ``{head: [N, heads[head], H/4, W/4]}``, by the fused heads when fused."""
-        if self.fused_heads is not None:
-            return self.fused_heads(features)
+        features = self.ida_up(self.dla_up(self.base(x))[:-1])[-1]
         return {name: getattr(self, name)(features) for name in self.heads}
 
-    def head_modules(self) -> dict[str, nn.Module]:
-        """``{name: head module}`` in output order."""
-        return {name: getattr(self, name) for name in self.heads}
-
     def fuse(self) -> CenterNet:
-        """Fold every BatchNorm into the convolution before it and run the heads as one function
-        (:func:`~dla_dense.models.fused_heads.fuse_heads`; eval mode only, in place); returns ``self``.
+        """Fold every BatchNorm into the convolution before it (eval mode only, in place); returns ``self``.
 
         Deformable nodes are folded like plain convolutions (their ``weight`` and ``bias`` absorb the
         BatchNorm). The fused model gives the same outputs; it cannot be trained or saved as a CenterNet
@@ -251,7 +234,6 @@ class CenterNet(nn.Module):
                 "CenterNet.fuse() needs eval mode (BatchNorm running statistics); call model.eval() first"
             )
         fuse_conv_bn(self)
-        self.fused_heads = fuse_heads(self.head_modules())
         return self
 
     def extra_repr(self) -> str:
@@ -260,8 +242,7 @@ class CenterNet(nn.Module):
 
 class CenterNetTupleOutputs(nn.Module):
     """Wraps a :class:`CenterNet` for export: ``images [N, 3, H, W] -> tuple`` of the head maps in
-    ``output_names`` order (``('hm', 'wh', 'reg')`` by default), as ONNX and TorchScript need. The heads run
-    fused (:mod:`~dla_dense.models.fused_heads`, a copy of their weights taken here) where they can."""
+    ``output_names`` order (``('hm', 'wh', 'reg')`` by default), as ONNX and TorchScript need."""
 
     def __init__(self, model: CenterNet) -> None:
         super().__init__()
@@ -269,11 +250,9 @@ class CenterNetTupleOutputs(nn.Module):
         self.inputs = model_inputs(model)
         self.output_names = tuple(model.heads)
         self.training = model.training
-        self.fused_heads = model.fused_heads or fuse_heads(model.head_modules())
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The model's named inputs (``image [N, 3, H, W]``, ...) -> ``(hm, wh, reg, ...)``, each
         ``[N, channels, H/4, W/4]``."""
-        features = self.model.features(*inputs)
-        outputs = self.model.run_heads(features) if self.fused_heads is None else self.fused_heads(features)
+        outputs = self.model(*inputs)
         return tuple(outputs[name] for name in self.output_names)

@@ -36,15 +36,9 @@ class CenterTrack(CenterNet):
             if name in _BRANCHES:
                 self.base.add_stem_input(_BRANCHES[name], channels)
 
-    def features(
-        self, image: torch.Tensor, pre_image: torch.Tensor, pre_hm: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``image``, ``pre_image`` ``[N, 3, H, W]``, ``pre_hm`` ``[N, 1, H, W]`` (H, W multiples of 32) -> the map
-        every head reads, ``[N, channels[0], H/4, W/4]``."""
-        extra = [pre_image] if pre_hm is None else [pre_image, pre_hm]
-        return self.ida_up(self.dla_up(self.base.forward_with(image, extra))[:-1])[-1]
-
     def forward(self, image: torch.Tensor, pre_image: torch.Tensor, pre_hm: torch.Tensor | None = None):
         """``image``, ``pre_image`` ``[N, 3, H, W]``, ``pre_hm`` ``[N, 1, H, W]`` (H, W multiples of 32) ->
         ``{head: [N, channels, H/4, W/4]}``."""
-        return self.run_heads(self.features(image, pre_image, pre_hm))
+        extra = [pre_image] if pre_hm is None else [pre_image, pre_hm]
+        features = self.ida_up(self.dla_up(self.base.forward_with(image, extra))[:-1])[-1]
+        return {name: getattr(self, name)(features) for name in self.heads}
