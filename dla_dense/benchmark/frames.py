@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from ..inference.timing import STAGES, StageTimer
 from ..predictor import Predictor
 from ..tasks import Task
 from ..tasks.parts import probe
-from .measure import _stats
+from .measure import timing_row
 from .variants import Variant, _arch_config, variant_label
 
 #: Frames of the video an int8 variant is calibrated on (before the timed video starts).
@@ -100,17 +101,10 @@ def measure_frames(
     rows = []
     for v in chosen:
         timer = predictors[v].timer
-        ratios = [b / t for b, t in zip(base_times, times[v], strict=True)]
-        stats = _stats(times[v])
         rows.append(
             {
-                "variant": variant_label(v, cfg),
-                "arch": v.arch,
-                "settings": dataclasses.asdict(v),
-                "ms": {k: s * 1000 for k, s in stats.items()},
-                "times_ms": [t * 1000 for t in times[v]],
-                "fps": 1 / stats["median"],
-                "speedup": _stats(ratios),
+                **timing_row(variant_label(v, cfg), v, times[v], base_times),
+                "fps": 1 / statistics.median(times[v]),
                 "stages_ms": {stage: 1000 * timer.seconds[stage] / max(1, timer.images) for stage in STAGES},
                 "tracks_per_frame": tracks[v] / iters,
                 "layers": predictors[v].model.layer_profile() if isinstance(predictors[v].model, EngineModel) else [],

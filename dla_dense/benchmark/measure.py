@@ -172,6 +172,21 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
     return {"median": med, "q1": q1, "q3": q3, "min": min(values), "max": max(values)}
 
 
+def timing_row(label: str, variant: Variant, seconds: Sequence[float], base: Sequence[float]) -> dict[str, Any]:
+    """The timing fields of a variant's row: its name and settings, the quartiles of ``seconds`` and every time in
+    milliseconds, and the ratios ``base / seconds`` (paired, round by round) with their quartiles."""
+    ratios = [b / t for b, t in zip(base, seconds, strict=True)]
+    return {
+        "variant": label,
+        "arch": variant.arch,
+        "settings": dataclasses.asdict(variant),
+        "ms": {k: s * 1000 for k, s in _stats(seconds).items()},
+        "times_ms": [t * 1000 for t in seconds],
+        "speedup": _stats(ratios),
+        "ratios": ratios,
+    }
+
+
 @dataclass
 class _Runner:
     variant: Variant
@@ -319,21 +334,13 @@ def _measure_mode(
     rows = []
     for runner in runners:
         v = runner.variant
-        ts = times[runner.label]
-        ratios = [b / t for b, t in zip(base_times, ts, strict=True)]
-        stats = _stats(ts)
+        median = statistics.median(times[runner.label])
         rows.append(
             {
-                "variant": runner.label,
-                "arch": v.arch,
-                "settings": dataclasses.asdict(v),
-                "ms": {k: s * 1000 for k, s in stats.items()},
-                "times_ms": [t * 1000 for t in ts],
-                "images_per_s": batch / stats["median"],
-                "speedup": _stats(ratios),
-                "ratios": ratios,
+                **timing_row(runner.label, v, times[runner.label], base_times),
+                "images_per_s": batch / median,
                 "warmup_s": warm[runner.label],
-                "gflops_per_s": gflops[v.arch] * batch / stats["median"],
+                "gflops_per_s": gflops[v.arch] * batch / median,
                 "agreement": agreement.get(runner.label),
                 "layers": runner.engine.layer_profile() if runner.engine is not None else [],
             }
