@@ -95,8 +95,8 @@ def normalize_uint8(image: np.ndarray, table: np.ndarray, bgr: bool) -> torch.Te
     """uint8 RGB ``image [H, W, 3]`` -> the normalised float32 tensor ``[3, H, W]`` by lookup in ``table`` (from
     :func:`normalization_table`): equal to scaling to [0, 1] and :func:`_normalize`, in one pass per channel."""
     out = np.empty((3, *image.shape[:2]), dtype=np.float32)
-    for c in range(3):
-        np.take(table[c], image[:, :, 2 - c if bgr else c], out=out[c])
+    for c in range(3):  # "clip" (a no-op on uint8 indices) writes straight into ``out``; "raise" buffers it
+        np.take(table[c], image[:, :, 2 - c if bgr else c], out=out[c], mode="clip")
     return torch.from_numpy(out)
 
 
