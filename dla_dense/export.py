@@ -11,6 +11,7 @@ nodes are captured as torchvision's ``deform_conv2d``: ONNX ``DeformConv`` (opse
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -145,12 +146,18 @@ def _openvino():
     return ov
 
 
+@functools.cache
+def openvino_core():
+    """The process's one ``openvino.Core``: OpenVINO 2026 can crash when a process makes several (its issue
+    35338), so every read and compile here goes through this one."""
+    return _openvino().Core()
+
+
 def openvino_model(path: str | os.PathLike, *, bf16: bool = False, profile: bool = False):
     """The IR ``path`` compiled for OpenVINO's CPU plugin at f32 precision (bf16 with ``bf16``; OpenVINO's own
     default on CPUs with bf16 units); ``profile`` turns on its per-layer counters (``InferRequest.profiling_info``)."""
-    ov = _openvino()
     precision = "bf16" if bf16 else "f32"
-    return ov.Core().compile_model(
+    return openvino_core().compile_model(
         os.fspath(path), "CPU", {"INFERENCE_PRECISION_HINT": precision, "PERF_COUNT": profile}
     )
 

@@ -99,9 +99,9 @@ def test_a_users_task_and_head_train_evaluate_predict_and_export(user_module, tm
     ir = tmp_path / "model.xml"  # OpenVINO IR: the export tool's quickest format with named outputs
     result = run_main("export", str(config), str(work / "best.pth"), "--out", str(ir), "--input-size", "64", "64")
     assert result.returncode == 0, result.stderr[-3000:]
-    import openvino
+    from dla_dense.export import openvino_core
 
-    names = [o.get_any_name() for o in openvino.Core().read_model(str(ir)).outputs]
+    names = [o.get_any_name() for o in openvino_core().read_model(str(ir)).outputs]
     assert names == ["hm", "wh", "reg", "area"]
 
 

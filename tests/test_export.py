@@ -8,7 +8,7 @@ import torch
 from support import TINY, write_tiny_config
 
 from dla_dense.config import load_config
-from dla_dense.export import export_model, export_outputs
+from dla_dense.export import export_model, export_outputs, openvino_core
 from dla_dense.inference.engines import EngineModel
 from dla_dense.models.inputs import example_inputs, model_inputs
 from dla_dense.tasks import build_task
@@ -59,9 +59,7 @@ def test_export_round_trip_matches_pytorch(fmt, task, model_changes, tmp_path):
     scale = max(float(o.abs().max()) for o in (outputs if isinstance(outputs, tuple) else (outputs,)))
     assert path.is_file() and diff is not None and diff <= 1e-5 * max(1.0, scale), (diff, scale)
     if fmt == "openvino":
-        import openvino as ov
-
-        ir = ov.Core().read_model(str(path))
+        ir = openvino_core().read_model(str(path))
         assert [o.get_any_name() for o in ir.outputs] == names
         assert [i.get_any_name() for i in ir.inputs] == list(model_inputs(module))
         if model_changes.get("node") == "dcn":

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import DLADenseError
-from ..export import export_onnx, export_openvino, onnx_session, openvino_model
+from ..export import export_onnx, export_openvino, onnx_session, openvino_core, openvino_model
 from ..models.inputs import model_inputs
 
 #: ``--backend`` choices: PyTorch itself and the engines :class:`EngineModel` runs.
@@ -193,7 +193,7 @@ def quantize_openvino(path: Path, samples: Sequence[np.ndarray], out: Path) -> P
         raise DLADenseError("int8 needs NNCF: pip install -e '.[export]'") from None
     import openvino as ov
 
-    model = ov.Core().read_model(os.fspath(path))
+    model = openvino_core().read_model(os.fspath(path))
     quantized = nncf.quantize(model, nncf.Dataset(list(samples)), subset_size=len(samples))
     ov.save_model(quantized, os.fspath(out), compress_to_fp16=False)
     return out
