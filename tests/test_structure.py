@@ -32,6 +32,21 @@ def test_no_model_type_switch_outside_the_task_registry():
     assert not found, found
 
 
+def test_one_openvino_core_per_process():
+    """Every OpenVINO read and compile goes through ``dla_dense.export.openvino_core`` (several ``Core`` objects in
+    one process can crash OpenVINO 2026)."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{n}: {line.strip()}"
+        for path in _sources()
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bCore\(\)", line) and "return _openvino().Core()" not in line
+    ]
+    assert not found, found
+    from dla_dense.export import openvino_core
+
+    assert openvino_core() is openvino_core()
+
+
 def test_models_do_not_import_inference():
     found = [
         str(p)
