@@ -70,12 +70,13 @@ def measure_frames(
     chosen = [v for v in variants if v.arch in bases and v.arch in ("dla", "node")]
     video = probe(task).video(CALIBRATION_FRAMES + warmup + iters, size, seed)
     calibration, video = video[:CALIBRATION_FRAMES], video[CALIBRATION_FRAMES:]
-    streams, predictors = {}, {}
+    streams, predictors, profiled = {}, {}, {}
     for v in chosen:
         log(f"frame: preparing {variant_label(v, cfg)}")
         predictor = _predictor(cfg, bases[v.arch], v, device, size)
-        if isinstance(predictor.model, EngineModel):
-            predictor.model.profile = profile and v.engine == "openvino"
+        if profile and v.engine == "openvino" and isinstance(predictor.model, EngineModel):
+            predictor.model.profile = True
+            profiled[v] = predictor.model
         if v.int8:
             predictor.calibrate(calibration, video=True)
         predictors[v], streams[v] = predictor, predictor.stream()
@@ -86,8 +87,8 @@ def measure_frames(
         if i == warmup:
             for predictor in predictors.values():
                 predictor.timer = StageTimer()
-                if isinstance(predictor.model, EngineModel):
-                    predictor.model.reset_profile()
+            for engine in profiled.values():
+                engine.reset_profile()
         shift = i % len(chosen)
         for v in chosen[shift:] + chosen[:shift]:
             start = time.perf_counter()
@@ -107,7 +108,7 @@ def measure_frames(
                 "fps": 1 / statistics.median(times[v]),
                 "stages_ms": {stage: 1000 * timer.seconds[stage] / max(1, timer.images) for stage in STAGES},
                 "tracks_per_frame": tracks[v] / iters,
-                "layers": predictors[v].model.layer_profile() if isinstance(predictors[v].model, EngineModel) else [],
+                "layers": profiled[v].layer_profile() if v in profiled else [],
             }
         )
     return {"input": [1, 3, *size], "iters": iters, "warmup": warmup, "variants": rows}

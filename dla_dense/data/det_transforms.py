@@ -84,7 +84,7 @@ def _normalize(image: np.ndarray, mean: np.ndarray, std: np.ndarray, bgr: bool) 
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))
 
 
-def normalization_table(mean: np.ndarray, std: np.ndarray, bgr: bool) -> np.ndarray:
+def normalization_table(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """``[3, 256]`` float32: row ``c`` holds what :func:`_normalize` makes of each uint8 value of the image channel
     that becomes input channel ``c`` (``(v / 255 - mean[c]) / std[c]``, float32 steps alike)."""
     values = np.arange(256, dtype=np.float32) / 255.0
@@ -320,7 +320,7 @@ class CenterNetEvalTransform:
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.bgr = bgr
-        self.table = normalization_table(self.mean, self.std, bgr)
+        self.table = normalization_table(self.mean, self.std)
         self.pad = pad
         self.down_ratio = down_ratio
 

@@ -281,7 +281,7 @@ def test_uint8_lookup_normalisation_is_bitwise_the_float_formula(bgr):
     image[0, :3] = [[0, 0, 0], [255, 255, 255], [1, 128, 254]]
     mean, std = np.asarray(CENTERNET_COCO_MEAN, np.float32), np.asarray(CENTERNET_COCO_STD, np.float32)
     expected = _normalize(image.astype(np.float32) / 255.0, mean, std, bgr)
-    got = normalize_uint8(image, normalization_table(mean, std, bgr), bgr)
+    got = normalize_uint8(image, normalization_table(mean, std), bgr)
     assert got.dtype == torch.float32 and got.shape == (3, 37, 53)
     assert torch.equal(got, expected)
 
