@@ -61,6 +61,8 @@ class Head(ABC):
     fields: ClassVar[tuple[str, ...]] = ()
     #: Whether this head's fields follow a rotation of the image (CenterNet's ``aug_rot`` trains only those).
     rotates: ClassVar[bool] = False
+    #: The weight of each of its loss terms, set by the head's constructor.
+    weights: dict[str, float]
 
     @property
     @abstractmethod
@@ -105,9 +107,9 @@ class Head(ABC):
         sum."""
         return None
 
-    @abstractmethod
     def loss_weights(self) -> dict[str, float]:
-        """The weight of each of this head's loss terms."""
+        """The weight of each of this head's loss terms (its :attr:`weights`)."""
+        return dict(self.weights)
 
     def activate(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """This head's outputs that decoding reads as probabilities, after their activation (heatmaps: sigmoid)."""

@@ -172,9 +172,6 @@ class BoxHead(Head):
             "off_loss": reg_l1_loss(outputs["reg"].float(), mask, ind, batch["reg"]),
         }
 
-    def loss_weights(self) -> dict[str, float]:
-        return dict(self.weights)
-
     def activate(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"hm": outputs["hm"].sigmoid()}
 

@@ -56,7 +56,7 @@ class EmbeddingHead(Head):
         self.dim = dim
         self.num_identities = num_identities
         self.weighting = weighting
-        self.weight = weight
+        self.weights = {"id_loss": weight}
 
     @property
     def outputs(self) -> dict[str, int]:
@@ -102,9 +102,6 @@ class EmbeddingHead(Head):
         if not bool(valid.any()):
             return {"id_loss": logits.sum() * 0.0}
         return {"id_loss": F.cross_entropy(logits, ids[valid])}
-
-    def loss_weights(self) -> dict[str, float]:
-        return {"id_loss": self.weight}
 
     def combine(
         self, rest: torch.Tensor, own: Mapping[str, torch.Tensor], learned: nn.Module | None

@@ -198,9 +198,6 @@ class KeypointHead(Head):
             ),
         }
 
-    def loss_weights(self) -> dict[str, float]:
-        return dict(self.weights)
-
     def activate(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"hm_hp": outputs["hm_hp"].sigmoid()}
 

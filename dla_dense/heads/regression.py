@@ -30,7 +30,7 @@ class RegressionHead(Head):
     default_weight: ClassVar[float] = 1.0
 
     def __init__(self, *, weight: float | None = None) -> None:
-        self.weight = self.default_weight if weight is None else weight
+        self.weights = {f"{self.output}_loss": self.default_weight if weight is None else weight}
 
     @property
     def outputs(self) -> dict[str, int]:
@@ -39,9 +39,6 @@ class RegressionHead(Head):
     def loss(self, outputs: Maps, batch: Maps, learned: nn.Module | None = None) -> Terms:
         name = self.output
         return {f"{name}_loss": weighted_l1_loss(outputs[name], batch[f"{name}_mask"], batch["ind"], batch[name])}
-
-    def loss_weights(self) -> dict[str, float]:
-        return {f"{self.output}_loss": self.weight}
 
     def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {self.output: outputs[self.output][:1]}

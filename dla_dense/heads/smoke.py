@@ -178,7 +178,7 @@ class SmokeRegressionHead(Head):
             raise DLADenseError(f"SMOKE has no reference size of {missing}; set data.classes to some of {known}")
         self.dim_refs = tuple(DIM_REFS[name] for name in classes)
         self.max_objs = max_objs
-        self.weight = weight
+        self.weights = {"reg_loss": weight}
 
     @property
     def outputs(self) -> dict[str, int]:
@@ -247,9 +247,6 @@ class SmokeRegressionHead(Head):
             "flip_mask": batch["flip_mask"],
         }
         return {"reg_loss": disentangled_corner_loss(regression, targets, max_objs=self.max_objs, refs=self.dim_refs)}
-
-    def loss_weights(self) -> dict[str, float]:
-        return {"reg_loss": self.weight}
 
     def merge_flip(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {self.output: outputs[self.output][:1]}

@@ -9,7 +9,7 @@ checkpoints load 1:1. The offset layout is DCNv2's (channel ``2k`` is dy and ``2
 
 * ``"torchvision"``: ``torchvision.ops.deform_conv2d``. Fast on CUDA, slow on CPU; ONNX export maps it
   to ``DeformConv``.
-* ``"sampling"``: :func:`sampling_deform_conv2d`, bilinear samples of all taps of many output pixels at once
+* ``"sampling"``: bilinear samples of all taps of many output pixels at once
   (gathered with ``embedding_bag``; a backward recomputes them with ``grid_sample``) and 1x1-conv products;
   autograd provides every gradient. Several times faster on CPU.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,8 @@ from torchvision.ops import deform_conv2d
 from ..errors import DLADenseError
 
 IntPair = int | tuple[int, int]
+#: ``(stride, padding, dilation)`` as pairs.
+ConvGeometry = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
 
 #: Environment variable choosing the implementation of :func:`modulated_deform_conv2d`.
 IMPL_ENV = "DLA_DENSE_DCN"
@@ -84,17 +86,13 @@ def modulated_deform_conv2d(
     """
     if resolve_impl(impl, x.device) == "torchvision":
         return deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
-    return sampling_deform_conv2d(x, offset, mask, weight, bias, stride=stride, padding=padding, dilation=dilation)
+    return _sampling_deform_conv2d(
+        _Layer(x, offset, mask, weight, bias, (_pair(stride), _pair(padding), _pair(dilation)))
+    )
 
 
 def _sampling_grid(
-    offset: torch.Tensor,
-    size: tuple[int, int],
-    kernel_size: tuple[int, int],
-    stride: tuple[int, int],
-    padding: tuple[int, int],
-    dilation: tuple[int, int],
-    dtype: torch.dtype,
+    offset: torch.Tensor, size: tuple[int, int], kernel_size: tuple[int, int], conv: ConvGeometry, dtype: torch.dtype
 ) -> torch.Tensor:
     """``offset [N, 2 * G * K, Ho, Wo]`` -> ``grid_sample`` grid ``[N, G, K, Ho, Wo, 2]`` (``x, y`` in ``(-1, 1)``).
 
@@ -103,7 +101,7 @@ def _sampling_grid(
     ``grid_sample(align_corners=False)``.
     """
     n, _, ho, wo = offset.shape
-    (h, w), (kh, kw) = size, kernel_size
+    (h, w), (kh, kw), (stride, padding, dilation) = size, kernel_size, conv
     taps = kh * kw
     offset = offset.to(dtype).view(n, offset.shape[1] // (2 * taps), taps, 2, ho, wo)
     arange = functools.partial(torch.arange, device=offset.device, dtype=dtype)
@@ -128,17 +126,52 @@ def _channel_block(channels: int, plane_bytes: int) -> int:
 BAND_BYTES = 16 << 20
 
 
-def sampling_deform_conv2d(
-    x: torch.Tensor,
-    offset: torch.Tensor,
-    mask: torch.Tensor | None,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    *,
-    stride: IntPair = 1,
-    padding: IntPair = 0,
-    dilation: IntPair = 1,
-) -> torch.Tensor:
+class _Layer(NamedTuple):
+    """One deformable conv's operands (shapes as in :func:`modulated_deform_conv2d`) and its geometry."""
+
+    x: torch.Tensor
+    offset: torch.Tensor
+    mask: torch.Tensor | None
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    conv: ConvGeometry
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor | None, ...]:
+        """``(x, offset, mask, weight, bias)``."""
+        return self[:5]
+
+
+class _Sizes(NamedTuple):
+    """The sizes of a :class:`_Layer`: ``x [N, C, H, W]``, ``weight [O, C / groups, kh, kw]``, ``G`` offset groups,
+    ``K = kh * kw`` taps, output ``[N, O, Ho, Wo]``."""
+
+    n: int
+    channels: int
+    h: int
+    w: int
+    out_channels: int
+    group_channels: int
+    kernel: tuple[int, int]
+    taps: int
+    out_size: tuple[int, int]
+    offset_groups: int
+    groups: int
+    per_offset_group: int
+
+    @classmethod
+    def of(cls, layer: _Layer) -> _Sizes:
+        """The sizes of ``layer``."""
+        n, channels, h, w = layer.x.shape
+        out_channels, group_channels, kh, kw = layer.weight.shape
+        offset_groups = layer.offset.shape[1] // (2 * kh * kw)
+        return cls(
+            n, channels, h, w, out_channels, group_channels, (kh, kw), kh * kw, tuple(layer.offset.shape[-2:]),
+            offset_groups, channels // group_channels, channels // offset_groups,
+        )  # fmt: skip
+
+
+def _sampling_deform_conv2d(layer: _Layer) -> torch.Tensor:
     """:func:`modulated_deform_conv2d` from bilinear sampling and matrix products; ``[N, C, H, W] -> [N, O, Ho, Wo]``.
 
     The forward gathers the samples with ``embedding_bag`` (:func:`_gather_deform_conv2d`). Where gradients
@@ -148,11 +181,9 @@ def sampling_deform_conv2d(
     or wider; the product, like a conv, in the weight's dtype or autocast's. The result is channels-last when
     ``x`` is.
     """
-    tensors = (x, offset, mask, weight, bias)
-    conv = (_pair(stride), _pair(padding), _pair(dilation))
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        return _RecomputedDeformConv2d.apply(conv, *tensors)
-    return _gather_deform_conv2d(*tensors, conv)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in layer.tensors):
+        return _RecomputedDeformConv2d.apply(layer.conv, *layer.tensors)
+    return _gather_deform_conv2d(layer)
 
 
 class _RecomputedDeformConv2d(torch.autograd.Function):
@@ -160,19 +191,12 @@ class _RecomputedDeformConv2d(torch.autograd.Function):
     (under the forward's autocast state); first derivatives only."""
 
     @staticmethod
-    def forward(
-        ctx: Any,
-        conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
-        x: torch.Tensor,
-        offset: torch.Tensor,
-        mask: torch.Tensor | None,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-    ) -> torch.Tensor:
+    def forward(ctx: Any, conv: ConvGeometry, *tensors: torch.Tensor | None) -> torch.Tensor:
+        device = tensors[0].device.type
         ctx.conv = conv
-        ctx.autocast = torch.is_autocast_enabled(x.device.type), torch.get_autocast_dtype(x.device.type)
-        ctx.save_for_backward(x, offset, mask, weight, bias)
-        return _gather_deform_conv2d(x, offset, mask, weight, bias, conv)
+        ctx.autocast = torch.is_autocast_enabled(device), torch.get_autocast_dtype(device)
+        ctx.save_for_backward(*tensors)
+        return _gather_deform_conv2d(_Layer(*tensors, conv))
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -184,20 +208,13 @@ class _RecomputedDeformConv2d(torch.autograd.Function):
         ]
         enabled, dtype = ctx.autocast
         with torch.enable_grad(), torch.autocast(saved[0].device.type, dtype=dtype, enabled=enabled):
-            out = _grid_sample_deform_conv2d(*inputs, ctx.conv)
+            out = _grid_sample_deform_conv2d(_Layer(*inputs, ctx.conv))
         wanted = [t for t in inputs if t is not None and t.requires_grad]
         grads = iter(torch.autograd.grad(out, wanted, grad.to(out.dtype)) if wanted else ())
         return None, *(next(grads) if t is not None and t.requires_grad else None for t in inputs)
 
 
-def _bilinear_bags(
-    offset: torch.Tensor,
-    mask: torch.Tensor | None,
-    size: tuple[int, int],
-    kernel_size: tuple[int, int],
-    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
-    dtype: torch.dtype,
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _bilinear_bags(layer: _Layer, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """The bilinear corners of every tap: ``(first, weights)``, ``[N, Ho * Wo, G, K]`` and ``[N, Ho * Wo, G, K, 4]``.
 
     ``first`` indexes the corner ``(r, c)`` among the ``(H + 2) * (W + 2)`` pixels (row-major) of one image with
@@ -206,14 +223,11 @@ def _bilinear_bags(
     (r, c + 1), (r + 1, c), (r + 1, c + 1)``: the bilinear weights times the mask, zero for a tap whose two
     rows or two columns are both outside.
     """
-    stride, padding, dilation = conv
-    (h, w), (kh, kw) = size, kernel_size
-    n, _, ho, wo = offset.shape
-    taps = kh * kw
-    offset_groups = offset.shape[1] // (2 * taps)
-    arange = functools.partial(torch.arange, device=offset.device, dtype=dtype)
+    (stride, padding, dilation), mask = layer.conv, layer.mask
+    n, _, h, w, _, _, (kh, kw), taps, (ho, wo), offset_groups, _, _ = _Sizes.of(layer)
+    arange = functools.partial(torch.arange, device=layer.offset.device, dtype=dtype)
     # pixel-major copies, so that every tensor below is contiguous in the bags' order
-    offset = offset.to(dtype).permute(0, 2, 3, 1).contiguous().view(n, ho * wo, offset_groups, taps, 2)
+    offset = layer.offset.to(dtype).permute(0, 2, 3, 1).contiguous().view(n, ho * wo, offset_groups, taps, 2)
     rows = (arange(ho) * stride[0] - padding[0]).view(ho, 1, 1, 1) + (arange(kh) * dilation[0]).repeat_interleave(kw)
     cols = (arange(wo) * stride[1] - padding[1]).view(wo, 1, 1) + (arange(kw) * dilation[1]).repeat(kh)
     y = offset[..., 0] + rows.expand(ho, wo, 1, taps).reshape(ho * wo, 1, taps)
@@ -229,32 +243,23 @@ def _bilinear_bags(
     return row.add_(1).mul_(w + 2).add_(col).add_(1).long(), weights
 
 
-def _gather_deform_conv2d(
-    x: torch.Tensor,
-    offset: torch.Tensor,
-    mask: torch.Tensor | None,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
-) -> torch.Tensor:
-    """:func:`sampling_deform_conv2d` without gradients, ``[N, C, H, W] -> [N, O, Ho, Wo]``: the samples gathered
-    as im2col columns, then multiplied; ``conv`` is ``(stride, padding, dilation)`` as pairs.
+def _gather_deform_conv2d(layer: _Layer) -> torch.Tensor:
+    """:func:`_sampling_deform_conv2d` without gradients, ``[N, C, H, W] -> [N, O, Ho, Wo]``: the samples gathered
+    as im2col columns, then multiplied.
 
     The table is ``x`` channels-last with a zero border, one row of ``C / G`` channels per pixel and offset
     group. Each tap of each output pixel is a bag of its four bilinear corners, so one ``embedding_bag`` call
     per band of output pixels gives the columns ``[P, K * C]`` (pixel-major) of an im2col convolution, the
     input of a grouped 1x1 conv (oneDNN's, faster than a batched product on CPUs that MKL does not tune for).
     """
-    n, channels, h, w = x.shape
-    out_channels, group_channels, kh, kw = weight.shape
-    taps, (ho, wo) = kh * kw, offset.shape[-2:]
-    offset_groups = offset.shape[1] // (2 * taps)
-    groups = channels // group_channels
-    per_offset_group = channels // offset_groups
+    x, weight, bias = layer.x, layer.weight, layer.bias
+    n, channels, h, w, out_channels, group_channels, _, taps, (ho, wo), offset_groups, groups, per_offset_group = (
+        _Sizes.of(layer)
+    )
     channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     dtype = torch.promote_types(x.dtype, torch.float32)
     table = F.pad(x.to(dtype).permute(0, 2, 3, 1), (0, 0, 1, 1, 1, 1)).view(-1, per_offset_group)
-    first, weights = _bilinear_bags(offset, mask, (h, w), (kh, kw), conv, dtype)
+    first, weights = _bilinear_bags(layer, dtype)
     # table row of (image, pixel, group): (image * (H + 2) * (W + 2) + pixel) * G + g
     if n > 1:
         first += torch.arange(n, device=x.device).view(n, 1, 1, 1) * ((h + 2) * (w + 2))
@@ -290,17 +295,9 @@ def _gather_deform_conv2d(
     return out if channels_last else out.contiguous()
 
 
-def _grid_sample_deform_conv2d(
-    x: torch.Tensor,
-    offset: torch.Tensor,
-    mask: torch.Tensor | None,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    conv: tuple[tuple[int, int], tuple[int, int], tuple[int, int]],
-) -> torch.Tensor:
-    """The layer recomputed with gradients (the backward of :func:`sampling_deform_conv2d`): ``grid_sample`` and
-    products, ``[N, C, H, W] -> [N, O, Ho, Wo]`` (NCHW: only its gradients are used); ``conv`` is
-    ``(stride, padding, dilation)`` as pairs.
+def _grid_sample_deform_conv2d(layer: _Layer) -> torch.Tensor:
+    """The layer recomputed with gradients (the backward of :func:`_sampling_deform_conv2d`): ``grid_sample`` and
+    products, ``[N, C, H, W] -> [N, O, Ho, Wo]`` (NCHW: only its gradients are used).
 
     Per image and band of ``R`` output rows, one ``grid_sample`` call reads all ``K = kh * kw`` taps as ``K * R``
     rows of samples ``[C, K * R, Wo]``, from blocks of channels that are its batch entries (all sharing one
@@ -311,13 +308,10 @@ def _grid_sample_deform_conv2d(
     torchvision's) where the side is a power of two; on other sides ``grid_sample``'s normalised
     coordinate may round below the integer and give the derivative from below.
     """
-    stride, padding, dilation = conv
-    n, channels, h, w = x.shape
-    out_channels, group_channels, kh, kw = weight.shape
-    taps, (ho, wo) = kh * kw, offset.shape[-2:]
-    offset_groups = offset.shape[1] // (2 * taps)
-    groups = channels // group_channels
-    per_offset_group = channels // offset_groups
+    x, offset, mask, weight, bias = layer.tensors
+    n, channels, h, w, out_channels, group_channels, kernel, taps, (ho, wo), offset_groups, groups, per_offset_group = (
+        _Sizes.of(layer)
+    )
     dtype = torch.promote_types(x.dtype, torch.float32)
     x = x.to(dtype).contiguous()
     block = _channel_block(per_offset_group, h * w * x.element_size())
@@ -325,7 +319,7 @@ def _grid_sample_deform_conv2d(
     bands = max(1, -(-channels * taps * ho * wo * x.element_size() // BAND_BYTES))
     rows = -(-ho // bands)
     # per image, bands of rows; unbind and split (not indexing) keep the backward from zero-filling whole tensors
-    grid = _sampling_grid(offset, (h, w), (kh, kw), stride, padding, dilation, dtype)  # [N, G, K, Ho, Wo, 2]
+    grid = _sampling_grid(offset, (h, w), kernel, layer.conv, dtype)  # [N, G, K, Ho, Wo, 2]
     grids = [image_grid.split(rows, dim=2) for image_grid in grid.unbind()]
     if mask is None:
         masks = [[None] * len(image_grids) for image_grids in grids]

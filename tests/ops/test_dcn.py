@@ -1,3 +1,4 @@
+import functools
 import math
 
 import pytest
@@ -8,7 +9,7 @@ from torchvision.ops import deform_conv2d
 
 from dla_dense import DLADenseError
 from dla_dense.ops import dcn
-from dla_dense.ops.dcn import ModulatedDeformConv2d, modulated_deform_conv2d, resolve_impl, sampling_deform_conv2d
+from dla_dense.ops.dcn import ModulatedDeformConv2d, modulated_deform_conv2d, resolve_impl
 
 
 def _bilinear_dcn_reference(x, offset, mask, weight, bias, stride, padding, dilation):
@@ -100,6 +101,9 @@ def _forward_and_grads(fn, tensors, kwargs, cotangent=None):
 
 def _torchvision(x, offset, mask, weight, bias, **kwargs):
     return deform_conv2d(x, offset, weight, bias, mask=mask, **kwargs)
+
+
+sampling_deform_conv2d = functools.partial(modulated_deform_conv2d, impl="sampling")
 
 
 @pytest.mark.parametrize(
@@ -247,7 +251,7 @@ def test_module_gives_the_same_output_through_both_implementations(monkeypatch):
 def test_impl_switch(monkeypatch):
     calls = []
     monkeypatch.setattr(dcn, "deform_conv2d", lambda *a, **k: calls.append("torchvision"))
-    monkeypatch.setattr(dcn, "sampling_deform_conv2d", lambda *a, **k: calls.append("sampling"))
+    monkeypatch.setattr(dcn, "_sampling_deform_conv2d", lambda *a: calls.append("sampling"))
     monkeypatch.delenv(dcn.IMPL_ENV, raising=False)
     tensors, kwargs = _inputs(dtype=torch.float32)
     modulated_deform_conv2d(*tensors, **kwargs)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, STRIDE_32, Bound, DataConfig, EvalConfig, ModelConfig
+from ..base import AT_LEAST_0, FRACTION, Bound
+from .centernet import CenterNetModelConfig, Heads3dConfig, ObjectDataConfig, ObjectEvalConfig
 
 
 @dataclass
-class DddModelConfig(ModelConfig):
+class DddModelConfig(CenterNetModelConfig, Heads3dConfig):
     """CenterNet ``ddd``: heads ``hm``, ``wh``, ``reg``, ``rot``, ``dim``, ``dep`` (and CenterTrack's
     ``amodel_offset`` with ``amodal_offset``); ``reduction`` of the regression losses: ``slots`` (CenterNet's, over
     every slot) or ``objects`` (CenterTrack's, over the objects). ``recipe="smoke"``: SMOKE's network and heads
@@ -19,39 +20,16 @@ class DddModelConfig(ModelConfig):
     with the disentangled corner loss weighted ``reg_weight``)."""
 
     TASK: ClassVar[str] = "ddd"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        name: AT_LEAST_0
-        for name in (
-            "head_conv",
-            "hm_weight",
-            "wh_weight",
-            "off_weight",
-            "rot_weight",
-            "dim_weight",
-            "dep_weight",
-            "amodel_offset_weight",
-            "reg_weight",
-        )
-    }
+    RANGES: ClassVar[dict[str, Bound]] = {"reg_weight": AT_LEAST_0}
     task: str = "ddd"
     num_classes: int = 3
-    node: Literal["dcn", "conv"] = "dcn"
-    head_conv: int = 256
-    hm_weight: float = 1.0
-    wh_weight: float = 0.1
-    off_weight: float = 1.0
-    rot_weight: float = 1.0
-    dim_weight: float = 1.0
-    dep_weight: float = 1.0
-    amodal_offset: bool = False
-    amodel_offset_weight: float = 1.0
     reduction: Literal["slots", "objects"] = "slots"
     recipe: Literal["centernet", "smoke"] = "centernet"
     reg_weight: float = 1.0
 
 
 @dataclass
-class DddDataConfig(DataConfig):
+class DddDataConfig(ObjectDataConfig):
     """KITTI object data (``root`` with ``training/{image_2,label_2,calib}``, splits in ``root/image_sets``).
     ``augmentation="centernet"``: CenterNet's ddd input, scaled (``scale``) and shifted (``shift``) with probability
     ``aug``, no flip; ``"centertrack"``: CenterTrack's random crop (``crop_scale_range``), flip with ``hflip`` and
@@ -60,14 +38,7 @@ class DddDataConfig(DataConfig):
     probability ``aug``."""
 
     TASK: ClassVar[str] = "ddd"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        "crop_size": STRIDE_32,
-        "max_objs": AT_LEAST_1,
-        "aug": FRACTION,
-        "scale": Bound(0, 1, open_low=True),
-        "shift": FRACTION,
-        "crop_scale_range": Bound(0, open_low=True),
-    }
+    RANGES: ClassVar[dict[str, Bound]] = {"aug": FRACTION, "scale": Bound(0, 1, open_low=True), "shift": FRACTION}
     dataset: Literal["kitti"] = "kitti"
     root: str = "data/kitti"
     image_sets: str = "ImageSets_3dop"
@@ -80,19 +51,17 @@ class DddDataConfig(DataConfig):
     scale: float = 0.4
     shift: float = 0.1
     crop_scale_range: tuple[float, float] | None = (0.6, 1.4)
-    color_aug: bool = True
 
 
 @dataclass
-class DddEvalConfig(EvalConfig):
+class DddEvalConfig(ObjectEvalConfig):
     """Test input fitted by width to ``input_size``; detections above ``score_thresh`` (CenterNet's test: 0.2) of
     the ``max_dets`` best; KITTI metrics at the ``official`` overlaps or CenterNet's ``loose`` ones. ``baseline``:
     also score the same detections at the training set's mean depth (what the depth head must beat)."""
 
     TASK: ClassVar[str] = "ddd"
-    RANGES: ClassVar[dict[str, Bound]] = {"input_size": STRIDE_32, "max_dets": AT_LEAST_1, "score_thresh": FRACTION}
+    RANGES: ClassVar[dict[str, Bound]] = {"score_thresh": FRACTION}
     input_size: tuple[int, int] = (384, 1280)
-    max_dets: int = 100
     score_thresh: float = 0.2
     overlaps: Literal["official", "loose"] = "official"
     baseline: bool = False

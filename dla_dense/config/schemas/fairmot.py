@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar
 
 from ...registry import Registered
-from ..base import Bound
 from .det import DetModelConfig
 from .track import TrackEvalConfig, VideoDataConfig
 
@@ -20,10 +19,8 @@ class FairMotModelConfig(DetModelConfig):
     or a CrowdHuman model), loaded where shapes fit."""
 
     TASK: ClassVar[str] = "fairmot"
-    RANGES: ClassVar[dict[str, Bound]] = dict(DetModelConfig.RANGES)
     task: str = "fairmot"
     num_classes: int = 1
-    node: Literal["dcn", "conv"] = "dcn"
     ltrb: bool = True
     reid_dim: int = 128
     init_from: str | None = None

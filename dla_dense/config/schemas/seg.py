@@ -48,10 +48,7 @@ class SegEvalConfig(TestTimeConfig):
     """Whole-image or sliding-window prediction, with scales and flip; ``tta_scales`` for ``--tta``."""
 
     TASK: ClassVar[str] = "seg"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        "crop_size": STRIDE_32,
-        "stride": AT_LEAST_1,
-    }
+    RANGES: ClassVar[dict[str, Bound]] = {"crop_size": STRIDE_32, "stride": AT_LEAST_1}
     mode: Literal["whole", "slide"] = "whole"
     crop_size: tuple[int, int] | None = None
     stride: tuple[int, int] | None = None

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, ClassVar, Literal
 
 from ...registry import Registered
-from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, POSITIVE, STRIDE_32, Bound, DataConfig, EvalConfig
+from ..base import AT_LEAST_0, AT_LEAST_1, FRACTION, Bound
+from .centernet import ObjectDataConfig, ObjectEvalConfig
 from .det import DetModelConfig
 
 #: CenterNet's COCO statistics, which CenterTrack normalises with (BGR order).
@@ -22,11 +23,7 @@ class TrackModelConfig(DetModelConfig):
     or a CenterNet detector), loaded where shapes fit; the rest keeps its initialisation."""
 
     TASK: ClassVar[str] = "track"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        **DetModelConfig.RANGES,
-        "tracking_weight": AT_LEAST_0,
-        "ltrb_amodal_weight": AT_LEAST_0,
-    }
+    RANGES: ClassVar[dict[str, Bound]] = {"tracking_weight": AT_LEAST_0, "ltrb_amodal_weight": AT_LEAST_0}
     task: str = "track"
     num_classes: int = 1
     pre_hm: bool = True
@@ -37,7 +34,7 @@ class TrackModelConfig(DetModelConfig):
 
 
 @dataclass
-class VideoDataConfig(DataConfig):
+class VideoDataConfig(ObjectDataConfig):
     """Videos in the MOT Challenge layout (``root/<folder>/<SEQ>/{img1,gt/gt.txt,seqinfo.ini}``; a split
     ``<folder>_half`` / ``val_half`` is CenterTrack's half split of ``<folder>``), CenterTrack's video-COCO json,
     CrowdHuman ``.odgt`` (each image a one-frame video) or FairMOT's JDE label files (``jde_lists``: per split,
@@ -45,13 +42,7 @@ class VideoDataConfig(DataConfig):
     each label (1 pedestrian); ``min_visibility``: ground truth kept for training (CenterTrack's conversion: 0.25)."""
 
     TASK: ClassVar[str] = "track"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        "crop_size": STRIDE_32,
-        "max_objs": AT_LEAST_1,
-        "crop_scale_range": POSITIVE,
-        "mot_classes": AT_LEAST_1,
-        "min_visibility": FRACTION,
-    }
+    RANGES: ClassVar[dict[str, Bound]] = {"mot_classes": AT_LEAST_1, "min_visibility": FRACTION}
     dataset: Annotated[str, Registered("video source")] = "mot"
     root: str = "data/MOT17"
     train_split: str = "train_half"
@@ -70,7 +61,6 @@ class VideoDataConfig(DataConfig):
     std: tuple[float, float, float] = CENTERTRACK_STD
     bgr: bool = True
     crop_scale_range: tuple[float, float] | None = (0.6, 1.4)
-    color_aug: bool = True
 
 
 @dataclass
@@ -80,7 +70,6 @@ class TrackDataConfig(VideoDataConfig):
     heatmap."""
 
     RANGES: ClassVar[dict[str, Bound]] = {
-        **VideoDataConfig.RANGES,
         "max_frame_dist": AT_LEAST_1,
         "shift": AT_LEAST_0,
         "scale": FRACTION,
@@ -98,7 +87,7 @@ class TrackDataConfig(VideoDataConfig):
 
 
 @dataclass
-class TrackEvalConfig(EvalConfig):
+class TrackEvalConfig(ObjectEvalConfig):
     """Test input (``input_size`` or the frame's own size padded to 32), the tracker and its thresholds:
     ``centertrack`` (greedy on predicted offsets; ``track_thresh`` = its output and new-track threshold,
     ``pre_thresh`` for the previous heatmap, ``max_age`` frames an unmatched track is kept), ``byte``
@@ -110,8 +99,6 @@ class TrackEvalConfig(EvalConfig):
 
     TASK: ClassVar[str] = "track"
     RANGES: ClassVar[dict[str, Bound]] = {
-        "input_size": STRIDE_32,
-        "max_dets": AT_LEAST_1,
         "track_thresh": FRACTION,
         "pre_thresh": FRACTION,
         "match_thresh": FRACTION,
@@ -119,7 +106,6 @@ class TrackEvalConfig(EvalConfig):
         "track_buffer": AT_LEAST_0,
     }
     input_size: tuple[int, int] | None = (544, 960)
-    max_dets: int = 100
     tracker: Annotated[str, Registered("tracker")] = "centertrack"
     track_thresh: float = 0.4
     pre_thresh: float = 0.5

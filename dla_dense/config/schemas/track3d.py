@@ -7,28 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from ..base import AT_LEAST_0, Bound
+from .centernet import Heads3dConfig
 from .track import TrackDataConfig, TrackEvalConfig, TrackModelConfig
 
 
 @dataclass
-class Track3dModelConfig(TrackModelConfig):
+class Track3dModelConfig(TrackModelConfig, Heads3dConfig):
     """CenterTrack with the 3D heads: ``hm``, ``reg``, ``wh``, ``tracking``, ``rot`` (two bins), ``dim``, ``dep``
     and, with ``amodal_offset``, ``amodel_offset`` (the projected 3D centre)."""
 
     TASK: ClassVar[str] = "track3d"
-    RANGES: ClassVar[dict[str, Bound]] = {
-        **TrackModelConfig.RANGES,
-        **{name: AT_LEAST_0 for name in ("rot_weight", "dim_weight", "dep_weight", "amodel_offset_weight")},
-    }
     task: str = "track3d"
     num_classes: int = 3
     ltrb_amodal: bool = False
-    rot_weight: float = 1.0
-    dim_weight: float = 1.0
-    dep_weight: float = 1.0
     amodal_offset: bool = True
-    amodel_offset_weight: float = 1.0
 
 
 @dataclass

@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -193,6 +194,20 @@ def _write_set(folder: Path, params: dict) -> None:
     (folder / MARKER).write_text(json.dumps(params))
 
 
+def _params(
+    counts: dict[str, int],
+    size: tuple[int, int],
+    seed: int,
+    focal_range: tuple[float, float],
+    depth_range: tuple[float, float],
+) -> dict[str, Any]:
+    """What a set's marker records: the version, ``counts`` (of images, or of videos and frames), the image size, the
+    seed and the camera and depth ranges."""
+    numbers = {name: int(count) for name, count in counts.items()}
+    ranges = {"focal_range": [float(v) for v in focal_range], "depth_range": [float(v) for v in depth_range]}
+    return {"version": _VERSION, **numbers, "size": [int(size[0]), int(size[1])], "seed": int(seed), **ranges}
+
+
 def make_synthetic_kitti(
     root: str | os.PathLike,
     *,
@@ -209,15 +224,7 @@ def make_synthetic_kitti(
     ``depth_range`` metres, spread sideways in proportion to the field of view. The same parameters always give
     the same files; a complete set is kept, an older or partial one
     replaced atomically, a folder holding anything else refused."""
-    params = {
-        "version": _VERSION,
-        "num_train": int(num_train),
-        "num_val": int(num_val),
-        "size": [int(size[0]), int(size[1])],
-        "seed": int(seed),
-        "focal_range": [float(v) for v in focal_range],
-        "depth_range": [float(v) for v in depth_range],
-    }
+    params = _params({"num_train": num_train, "num_val": num_val}, size, seed, focal_range, depth_range)
     return write_once(Path(root), params, marker=MARKER, write=lambda f: _write_set(f, params), what="synthetic KITTI")
 
 
@@ -279,15 +286,7 @@ def make_synthetic_kitti_tracking(
     camera (as :func:`make_synthetic_kitti` draws them) watching its objects move along their heading at their
     type's speed, forwards or backwards; an object keeps its track id while it is drawn. The same parameters always
     give the same files, written once and atomically (as :func:`make_synthetic_kitti`)."""
-    params = {
-        "version": _VERSION,
-        "videos": int(videos),
-        "frames": int(frames),
-        "size": [int(size[0]), int(size[1])],
-        "seed": int(seed),
-        "focal_range": [float(v) for v in focal_range],
-        "depth_range": [float(v) for v in depth_range],
-    }
+    params = _params({"videos": videos, "frames": frames}, size, seed, focal_range, depth_range)
     return write_once(
         Path(root),
         params,
