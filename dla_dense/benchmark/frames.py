@@ -7,7 +7,7 @@ import copy
 import dataclasses
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -17,9 +17,8 @@ from ..config import Config
 from ..inference.engines import EngineModel
 from ..inference.timing import STAGES, StageTimer
 from ..predictor import Predictor
-from ..tasks import Task
 from ..tasks.parts import probe
-from .measure import timing_row
+from .measure import Session, timing_row
 from .variants import Variant, _arch_config, variant_label
 
 #: Frames of the video an int8 variant is calibrated on (before the timed video starts).
@@ -45,17 +44,13 @@ def _predictor(
 
 
 def measure_frames(
-    task: Task,
+    session: Session,
     cfg: Config,
     bases: dict[str, nn.Module],
     variants: Sequence[Variant],
     *,
     size: tuple[int, int],
-    iters: int,
-    warmup: int,
-    device: torch.device,
     seed: int,
-    log: Callable[[str], None],
     profile: bool = False,
 ) -> dict[str, Any]:
     """Per-frame time of each variant on one video of ``warmup + iters`` frames at ``size`` (the task's
@@ -67,6 +62,7 @@ def measure_frames(
     frame, the tracks output per frame and, with ``profile``, an OpenVINO variant's per-layer times (``layers``,
     as :meth:`~dla_dense.inference.engines.EngineModel.layer_profile`).
     """
+    task, device, log, iters, warmup = session.task, session.device, session.log, session.iters, session.warmup
     chosen = [v for v in variants if v.arch in bases and v.arch in ("dla", "node")]
     video = probe(task).video(CALIBRATION_FRAMES + warmup + iters, size, seed)
     calibration, video = video[:CALIBRATION_FRAMES], video[CALIBRATION_FRAMES:]

@@ -293,19 +293,27 @@ def _train_runner(
     return _Runner(variant, call, variant_label(variant, cfg))
 
 
+@dataclass(frozen=True)
+class Session:
+    """What the measurements of one benchmark run share: the task, the device, ``warmup`` untimed and ``iters``
+    timed rounds per variant, the progress log, the conv peak and the memory probe."""
+
+    task: Task
+    device: torch.device
+    iters: int
+    warmup: int
+    log: Callable[[str], None]
+    conv_peak: ConvPeak
+    memory: MemoryProbe
+
+
 def _measure_mode(
     mode: str,
     runners: list[_Runner],
+    session: Session,
     *,
-    iters: int,
-    warmup: int,
     batch: int,
     gflops: dict[str, float],
-    conv_peak: ConvPeak,
-    probe: MemoryProbe,
-    device: torch.device,
-    task: Task,
-    log: Callable[[str], None],
     agreement_images: Sequence[torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
     """Warm up, check agreement (infer; on ``agreement_images`` when given), time round-robin, then measure peak
@@ -313,23 +321,24 @@ def _measure_mode(
 
     ``gflops[arch]`` is the work of one image per iteration (forward, or forward + backward for training).
     """
+    device, log = session.device, session.log
     warm = {}
     for runner in runners:
         log(f"{mode}: warming up {runner.label}")
         start = time.perf_counter()
-        for _ in range(warmup):
+        for _ in range(session.warmup):
             _timed(runner.call, device)
         warm[runner.label] = time.perf_counter() - start
     agreement: dict[str, dict[str, Any]] = {}
     if mode == "infer":
         for runner in runners[1:]:
             if runner.variant.arch == "dla":
-                agreement[runner.label] = _agreement(task, runner, runners[0], agreement_images)
-    log(f"{mode}: timing {len(runners)} variant(s), {iters} round(s)")
+                agreement[runner.label] = _agreement(session.task, runner, runners[0], agreement_images)
+    log(f"{mode}: timing {len(runners)} variant(s), {session.iters} round(s)")
     for runner in runners:
         if runner.engine is not None:
             runner.engine.reset_profile()
-    times = _round_robin(runners, iters, device, conv_peak)
+    times = _round_robin(runners, session.iters, device, session.conv_peak)
     base_times = times[runners[0].label]
     rows = []
     for runner in runners:
@@ -349,7 +358,7 @@ def _measure_mode(
     peaks: dict[str, list[float]] = {runner.label: [] for runner in runners}
     for _ in range(MEMORY_ROUNDS):  # round-robin like the timing: what one variant leaves in the heap varies
         for runner in runners:
-            peaks[runner.label].append(probe.measure(runner.call))
+            peaks[runner.label].append(session.memory.measure(runner.call))
     for runner, row in zip(runners, rows, strict=True):
         row["peak_mem_samples_mb"] = peaks[runner.label]
         row["peak_mem_mb"] = statistics.median(peaks[runner.label])

@@ -23,6 +23,7 @@ from .frames import measure_frames
 from .measure import (
     ConvPeak,
     MemoryProbe,
+    Session,
     _cpu_name,
     _infer_runner,
     _measure_mode,
@@ -147,20 +148,12 @@ def run_benchmark(
         archs[arch] = info
     result["archs"] = archs
 
-    common = {
-        "probe": memory,
-        "conv_peak": conv_peak,
-        "device": dev,
-        "task": task,
-        "log": say,
-        "iters": iters,
-        "warmup": warmup,
-    }
+    session = Session(task, dev, iters, warmup, say, conv_peak, memory)
     if "infer" in modes:
         runners = [_infer_runner(bases[v.arch], v, inputs, dev, cfg, profile=profile) for v in variants]
         gflops = {a: info["gflops"]["infer"] for a, info in archs.items()}
         real = probe(task).agreement_inputs(agreement_images, dev) if checkpoint else None
-        rows = _measure_mode("infer", runners, batch=infer_batch, gflops=gflops, agreement_images=real, **common)
+        rows = _measure_mode("infer", runners, session, batch=infer_batch, gflops=gflops, agreement_images=real)
         result["infer"] = {"input": [infer_batch, 3, *infer_size], "iters": iters, "warmup": warmup, "variants": rows}
         del runners
     if "train" in modes:
@@ -168,23 +161,11 @@ def run_benchmark(
         batch = probe(task).random_batch(train_batch, tuple(train_size), dev)
         runners = [_train_runner(bases[v.arch], v, batch, dev, cfg) for v in variants if v.engine == "torch"]
         gflops = {a: info["gflops"]["train"] for a, info in archs.items()}
-        rows = _measure_mode("train", runners, batch=train_batch, gflops=gflops, **common)
+        rows = _measure_mode("train", runners, session, batch=train_batch, gflops=gflops)
         result["train"] = {"input": [train_batch, 3, *train_size], "iters": iters, "warmup": warmup, "variants": rows}
         del runners
     if "frame" in modes:
-        result["frame"] = measure_frames(
-            task,
-            cfg,
-            bases,
-            variants,
-            size=infer_size,
-            iters=iters,
-            warmup=warmup,
-            device=dev,
-            seed=seed,
-            profile=profile,
-            log=say,
-        )
+        result["frame"] = measure_frames(session, cfg, bases, variants, size=infer_size, seed=seed, profile=profile)
     result["conv_peak_gflops"] = conv_peak.best
     for mode in (m for m in modes if m != "frame"):
         for row in result[mode]["variants"]:

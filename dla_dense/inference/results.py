@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -149,8 +149,37 @@ class SegResult(ResultBase):
         }
 
 
+class ScoredResult(ResultBase):
+    """A result of scored objects (``scores [K]``), pictured by :meth:`plot` above a score threshold."""
+
+    #: What its objects are called in :meth:`describe`.
+    noun: ClassVar[str] = "detections"
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @abstractmethod
+    def above(self, score_thr: float) -> ScoredResult:
+        """The objects scoring at least ``score_thr``."""
+
+    @abstractmethod
+    def plot(self, score_thr: float | None = None) -> np.ndarray:
+        """RGB ``[H, W, 3]``: the objects scoring at least ``score_thr`` (None: the result's own threshold)."""
+
+    def save(self, path: str | os.PathLike, score_thr: float | None = None) -> Path:
+        """Write :meth:`plot` to ``path``."""
+        return _save(self.plot(score_thr), path)
+
+    def draw(self, options: DrawOptions) -> np.ndarray:
+        return self.plot(options.score_thr)
+
+    def describe(self, options: DrawOptions) -> str:
+        return f"{len(self.above(options.score_thr))} {self.noun} with score >= {options.score_thr}"
+
+
 @dataclass
-class DetResult(ResultBase):
+class DetResult(ScoredResult):
     """Detections of ``image``, best first: ``boxes`` ``[K, 4]`` (x1, y1, x2, y2 in image pixels, float32),
     ``scores`` ``[K]``, ``labels`` ``[K]`` (int64 class indices into ``class_names``). ``category_ids`` are the
     COCO ids of the classes (default: index + 1). :meth:`plot` draws those scoring at least ``score_thr``."""
@@ -162,9 +191,6 @@ class DetResult(ResultBase):
     class_names: tuple[str, ...]
     category_ids: tuple[int, ...] | None = None
     score_thr: float = 0.3
-
-    def __len__(self) -> int:
-        return len(self.scores)
 
     def above(self, score_thr: float) -> DetResult:
         """The detections scoring at least ``score_thr``."""
@@ -183,16 +209,6 @@ class DetResult(ResultBase):
         """RGB ``[H, W, 3]``: boxes in their class's colour with readable ``"<class> <score>"`` labels."""
         shown = self.above(self.score_thr if score_thr is None else score_thr)
         return draw_detections(self.image, shown.boxes, shown.labels, shown.scores, self.class_names)
-
-    def save(self, path: str | os.PathLike, score_thr: float | None = None) -> Path:
-        """Write :meth:`plot` to ``path``."""
-        return _save(self.plot(score_thr), path)
-
-    def draw(self, options: DrawOptions) -> np.ndarray:
-        return self.plot(options.score_thr)
-
-    def describe(self, options: DrawOptions) -> str:
-        return f"{len(self.above(options.score_thr))} detections with score >= {options.score_thr}"
 
     def records(self, image_id: int, name: str) -> list[dict[str, Any]]:
         """COCO results entries with the input's ``file_name``."""

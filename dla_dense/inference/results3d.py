@@ -3,9 +3,7 @@ picture of the projected cuboids beside a bird's-eye view."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -17,7 +15,7 @@ from ..evaluation.kitti import detections_to_kitti
 from ..evaluation.kitti_tracking import tracking_lines
 from ..ops.boxes3d import bev_rectangles, box3d_corners
 from ..ops.ddd import project
-from .results import DrawOptions, ResultBase, _carry, _save
+from .results import DrawOptions, ScoredResult, _carry
 
 #: The cuboid faces drawn, the front (heading) face first, and the bird's-eye view's reach in metres.
 _FACES = ((0, 1, 5, 4), (1, 2, 6, 5), (2, 3, 7, 6), (3, 0, 4, 7))
@@ -25,7 +23,7 @@ BEV_RANGE = 50.0
 
 
 @dataclass
-class Det3dResult(ResultBase):
+class Det3dResult(ScoredResult):
     """3D detections of ``image``, best first: ``boxes [K, 4]`` (2D, image pixels), ``scores [K]``, ``labels [K]``
     into ``class_names``, ``alpha [K]``, ``dims [K, 3]`` (h, w, l metres), ``locations [K, 3]`` (bottom centre in the
     camera frame), ``rotation_y [K]``; ``calib`` ``[3, 4]`` is the camera they were placed with. ``boxes3d`` is
@@ -43,11 +41,9 @@ class Det3dResult(ResultBase):
     calib: np.ndarray
     score_thr: float = 0.3
 
+    noun = "3D boxes"
     #: The fields with one entry per detection.
     per_object = ("boxes", "scores", "labels", "alpha", "dims", "locations", "rotation_y")
-
-    def __len__(self) -> int:
-        return len(self.scores)
 
     @property
     def boxes3d(self) -> np.ndarray:
@@ -120,16 +116,6 @@ class Det3dResult(ResultBase):
             cv2.polylines(view, [points], True, colour, 1 + size // 300, cv2.LINE_AA)
             cv2.line(view, tuple(points[0]), tuple(points[1]), (255, 255, 255), 1, cv2.LINE_AA)  # the heading side
         return view
-
-    def save(self, path: str | os.PathLike, score_thr: float | None = None) -> Path:
-        """Write :meth:`plot` to ``path``."""
-        return _save(self.plot(score_thr), path)
-
-    def draw(self, options: DrawOptions) -> np.ndarray:
-        return self.plot(options.score_thr)
-
-    def describe(self, options: DrawOptions) -> str:
-        return f"{len(self.above(options.score_thr))} 3D boxes with score >= {options.score_thr}"
 
     def to_json(self) -> list[dict[str, Any]]:
         """One entry per detection: class, score, 2D box, alpha, dims (h, w, l), location and rotation_y."""
