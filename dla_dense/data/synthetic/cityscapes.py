@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from ...errors import DLADenseError
 from .._atomic import write_folder_atomically
 from ..cityscapes import IMG_SUFFIX, LABEL_SUFFIX
+from ._sets import SPLIT_KEY
 
 #: The Cityscapes classes drawn in every scene.
 SYNTHETIC_CLASSES: tuple[str, ...] = (
@@ -35,7 +36,6 @@ SYNTHETIC_CLASSES: tuple[str, ...] = (
 MARKER = ".synthetic_done"
 _VERSION = 1
 _CITIES = {"train": ("synthburg", "pixelton"), "val": ("randomstadt",)}
-_SPLIT_KEY = {"train": 0, "val": 1}
 
 _ID = {name: name2label[name].id for name in (*SYNTHETIC_CLASSES, "unlabeled")}
 _GRAIN = {
@@ -359,7 +359,7 @@ def _write_set(out: Path, params: dict) -> None:
         (out / "gtFine" / split).mkdir(parents=True)
     for split, stem in _file_stems(params):
         index = int(stem.rsplit("_", 1)[1])
-        rng = np.random.default_rng([params["seed"], _SPLIT_KEY[split], index])
+        rng = np.random.default_rng([params["seed"], SPLIT_KEY[split], index])
         image, label = render_scene(rng, height, width)
         image_path = out / "leftImg8bit" / split / f"{stem}{IMG_SUFFIX}"
         label_path = out / "gtFine" / split / f"{stem}{LABEL_SUFFIX}"

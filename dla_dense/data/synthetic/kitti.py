@@ -10,7 +10,6 @@ truncation the part of that box outside the image, occlusion 0-2 from the visibl
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -191,7 +190,6 @@ def _write_set(folder: Path, params: dict) -> None:
     sets.mkdir()
     (sets / "train.txt").write_text("".join(f"{i:06d}\n" for i in range(params["num_train"])))
     (sets / "val.txt").write_text("".join(f"{i:06d}\n" for i in range(params["num_train"], count)))
-    (folder / MARKER).write_text(json.dumps(params))
 
 
 def _params(
@@ -268,7 +266,6 @@ def _write_videos(folder: Path, params: dict) -> None:
                 )
         (training / "label_02" / f"{seq}.txt").write_text("".join(lines))
         (training / "calib" / f"{seq}.txt").write_text(_calib_text(p2))
-    (folder / TRACKING_MARKER).write_text(json.dumps(params))
 
 
 def make_synthetic_kitti_tracking(

@@ -201,9 +201,6 @@ def _write_set(folder: Path, params: dict) -> None:
                 f"[Sequence]\nname=SYN-{index + 1:02d}\nimDir=img1\nframeRate=10\nseqLength={len(images)}\n"
                 f"imWidth={width}\nimHeight={height}\nimExt=.jpg\n"
             )
-    import json
-
-    (folder / MARKER).write_text(json.dumps(params))
 
 
 def make_synthetic_mot(

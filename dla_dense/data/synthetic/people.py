@@ -9,20 +9,19 @@ figure's joints and head (COCO xywh); ``area`` is half the box, about what a per
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from ..keypoints import COCO_PERSON_KEYPOINTS
-from ._sets import write_once
+from ._sets import write_coco_splits, write_once
 from .shapes import background, contrasting_colour
 
 MARKER = ".synthetic_people_done"
 _VERSION = 1
-_SPLIT_KEY = {"train": 0, "val": 1}
 #: COCO's person skeleton (1-based joint pairs), as in ``person_keypoints_*.json``.
 COCO_PERSON_SKELETON = (
     (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9), (8, 10), (9, 11),
@@ -119,6 +118,21 @@ def _params(num_train: int, num_val: int, size: tuple[int, int], max_people: int
 
 def _write_set(out: Path, params: dict) -> None:
     height, width = params["size"]
+
+    def render(rng: np.random.Generator) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        image, people = render_people(rng, height, width, params["max_people"])
+        return image, [
+            {
+                "category_id": 1,
+                "bbox": bbox,
+                "area": area,
+                "iscrowd": 0,
+                "keypoints": keypoints,
+                "num_keypoints": int(sum(v > 0 for v in keypoints[2::3])),
+            }
+            for keypoints, bbox, area in people
+        ]
+
     category = {
         "id": 1,
         "name": "person",
@@ -126,38 +140,14 @@ def _write_set(out: Path, params: dict) -> None:
         "keypoints": list(COCO_PERSON_KEYPOINTS),
         "skeleton": [list(edge) for edge in COCO_PERSON_SKELETON],
     }
-    (out / "annotations").mkdir(parents=True)
-    for split, num in (("train", params["num_train"]), ("val", params["num_val"])):
-        ann_file, img_dir = synthetic_people_split(out, split)
-        img_dir.mkdir(parents=True)
-        images, annotations = [], []
-        for index in range(num):
-            rng = np.random.default_rng([params["seed"], _SPLIT_KEY[split], index])
-            image, people = render_people(rng, height, width, params["max_people"])
-            file_name = f"{index:06d}.png"
-            Image.fromarray(image).save(img_dir / file_name)
-            images.append({"id": index + 1, "file_name": file_name, "height": height, "width": width})
-            for keypoints, bbox, area in people:
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": index + 1,
-                        "category_id": 1,
-                        "bbox": bbox,
-                        "area": area,
-                        "iscrowd": 0,
-                        "keypoints": keypoints,
-                        "num_keypoints": int(sum(v > 0 for v in keypoints[2::3])),
-                    }
-                )
-        coco = {
-            "info": {"description": "dla_dense synthetic people", "version": str(_VERSION)},
-            "images": images,
-            "annotations": annotations,
-            "categories": [category],
-        }
-        ann_file.write_text(json.dumps(coco))
-    (out / MARKER).write_text(json.dumps(params))
+    write_coco_splits(
+        out,
+        params,
+        split_paths=synthetic_people_split,
+        render=render,
+        categories=[category],
+        description="dla_dense synthetic people",
+    )
 
 
 def make_synthetic_people(

@@ -8,23 +8,22 @@ overlap but never hide most of another. A box is the tight box of the shape's dr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from ...errors import DLADenseError
-from ._sets import write_once
+from ._sets import write_coco_splits, write_once
 
 #: The shapes that can be drawn (pass a subset as ``classes``).
 SHAPE_CLASSES: tuple[str, ...] = ("circle", "square", "triangle", "cross", "star", "ring")
 MARKER = ".synthetic_shapes_done"
 _VERSION = 1
-_SPLIT_KEY = {"train": 0, "val": 1}
 _EMPTY_FRACTION = 0.08
 _SIZE_RANGE = (16.0, 100.0)  # shape size in pixels for a 256-pixel image side
 _MAX_OVERLAP = 0.35  # intersection / smaller box area allowed between two shapes
@@ -162,37 +161,19 @@ def _params(num_train: int, num_val: int, size: tuple[int, int], classes: Sequen
 def _write_set(out: Path, params: dict) -> None:
     height, width = params["size"]
     classes = params["classes"]
-    categories = [{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(classes)]
-    (out / "annotations").mkdir(parents=True)
-    for split, num in (("train", params["num_train"]), ("val", params["num_val"])):
-        ann_file, img_dir = synthetic_shapes_split(out, split)
-        img_dir.mkdir(parents=True)
-        images, annotations = [], []
-        for index in range(num):
-            rng = np.random.default_rng([params["seed"], _SPLIT_KEY[split], index])
-            image, shapes = render_shapes(rng, height, width, classes, params["max_shapes"])
-            file_name = f"{index:06d}.png"
-            Image.fromarray(image).save(img_dir / file_name)
-            images.append({"id": index + 1, "file_name": file_name, "height": height, "width": width})
-            for cls, bbox, area in shapes:
-                annotations.append(
-                    {
-                        "id": len(annotations) + 1,
-                        "image_id": index + 1,
-                        "category_id": cls + 1,
-                        "bbox": bbox,
-                        "area": area,
-                        "iscrowd": 0,
-                    }
-                )
-        coco = {
-            "info": {"description": "dla_dense synthetic shapes", "version": str(_VERSION)},
-            "images": images,
-            "annotations": annotations,
-            "categories": categories,
-        }
-        ann_file.write_text(json.dumps(coco))
-    (out / MARKER).write_text(json.dumps(params))
+
+    def render(rng: np.random.Generator) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        image, shapes = render_shapes(rng, height, width, classes, params["max_shapes"])
+        return image, [{"category_id": c + 1, "bbox": bbox, "area": area, "iscrowd": 0} for c, bbox, area in shapes]
+
+    write_coco_splits(
+        out,
+        params,
+        split_paths=synthetic_shapes_split,
+        render=render,
+        categories=[{"id": i + 1, "name": name, "supercategory": "shape"} for i, name in enumerate(classes)],
+        description="dla_dense synthetic shapes",
+    )
 
 
 def make_synthetic_shapes(
