@@ -41,6 +41,19 @@ class Heads3dConfig(ModelConfig):
 
 
 @dataclass
+class EmbeddingConfig(ModelConfig):
+    """FairMOT's embedding head: ``reid_dim > 0`` adds it (``id``, 128 in FairMOT), trained as identity
+    classification over ``num_identities`` (None: the training data's count) with ``id_weighting``
+    ``uncertainty`` (FairMOT's learned s_det / s_id) or ``fixed`` (``det + id_weight * id``)."""
+
+    RANGES: ClassVar[dict[str, Bound]] = {"reid_dim": AT_LEAST_0, "num_identities": Bound(3), "id_weight": AT_LEAST_0}
+    reid_dim: int = 0
+    num_identities: int | None = None
+    id_weighting: Literal["uncertainty", "fixed"] = "uncertainty"
+    id_weight: float = 0.1
+
+
+@dataclass
 class ObjectDataConfig(DataConfig):
     """Object data with CenterNet's augmentation: up to ``max_objs`` objects an image, the random crop's side scaled
     within ``crop_scale_range`` (None: not scaled), ``color_aug`` its colour/lighting augmentation; ``bgr``: the

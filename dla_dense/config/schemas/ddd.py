@@ -12,7 +12,7 @@ from .centernet import CenterNetModelConfig, Heads3dConfig, ObjectDataConfig, Ob
 
 
 @dataclass
-class DddModelConfig(CenterNetModelConfig, Heads3dConfig):
+class DddModelConfig(Heads3dConfig, CenterNetModelConfig):
     """CenterNet ``ddd``: heads ``hm``, ``wh``, ``reg``, ``rot``, ``dim``, ``dep`` (and CenterTrack's
     ``amodel_offset`` with ``amodal_offset``); ``reduction`` of the regression losses: ``slots`` (CenterNet's, over
     every slot) or ``objects`` (CenterTrack's, over the objects). ``recipe="smoke"``: SMOKE's network and heads

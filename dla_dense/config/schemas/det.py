@@ -5,24 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from ..base import AT_LEAST_0, FRACTION, Bound, TestTimeConfig
-from .centernet import CenterNetModelConfig, ObjectDataConfig, ObjectEvalConfig
+from ..base import FRACTION, Bound, TestTimeConfig
+from .centernet import CenterNetModelConfig, EmbeddingConfig, ObjectDataConfig, ObjectEvalConfig
 
 
 @dataclass
-class DetModelConfig(CenterNetModelConfig):
-    """CenterNet ctdet (the box heads). ``reid_dim > 0`` adds FairMOT's embedding head (``id``, 128 in FairMOT),
-    trained as identity classification over ``num_identities`` (None: the training data's count) with
-    ``id_weighting`` ``uncertainty`` (FairMOT's learned s_det / s_id) or ``fixed`` (``det + id_weight * id``)."""
+class DetModelConfig(EmbeddingConfig, CenterNetModelConfig):
+    """CenterNet ctdet: the box heads and, with ``reid_dim``, the embedding head."""
 
     TASK: ClassVar[str] = "det"
-    RANGES: ClassVar[dict[str, Bound]] = {"reid_dim": AT_LEAST_0, "num_identities": Bound(3), "id_weight": AT_LEAST_0}
     task: str = "det"
     num_classes: int = 80
-    reid_dim: int = 0
-    num_identities: int | None = None
-    id_weighting: Literal["uncertainty", "fixed"] = "uncertainty"
-    id_weight: float = 0.1
 
 
 @dataclass

@@ -12,7 +12,7 @@ from .track import TrackDataConfig, TrackEvalConfig, TrackModelConfig
 
 
 @dataclass
-class Track3dModelConfig(TrackModelConfig, Heads3dConfig):
+class Track3dModelConfig(Heads3dConfig, TrackModelConfig):
     """CenterTrack with the 3D heads: ``hm``, ``reg``, ``wh``, ``tracking``, ``rot`` (two bins), ``dim``, ``dep``
     and, with ``amodal_offset``, ``amodel_offset`` (the projected 3D centre)."""
 
