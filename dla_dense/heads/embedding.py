@@ -117,4 +117,5 @@ class EmbeddingHead(Head):
         return {"id": outputs["id"][:1]}
 
     def decode(self, outputs: Mapping[str, torch.Tensor], peaks: Peaks, found: Fields) -> Fields:
-        return {"embeddings": transpose_and_gather_feat(F.normalize(outputs["id"], dim=1), peaks.inds)}
+        # normalised after the gather: each embedding by its own norm, as FairMOT's normalised map read at the peaks
+        return {"embeddings": F.normalize(transpose_and_gather_feat(outputs["id"], peaks.inds), dim=-1)}

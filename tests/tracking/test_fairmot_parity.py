@@ -42,6 +42,21 @@ def test_loss_equals_motloss(weighting):
     torch.testing.assert_close(total.reshape(1), expected["loss"].reshape(1), rtol=1e-5, atol=1e-6)
 
 
+def test_decoded_embeddings_are_fairmots_normalised_map_at_the_peaks():
+    """FairMOT normalises the whole ``id`` map, then reads it at the peaks; the head reads, then normalises."""
+    torch.manual_seed(0)
+    heads = CenterNetHeads([BoxHead(1), EmbeddingHead(16, num_identities=5)])
+    maps = {name: torch.randn(1, channels, 24, 40) * 3 for name, channels in heads.outputs.items()}
+    found = heads.decode(maps, flip=False, k=30)
+    hm = maps["hm"].sigmoid()
+    keep = hm == torch.nn.functional.max_pool2d(hm, 3, stride=1, padding=1)
+    inds = (hm * keep).view(-1).topk(30).indices
+    expected = torch.nn.functional.normalize(maps["id"], dim=1).view(16, -1)[:, inds].T
+    assert found["embeddings"].shape == (30, 16)
+    torch.testing.assert_close(found["embeddings"], expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(found["embeddings"].norm(dim=-1), torch.ones(30))
+
+
 def test_emb_scale_is_fairmots():
     assert EmbeddingHead(num_identities=GOLD["loss"][0]["nID"]).emb_scale == pytest.approx(GOLD["emb_scale"])
 
