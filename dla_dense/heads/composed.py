@@ -29,6 +29,12 @@ class CenterNetHeads:
         names = [name for head in heads for name in head.outputs]
         if len(set(names)) != len(names):
             raise DLADenseError(f"two heads give an output of the same name: {names}")
+        unweighted = [type(head).__name__ for head in heads if not isinstance(getattr(head, "weights", None), dict)]
+        if unweighted:
+            raise DLADenseError(
+                f"head {unweighted[0]} has no loss weights; set self.weights = {{'<term>_loss': weight, ...}} in its "
+                "constructor"
+            )
 
     def __iter__(self):
         return iter(self.heads)

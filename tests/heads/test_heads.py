@@ -115,5 +115,9 @@ def test_composition_rules():
         CenterNetHeads([KeypointHead(3)])
     with pytest.raises(DLADenseError, match="same name"):
         CenterNetHeads([BoxHead(2), BoxHead(2)])
+    unweighted = KeypointHead(3)
+    del unweighted.weights
+    with pytest.raises(DLADenseError, match="head KeypointHead has no loss weights; set self.weights"):
+        CenterNetHeads([BoxHead(2), unweighted])
     with pytest.raises(DLADenseError, match="lacks keypoints"):
         _pose_heads(1, 2).warp({"boxes": [[0, 0, 1, 1]], "labels": [0]}, None)
