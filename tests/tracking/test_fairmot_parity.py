@@ -8,6 +8,7 @@ import pytest
 import torch
 from support import deterministic_value
 
+from dla_dense.config import load_config
 from dla_dense.heads import BoxHead, CenterNetHeads, EmbeddingHead, fairmot_box_targets
 
 GOLD = torch.load(Path(__file__).parents[1] / "golden" / "fairmot_golden.pt", weights_only=True)
@@ -55,6 +56,14 @@ def test_decoded_embeddings_are_fairmots_normalised_map_at_the_peaks():
     assert found["embeddings"].shape == (30, 16)
     torch.testing.assert_close(found["embeddings"], expected, rtol=0, atol=1e-6)
     torch.testing.assert_close(found["embeddings"].norm(dim=-1), torch.ones(30))
+
+
+def test_the_mot17_recipe_decodes_and_tracks_with_fairmots_test_options():
+    """FairMOT's ``opts.py`` / ``track.py`` for MOT17: ``K`` 500 peaks, ``conf_thres`` 0.4, 1088 x 608 input, JDE."""
+    cfg = load_config(str(Path(__file__).parents[2] / "configs" / "mot17_half_fairmot_dla34.py"))
+    e = cfg.evaluation
+    assert (e.max_dets, e.track_thresh, e.input_size, e.tracker) == (500, 0.4, (608, 1088), "jde")
+    assert cfg.data.max_objs == 500
 
 
 def test_emb_scale_is_fairmots():

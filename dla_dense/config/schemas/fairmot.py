@@ -42,8 +42,9 @@ class FairMotDataConfig(VideoDataConfig):
 @dataclass
 class FairMotEvalConfig(TrackEvalConfig):
     """The JDE tracker by default (``track_thresh`` 0.4 as FairMOT's ``conf_thres`` for MOT17), input 608 x 1088
-    with the whole frame fitted in (FairMOT's letterbox)."""
+    with the whole frame fitted in (FairMOT's letterbox), the 500 best peaks decoded (FairMOT's ``K``)."""
 
     TASK: ClassVar[str] = "fairmot"
     input_size: tuple[int, int] | None = (608, 1088)
+    max_dets: int = 500
     tracker: Annotated[str, Registered("tracker")] = "jde"
