@@ -70,8 +70,9 @@ class EngineModel(nn.Module):
         self.bf16 = bf16
         self.int8 = int8
         self.profile = profile
-        #: ``(layer type, kernel) -> [milliseconds, layers]`` summed over the profiled calls (``profile``).
+        #: ``(layer type, kernel) -> milliseconds`` summed over the profiled calls (``profile``).
         self.layer_ms: Counter[tuple[str, str]] = Counter()
+        #: ``(layer type, kernel) -> layers of that kind`` in one call (the graph is the same every call).
         self.layer_counts: dict[tuple[str, str], int] = {}
         #: Calls whose layer times :attr:`layer_ms` holds.
         self.profiled_calls = 0
@@ -151,7 +152,7 @@ class EngineModel(nn.Module):
             key = (layer.node_type, layer.exec_type)
             self.layer_ms[key] += layer.real_time.total_seconds() * 1000
             counts[key] += 1
-        self.layer_counts.update(counts)
+        self.layer_counts = dict(counts)
         self.profiled_calls += 1
 
     def reset_profile(self) -> None:
